@@ -1,0 +1,42 @@
+# The two commands the README promises, plus a few for maintainers.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export FLASK_APP := fundraiser
+
+.PHONY: run test bench lint translations messages clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(PY) -m babel.messages.frontend -q compile -d fundraiser/translations
+
+## make run: SQLite + demo data + localstripe + the app, until Ctrl-C.
+run: translations
+	$(PY) scripts/dev.py
+
+## make test: the whole suite (unit, integration, functional, e2e).
+test: translations
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: translations
+	$(PY) bench/run.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check fundraiser tests scripts config.py
+
+## make messages: re-extract strings after changing templates or code.
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location \
+	  --sort-output --ignore-dirs=.venv --ignore-dirs=tests \
+	  -o fundraiser/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i fundraiser/translations/messages.pot \
+	  -d fundraiser/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite*

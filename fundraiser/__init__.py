@@ -1,0 +1,213 @@
+"""Fundraiser: public appeals, card gifts through Stripe, goals and matching.
+
+create_app() is the only place where extensions, blueprints and
+configuration meet. `flask --app fundraiser …` finds it by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, render_template, request
+from flask_babel import get_locale
+from sqlalchemy import event
+
+from .extensions import babel, csrf, db, limiter, mail, migrate
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RTL = {"he", "ar", "fa", "ur", "yi"}
+
+
+def _load_config(app: Flask, config) -> None:
+    import sys
+
+    if ROOT not in sys.path:  # config.py sits beside the package
+        sys.path.insert(0, ROOT)
+    from config import CONFIGS, ProductionConfig
+
+    if config is None:
+        config = os.environ.get("FUNDRAISER_CONFIG", "default")
+    if isinstance(config, str):
+        config = CONFIGS[config]
+    if isinstance(config, dict):
+        app.config.from_object(CONFIGS["test"])
+        app.config.update(config)
+    else:
+        if config is ProductionConfig or (isinstance(config, type)
+                                         and issubclass(config, ProductionConfig)):
+            config.check()
+        app.config.from_object(config)
+    app.config.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+
+
+def select_locale():
+    languages = app_languages()
+    if request:
+        chosen = request.args.get("lang") or request.cookies.get("lang")
+        if chosen in languages:
+            return chosen
+        return request.accept_languages.best_match(languages) or "en"
+    return "en"
+
+
+def app_languages():
+    from flask import current_app
+
+    return list(current_app.config["LANGUAGES"])
+
+
+def _sqlite_pragmas(engine) -> None:
+    """WAL, a generous busy timeout and BEGIN IMMEDIATE for every transaction:
+    a writer waits for the lock at BEGIN instead of failing half-way with
+    "database is locked" when it upgrades from reading to writing."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_app(config=None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+        instance_path=os.path.join(ROOT, "instance"),
+    )
+    _load_config(app, config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        uri = "postgresql://" + uri[len("postgres://"):]
+    if uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"),
+                     render_as_batch=True)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(db.engine)
+
+    from .payments.stripe_gateway import StripeGateway
+
+    app.extensions["fundraiser.gateway"] = StripeGateway(
+        secret_key=app.config["STRIPE_SECRET_KEY"],
+        publishable_key=app.config["STRIPE_PUBLISHABLE_KEY"],
+        webhook_secret=app.config["STRIPE_WEBHOOK_SECRET"],
+        api_base=app.config["STRIPE_API_BASE"] or "",
+        allow_live=app.config["STRIPE_ALLOW_LIVE"],
+        tolerance=app.config["STRIPE_WEBHOOK_TOLERANCE"],
+    )
+
+    # Every table is known to the metadata (for migrations) before any request.
+    from .appeals import models as _appeals  # noqa: F401
+    from .donations import models as _donations  # noqa: F401
+    from .payments import models as _payments  # noqa: F401
+    from .staff import models as _staff  # noqa: F401
+
+    _register_blueprints(app)
+    _register_templating(app)
+    _register_errors(app)
+    _register_headers(app)
+
+    from . import cli
+    from .donations import receipts
+
+    receipts.connect()
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api.views import bp as api_bp
+    from .appeals.views import bp as appeals_bp
+    from .donations.views import bp as donations_bp
+    from .payments.webhooks import bp as webhooks_bp
+
+    for bp in (appeals_bp, donations_bp, webhooks_bp, api_bp):
+        app.register_blueprint(bp)
+
+
+def _register_templating(app: Flask) -> None:
+    from .money import Money
+
+    @app.template_filter("money")
+    def money_filter(minor, currency, whole=False):
+        return Money(int(minor), currency).format(str(get_locale()), whole=whole)
+
+    @app.context_processor
+    def inject_locale():
+        locale = str(get_locale())
+        return {
+            "current_locale": locale,
+            "text_direction": "rtl" if locale in RTL else "ltr",
+            "languages": app.config["LANGUAGES"],
+        }
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(404)
+    def not_found(_e):
+        if request.path.startswith("/api/"):
+            return {"error": "not found"}, 404
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(429)
+    def too_many(_e):
+        if request.path.startswith(("/api/", "/give/")) and request.is_json:
+            return {"error": "too many requests"}, 429
+        return render_template("errors/429.html"), 429
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        db.session.rollback()
+        return render_template("errors/500.html"), 500
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        if request.is_json or request.path.startswith("/give/"):
+            return {"status": "invalid", "message": e.description}, 400
+        return render_template("errors/400.html", reason=e.description), 400
+
+
+def _register_headers(app: Flask) -> None:
+    gateway = app.extensions["fundraiser.gateway"]
+    stripe_origin = gateway.js_origin
+    api_origin = gateway.api_base if gateway.local else "https://api.stripe.com"
+    csp = (
+        "default-src 'self'; "
+        f"script-src 'self' {stripe_origin}; "
+        f"connect-src 'self' {api_origin}; "
+        f"frame-src {stripe_origin} https://hooks.stripe.com; "
+        "img-src 'self' data:; style-src 'self'; font-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return response

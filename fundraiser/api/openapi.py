@@ -1,0 +1,60 @@
+"""The OpenAPI 3.1 document for the public API, served at /api/v1/openapi.json."""
+
+_int = {"type": "integer"}
+_str = {"type": "string"}
+
+MATCH_POOL = {
+    "type": "object",
+    "required": ["id", "sponsor", "ratio", "cap_minor", "allocated_minor", "remaining_minor"],
+    "properties": {
+        "id": _int, "sponsor": _str, "ratio": {"type": "string", "example": "1:1"},
+        "cap_minor": _int, "allocated_minor": _int, "remaining_minor": _int,
+    },
+}
+
+APPEAL = {
+    "type": "object",
+    "required": ["slug", "title", "status", "currency", "goal_minor", "raised_minor",
+                 "matched_minor", "total_minor", "donor_count", "donation_count",
+                 "ends_at", "match_pools"],
+    "properties": {
+        "slug": _str, "title": _str,
+        "status": {"type": "string", "enum": ["published", "closed"]},
+        "currency": {"type": "string", "description": "ISO 4217 code"},
+        "goal_minor": {**_int, "description": "Goal in minor units (cents)"},
+        "raised_minor": {**_int, "description": "Succeeded gifts less refunds"},
+        "matched_minor": {**_int, "description": "Matching money unlocked by gifts"},
+        "total_minor": {**_int, "description": "raised_minor + matched_minor"},
+        "donor_count": _int, "donation_count": _int,
+        "ends_at": {"type": ["string", "null"], "format": "date-time"},
+        "url": {"type": "string", "format": "uri"},
+        "match_pools": {"type": "array", "items": MATCH_POOL},
+    },
+}
+
+OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "Fundraiser public API", "version": "1.0.0",
+             "description": "Read-only progress of published appeals. Amounts are integers "
+                            "in the currency's minor units."},
+    "paths": {
+        "/api/v1/appeals": {"get": {
+            "summary": "Published appeals",
+            "responses": {"200": {"description": "List of appeals", "content": {
+                "application/json": {"schema": {"type": "array", "items": {
+                    "type": "object", "required": ["slug", "title", "url"],
+                    "properties": {"slug": _str, "title": _str,
+                                   "url": {"type": "string", "format": "uri"}}}}}}}},
+        }},
+        "/api/v1/appeals/{slug}": {"get": {
+            "summary": "One appeal's progress",
+            "parameters": [{"name": "slug", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,80}$"}}],
+            "responses": {
+                "200": {"description": "Progress",
+                        "content": {"application/json": {"schema": APPEAL}}},
+                "404": {"description": "No such published appeal"},
+            },
+        }},
+    },
+}

@@ -1,0 +1,66 @@
+"""Public JSON API (DESIGN.md §6). Keep the shape stable: other tools read it."""
+
+from flask import Blueprint, abort, current_app, jsonify, url_for
+
+from ..appeals import services as appeals
+from ..donations import services as donations
+from ..matching import services as matching
+from ..extensions import csrf, db
+from .openapi import OPENAPI
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def _iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
+
+
+def appeal_json(appeal) -> dict:
+    matched = matching.matched_minor(db.session, appeal)
+    progress = donations.progress_for(db.session, appeal, matched_minor=matched)
+    return {
+        "slug": appeal.slug,
+        "title": appeal.title,
+        "status": appeal.status,
+        "currency": appeal.currency,
+        "goal_minor": appeal.goal_minor,
+        "raised_minor": progress.raised_minor,
+        "matched_minor": progress.matched_minor,
+        "total_minor": progress.total_minor,
+        "donor_count": progress.donor_count,
+        "donation_count": progress.donation_count,
+        "ends_at": _iso(appeal.ends_at),
+        "url": url_for("appeals.show", slug=appeal.slug, _external=True),
+        "match_pools": matching.pools_json(db.session, appeal),
+    }
+
+
+@bp.get("/appeals")
+def list_appeals():
+    return jsonify([
+        {"slug": a.slug, "title": a.title,
+         "url": url_for("appeals.show", slug=a.slug, _external=True)}
+        for a in appeals.published(db.session)
+    ])
+
+
+@bp.get("/appeals/<slug>")
+def get_appeal(slug):
+    appeal = appeals.get_public(db.session, slug)
+    if appeal is None:
+        abort(404)
+    return jsonify(appeal_json(appeal))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(OPENAPI)
+
+
+@bp.after_request
+def public_cors(response):
+    # Read-only public data: any site may embed progress.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers.setdefault("Cache-Control", "public, max-age=5")
+    return response

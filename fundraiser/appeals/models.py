@@ -1,0 +1,80 @@
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..money import Money
+from ..payments.models import utcnow
+
+DRAFT, PUBLISHED, CLOSED = "draft", "published", "closed"
+
+
+class Appeal(db.Model):
+    __tablename__ = "appeals"
+    __table_args__ = (
+        CheckConstraint("goal_minor > 0", name="goal_positive"),
+        CheckConstraint("status IN ('draft', 'published', 'closed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    summary: Mapped[str] = mapped_column(String(300), default="", nullable=False)
+    # The language the appeal is written in; the page marks it up with lang/dir.
+    language: Mapped[str] = mapped_column(String(8), default="en", nullable=False)
+    story_md: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    story_html: Mapped[str] = mapped_column(Text, default="", nullable=False)  # sanitised
+    thank_you_md: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    thank_you_html: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    hero_image: Mapped[str | None] = mapped_column(String(255))  # path under static/
+    hero_alt: Mapped[str] = mapped_column(String(300), default="", nullable=False)
+    hero_credit: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    goal_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    # Minor units, comma separated, e.g. "2500,5000,10000".
+    suggested_amounts: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default=DRAFT, nullable=False)
+    ends_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    published_at: Mapped[datetime | None]
+
+    cosigners: Mapped[list["Cosigner"]] = relationship(
+        back_populates="appeal", order_by="Cosigner.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def goal(self) -> Money:
+        return Money(self.goal_minor, self.currency)
+
+    @property
+    def suggested(self) -> list[Money]:
+        return [Money(int(x), self.currency) for x in self.suggested_amounts.split(",") if x]
+
+    @property
+    def is_rtl(self) -> bool:
+        return self.language in ("he", "ar", "fa", "ur", "yi")
+
+    def accepts_gifts(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.status == PUBLISHED and (self.ends_at is None or self.ends_at > now)
+
+    def __repr__(self):
+        return f"<Appeal {self.slug}>"
+
+
+class Cosigner(db.Model):
+    """An organisation that co-signs an appeal."""
+
+    __tablename__ = "cosigners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(
+        ForeignKey("appeals.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    country: Mapped[str] = mapped_column(String(80), default="", nullable=False)
+    url: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+
+    appeal: Mapped[Appeal] = relationship(back_populates="cosigners")

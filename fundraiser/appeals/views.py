@@ -1,0 +1,61 @@
+"""Public pages: the list of appeals and one appeal with its gift form."""
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for,
+)
+
+from ..donations import services as donations
+from ..matching import services as matching
+from ..extensions import db
+from . import services
+
+bp = Blueprint("appeals", __name__)
+
+
+def progress(appeal):
+    matched = matching.matched_minor(db.session, appeal)
+    return donations.progress_for(db.session, appeal, matched_minor=matched)
+
+
+@bp.get("/")
+def index():
+    appeals = services.published(db.session)
+    return render_template("appeals/index.html", appeals=appeals,
+                           progress={a.id: progress(a) for a in appeals})
+
+
+def render_appeal(appeal, form=None):
+    from ..donations.views import donation_form  # the form belongs to donations
+    if form is None:
+        form = donation_form(appeal, formdata=None)
+        preset = request.args.get("amount", "")
+        if preset.replace(".", "", 1).isdigit() and len(preset) <= 12:
+            form.amount.data, form.other_amount.data = "other", preset
+        form.source.data = request.args.get("ref", "")[:64]
+    return render_template(
+        "appeals/show.html", appeal=appeal, form=form, progress=progress(appeal),
+        supporters=donations.recent_supporters(db.session, appeal.id),
+    )
+
+
+@bp.get("/appeals/<slug>")
+def show(slug):
+    appeal = services.get_public(db.session, slug)
+    if appeal is None:
+        abort(404)
+    return render_appeal(appeal)
+
+
+@bp.get("/lang/<code>")
+def set_language(code):
+    target = request.args.get("next", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        target = url_for("appeals.index")  # never an open redirect
+    response = make_response(redirect(target))
+    if code in current_app.config["LANGUAGES"]:
+        response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+    return response

@@ -1,0 +1,92 @@
+"""`flask --app fundraiser …` commands (DESIGN.md §7). Each calls services
+and commits once."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import timedelta
+
+import click
+from flask import current_app
+
+from .extensions import db
+
+
+def init_app(app):
+    for command in (demo, create_staff, reconcile, localstripe_command):
+        app.cli.add_command(command)
+
+
+def parse_duration(text: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d{1,5})\s*([smhdw])\s*", text or "")
+    if not match:
+        raise click.BadParameter("use a number and a unit, like 30m, 12h, 2d or 1w")
+    n, unit = int(match.group(1)), match.group(2)
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    return timedelta(**{units[unit]: n})
+
+
+@click.command("demo")
+def demo():
+    """Load demo appeals and a demo staff login (safe to run twice)."""
+    from . import demo_content
+    from .appeals.services import save_appeal
+    from .money import Money
+    from .payments.models import utcnow
+    from .staff.services import create_staff as make_staff
+
+    for spec in demo_content.appeals(utcnow()):
+        currency = spec.pop("currency")
+        goal = Money.from_major(spec.pop("goal_major"), currency)
+        suggested = [Money.from_major(x, currency) for x in spec.pop("suggested_major")]
+        appeal = save_appeal(db.session, goal=goal, suggested=suggested, status="published",
+                             **spec)
+        click.echo(f"appeal: {appeal.slug} ({appeal.title})")
+    user, created = make_staff(db.session, "staff@example.org", "admin")
+    db.session.commit()
+    click.echo(f"staff: {user.email} ({user.role}){' created' if created else ''}")
+
+
+@click.command("create-staff")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "finance", "editor", "viewer"]),
+              required=True)
+def create_staff(email, role):
+    """Create a staff user."""
+    from .staff.services import StaffError
+    from .staff.services import create_staff as make_staff
+
+    try:
+        user, created = make_staff(db.session, email, role)
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"{'created' if created else 'exists'}: {user.email} ({user.role})")
+
+
+@click.command("reconcile")
+@click.option("--since", default="2d", show_default=True, help="how far back to look")
+def reconcile(since):
+    """Compare open payments with the processor and repair what a lost webhook
+    left behind. Prints every payment that changed."""
+    from .payments import services
+
+    changes = services.reconcile(db.session, current_app.extensions["fundraiser.gateway"],
+                                 parse_duration(since))
+    db.session.commit()
+    for payment_id, old, new in changes:
+        click.echo(f"payment {payment_id}: {old} -> {new}")
+    click.echo(f"{len(changes)} payment(s) changed")
+
+
+@click.command("localstripe")
+@click.option("--port", default=8420, show_default=True, type=int)
+def localstripe_command(port):
+    """Run localstripe on 127.0.0.1 and send its webhooks to this app."""
+    from .devtools import run_localstripe
+
+    url = current_app.config["APP_URL"].rstrip("/") + "/webhooks/stripe"
+    click.echo(f"localstripe on http://127.0.0.1:{port}, webhooks to {url}", err=True)
+    sys.stdout.flush()
+    run_localstripe(port, url, current_app.config["STRIPE_WEBHOOK_SECRET"])

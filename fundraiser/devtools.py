@@ -1,0 +1,42 @@
+"""localstripe, bound to 127.0.0.1, without its on-disk pickle.
+
+The localstripe CLI listens on every interface and pickles its whole store to
+/tmp on every write; we run its aiohttp app ourselves instead. Used by
+`flask --app fundraiser localstripe`, `make run` and the test suite:
+
+    python -m fundraiser.devtools --port 8420 [--webhook URL --secret S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+
+def run_localstripe(port: int, webhook_url: str | None = None,
+                    webhook_secret: str | None = None, host: str = "127.0.0.1") -> None:
+    from aiohttp import web
+
+    import localstripe.resources as resources
+
+    resources.Store.dump_to_disk = lambda self: None  # keep state in memory only
+    from localstripe.server import app
+    from localstripe.webhooks import register_webhook
+
+    if webhook_url:
+        register_webhook("fundraiser", webhook_url, webhook_secret, None)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--webhook")
+    parser.add_argument("--secret")
+    args = parser.parse_args(argv)
+    run_localstripe(args.port, args.webhook, args.secret)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+import secrets
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..appeals.models import Appeal
+from ..extensions import db
+from ..money import Money
+from ..payments.models import Payment, utcnow
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Donation(db.Model):
+    """A donor's gift to an appeal. Its money lives in the linked Payment,
+    whose status says whether the gift counts."""
+
+    __tablename__ = "donations"
+    __table_args__ = (Index("ix_donations_appeal_created", "appeal_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Unguessable: the thank-you page is reached by it, without a login.
+    public_id: Mapped[str] = mapped_column(
+        String(32), unique=True, default=new_public_id, nullable=False
+    )
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), nullable=False)
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("payments.id"), unique=True, nullable=False
+    )
+    amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    donor_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    display_name: Mapped[str] = mapped_column(String(80), default="", nullable=False)
+    is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    comment: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    consent_contact: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    locale: Mapped[str] = mapped_column(String(8), default="en", nullable=False)
+    source: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    receipt_sent_at: Mapped[datetime | None]
+
+    appeal: Mapped[Appeal] = relationship()
+    payment: Mapped[Payment] = relationship()
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def public_name(self) -> str | None:
+        """What the public may see; None for an anonymous gift."""
+        if self.is_anonymous:
+            return None
+        if self.display_name:
+            return self.display_name
+        return self.donor_name.split()[0] if self.donor_name.split() else None

@@ -1,0 +1,138 @@
+"""Gifts: starting one, counting them, and what happens when one succeeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from ..appeals.models import Appeal
+from ..money import Money
+from ..payments import services as payments
+from ..payments import states
+from ..payments.models import Payment, utcnow
+from .models import Donation
+
+
+class AppealClosed(Exception):
+    pass
+
+
+def start_donation(session, appeal: Appeal, *, amount: Money, name: str, email: str,
+                   display_name: str = "", anonymous: bool = False, comment: str = "",
+                   consent: bool = False, locale: str = "en", source: str = "") -> Donation:
+    """Write the gift and its payment in state `created`. Nothing is charged yet."""
+    if not appeal.accepts_gifts():
+        raise AppealClosed(appeal.slug)
+    if amount.currency != appeal.currency:
+        raise ValueError("gifts are taken in the appeal's currency")
+    payment = payments.create_payment(session, amount.minor, amount.currency)
+    donation = Donation(
+        appeal_id=appeal.id, payment_id=payment.id, amount_minor=amount.minor,
+        currency=amount.currency, donor_name=name.strip(), email=email.strip().lower(),
+        display_name=display_name.strip(), is_anonymous=anonymous, comment=comment.strip(),
+        consent_contact=consent, locale=locale, source=source.strip(),
+    )
+    session.add(donation)
+    session.flush()
+    return donation
+
+
+def by_public_id(session, public_id: str) -> Donation | None:
+    if not public_id or len(public_id) > 32:
+        return None
+    return session.scalar(select(Donation).where(Donation.public_id == public_id))
+
+
+def by_payment_id(session, payment_id: int) -> Donation | None:
+    return session.scalar(select(Donation).where(Donation.payment_id == payment_id))
+
+
+@dataclass(frozen=True)
+class Progress:
+    currency: str
+    goal_minor: int
+    raised_minor: int
+    matched_minor: int
+    donor_count: int
+    donation_count: int
+    ends_at: datetime | None
+
+    @property
+    def total_minor(self) -> int:
+        return self.raised_minor + self.matched_minor
+
+    @property
+    def percent(self) -> int:
+        """Share of the goal reached, 0–100 for the bar (the text says more)."""
+        if self.goal_minor <= 0:
+            return 0
+        return min(100, self.total_minor * 100 // self.goal_minor)
+
+    @property
+    def raised_percent(self) -> int:
+        return min(100, self.raised_minor * 100 // self.goal_minor) if self.goal_minor else 0
+
+    @property
+    def days_left(self) -> int | None:
+        if self.ends_at is None:
+            return None
+        seconds = (self.ends_at - utcnow()).total_seconds()
+        return max(0, -int(-seconds // 86400))  # ceil: "1 day left" until the end
+
+    def money(self, minor: int) -> Money:
+        return Money(minor, self.currency)
+
+
+def counted_gifts():
+    """Donations whose payment counts towards a goal, with their net amount."""
+    return (
+        select(Donation.appeal_id, Donation.email,
+               (Payment.amount_minor - Payment.refunded_minor).label("net"))
+        .join(Payment, Payment.id == Donation.payment_id)
+        .where(Payment.status.in_(states.COUNTED))
+    )
+
+
+def progress_for(session, appeal: Appeal, matched_minor: int = 0) -> Progress:
+    gifts = counted_gifts().where(Donation.appeal_id == appeal.id).subquery()
+    count, donors, raised = session.execute(
+        select(func.count(), func.count(func.distinct(gifts.c.email)),
+               func.coalesce(func.sum(gifts.c.net), 0))
+    ).one()
+    return Progress(
+        currency=appeal.currency, goal_minor=appeal.goal_minor, raised_minor=int(raised),
+        matched_minor=matched_minor, donor_count=int(donors), donation_count=int(count),
+        ends_at=appeal.ends_at,
+    )
+
+
+def recent_supporters(session, appeal_id: int, limit: int = 8) -> list[Donation]:
+    return list(session.scalars(
+        select(Donation).join(Payment, Payment.id == Donation.payment_id)
+        .where(Donation.appeal_id == appeal_id, Payment.status.in_(states.COUNTED))
+        .order_by(Payment.succeeded_at.desc(), Donation.id.desc()).limit(limit)
+    ))
+
+
+def claim_receipt(session, donation_id: int) -> bool:
+    """True exactly once per donation: whoever gets True sends the receipt."""
+    result = session.execute(
+        update(Donation).where(Donation.id == donation_id, Donation.receipt_sent_at.is_(None))
+        .values(receipt_sent_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def retry_donation(session, donation: Donation) -> Donation:
+    """A failed gift is never sent again; a retry is a new gift with the same
+    details, so the donor does not type them twice."""
+    if donation.payment.status != states.FAILED:
+        raise ValueError("only a failed gift can be retried")
+    return start_donation(
+        session, donation.appeal, amount=donation.amount, name=donation.donor_name,
+        email=donation.email, display_name=donation.display_name,
+        anonymous=donation.is_anonymous, comment=donation.comment,
+        consent=donation.consent_contact, locale=donation.locale, source=donation.source,
+    )

@@ -1,0 +1,72 @@
+"""What the app needs from a payment processor. Only stripe_gateway.py
+imports `stripe`; a test may hand services a fake that follows this shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    intent_id: str
+    status: str                    # our vocabulary, see states.py
+    amount_minor: int
+    currency: str
+    reference: str | None = None   # our Payment.reference, from the intent's metadata
+    client_secret: str | None = None
+    customer_id: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayEvent:
+    id: str
+    type: str
+    created: int
+    object: dict[str, Any] = field(default_factory=dict)
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: str
+    amount_minor: int
+    status: str
+
+
+class GatewayError(Exception):
+    """The processor could not be reached or answered with an error we can
+    retry. `user_message` is safe to show a donor."""
+
+    user_message = "The payment service did not answer. Nothing was charged; please try again."
+
+
+class CardDeclined(GatewayError):
+    def __init__(self, code: str | None, user_message: str | None):
+        super().__init__(code or "card_declined")
+        self.code = code or "card_declined"
+        self.user_message = user_message or "Your card was declined."
+
+
+class InvalidWebhook(Exception):
+    """Bad signature, stale timestamp or unreadable payload."""
+
+
+class PaymentGateway(Protocol):
+    publishable_key: str
+    js_url: str
+
+    def charge_card(
+        self, *, reference: str, attempt: int, amount_minor: int, currency: str,
+        token: str, email: str, name: str, description: str,
+    ) -> IntentResult: ...
+
+    def retrieve(self, intent_id: str) -> IntentResult: ...
+
+    def recent_intents(self, since_epoch: int) -> list[IntentResult]: ...
+
+    def refund(self, *, intent_id: str, amount_minor: int, key: str) -> RefundResult: ...
+
+    def parse_webhook(self, payload: bytes, signature: str | None) -> GatewayEvent: ...

@@ -1,0 +1,341 @@
+"""Money movement. Services take the session and a gateway, flush, and never
+commit: the request, CLI command or webhook view around them commits once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import signals
+from . import states
+from .gateway import CardDeclined, GatewayError, GatewayEvent, IntentResult
+from .models import Payment, WebhookEvent, utcnow
+from .stripe_gateway import intent_from_event_object
+
+log = logging.getLogger(__name__)
+
+
+class AlreadySubmitted(Exception):
+    """This payment was sent to the gateway before; it is never sent twice."""
+
+    def __init__(self, status: str):
+        super().__init__(status)
+        self.status = status
+
+
+def create_payment(session, amount_minor: int, currency: str) -> Payment:
+    payment = Payment(amount_minor=amount_minor, currency=currency, status=states.CREATED)
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def _locked_status(session, payment_id: int) -> str | None:
+    # FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE).
+    return session.scalar(
+        select(Payment.status).where(Payment.id == payment_id).with_for_update()
+    )
+
+
+def transition_to(session, payment_id: int, new: str, **fields) -> bool:
+    """The only writer of Payment.status. True if the status changed, False if
+    the payment was already there (a repeat). Raises IllegalTransition."""
+    current = _locked_status(session, payment_id)
+    if current is None:
+        raise LookupError(f"no payment {payment_id}")
+    if not states.check_transition(current, new):
+        return False
+    values = {"status": new, "updated_at": utcnow(), **fields}
+    if new == states.SUCCEEDED:
+        values["failure_code"] = None
+        values["failure_message"] = None
+    result = session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status == current)
+        .values(**values)
+    )
+    if result.rowcount != 1:  # cannot happen under the row lock; be loud if it does
+        raise RuntimeError(f"payment {payment_id} changed under its lock")
+    if new == states.SUCCEEDED:
+        session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.succeeded_at.is_(None))
+            .values(succeeded_at=utcnow())
+        )
+    log.info("payment %s: %s -> %s", payment_id, current, new)
+    if new == states.SUCCEEDED and current in (*states.PENDING, states.FAILED):
+        signals.payment_succeeded.send(None, payment_id=payment_id, session=session)
+    elif new == states.FAILED:
+        signals.payment_failed.send(None, payment_id=payment_id, session=session)
+    return True
+
+
+def claim_for_submission(session, payment_id: int) -> None:
+    """created → processing, atomically. A second submit (double click, two
+    tabs, a replayed request) finds it taken and gets AlreadySubmitted: one
+    PaymentIntent per payment row, never two."""
+    result = session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status == states.CREATED)
+        .values(status=states.PROCESSING, updated_at=utcnow())
+    )
+    if result.rowcount != 1:
+        status = session.scalar(select(Payment.status).where(Payment.id == payment_id))
+        if status is None:
+            raise LookupError(f"no payment {payment_id}")
+        raise AlreadySubmitted(status)
+
+
+def charge_card(session, gateway, *, payment_id: int, reference: str, amount_minor: int,
+                currency: str, token: str, email: str, name: str,
+                description: str) -> IntentResult | None:
+    """Send a claimed payment to the gateway and record what it answered.
+    Takes plain values, so no database transaction is open (and, on SQLite,
+    no write lock held) while the gateway is called. Returns the gateway's
+    answer (with the client secret for 3-D Secure), or None when the card was
+    declined (the payment is then `failed`)."""
+    try:
+        result = gateway.charge_card(
+            reference=reference, attempt=1, amount_minor=amount_minor, currency=currency,
+            token=token, email=email, name=name, description=description,
+        )
+    except CardDeclined as exc:
+        transition_to(session, payment_id, states.FAILED, failure_code=exc.code[:64],
+                      failure_message=exc.user_message[:500])
+        return None
+    record_intent(session, payment_id, result)
+    return result
+
+
+def record_intent(session, payment_id: int, result: IntentResult) -> str:
+    """Store the gateway's intent id on our row and apply its status. Events
+    that arrived before we knew the intent id are applied now."""
+    session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.intent_id.is_(None))
+        .values(intent_id=result.intent_id, customer_id=result.customer_id)
+    )
+    known = session.scalar(select(Payment.intent_id).where(Payment.id == payment_id))
+    if known != result.intent_id:
+        log.error("payment %s has intent %s, gateway answered %s",
+                  payment_id, known, result.intent_id)
+        return "mismatch"
+    outcome = _apply_intent_status(session, payment_id, result)
+    apply_pending_events(session, result.intent_id)
+    return outcome
+
+
+def _apply_intent_status(session, payment_id: int, result: IntentResult) -> str:
+    fields = {}
+    if result.status == states.FAILED:
+        fields = {"failure_code": (result.failure_code or "payment_failed")[:64],
+                  "failure_message": (result.failure_message
+                                      or "The payment was not completed.")[:500]}
+    try:
+        changed = transition_to(session, payment_id, result.status, **fields)
+    except states.IllegalTransition as exc:
+        # An older state reported late (out-of-order delivery): nothing to do.
+        log.info("payment %s: ignored stale %s (%s)", payment_id, result.status, exc)
+        return "stale"
+    return "applied" if changed else "repeat"
+
+
+def refresh_from_gateway(session, gateway, payment_id: int) -> str:
+    """Ask the gateway for the intent's real state and apply it; never the
+    browser's word alone."""
+    intent_id = session.scalar(select(Payment.intent_id).where(Payment.id == payment_id))
+    if not intent_id:
+        return "no-intent"
+    return _apply_intent_status(session, payment_id, gateway.retrieve(intent_id))
+
+
+# -- refunds and disputes -----------------------------------------------------
+
+def apply_refund_total(session, payment_id: int, refunded_total: int) -> int:
+    """The gateway says `refunded_total` of this payment has been refunded so
+    far. Returns the newly refunded amount (0 for a repeat or an older report)."""
+    _locked_status(session, payment_id)
+    payment = session.get(Payment, payment_id, populate_existing=True)
+    refunded_total = min(int(refunded_total), payment.amount_minor)
+    if refunded_total <= payment.refunded_minor:
+        return 0
+    new_status = (states.REFUNDED if refunded_total >= payment.amount_minor
+                  else states.PARTIALLY_REFUNDED)
+    states.check_transition(payment.status, new_status)  # raises before writing anything
+    delta = refunded_total - payment.refunded_minor
+    session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.refunded_minor < refunded_total)
+        .values(refunded_minor=refunded_total, updated_at=utcnow())
+    )
+    transition_to(session, payment_id, new_status)
+    session.refresh(payment)
+    signals.payment_refunded.send(None, payment_id=payment_id, amount_minor=delta,
+                                  session=session)
+    return delta
+
+
+# -- webhooks -----------------------------------------------------------------
+
+_INTENT_EVENTS = {
+    "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled",
+    "payment_intent.processing", "payment_intent.requires_action",
+}
+
+
+def _insert_event_once(session, event: GatewayEvent, object_id: str | None) -> bool:
+    values = dict(event_id=event.id, type=event.type[:64], object_id=object_id,
+                  payload=event.raw or json.dumps({"id": event.id, "type": event.type,
+                                                   "data": {"object": event.object}}),
+                  outcome="received", received_at=utcnow())
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(WebhookEvent).values(**values)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(WebhookEvent.id))
+    return session.execute(stmt).scalar() is not None
+
+
+def _event_object_id(event: GatewayEvent) -> str | None:
+    obj = event.object
+    if event.type.startswith("payment_intent."):
+        return obj.get("id")
+    return obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
+
+
+def ingest_event(session, event: GatewayEvent) -> str:
+    """Store a verified event once and apply it. Returns the outcome:
+    duplicate | applied | repeat | stale | unmatched | mismatch | ignored."""
+    object_id = _event_object_id(event)
+    if not _insert_event_once(session, event, object_id):
+        return "duplicate"
+    payment_id, outcome = _apply_event(session, event)
+    session.execute(
+        update(WebhookEvent).where(WebhookEvent.event_id == event.id)
+        .values(outcome=outcome, payment_id=payment_id)
+    )
+    return outcome
+
+
+def _find_payment(session, intent_id: str | None, reference: str | None) -> Payment | None:
+    payment = None
+    if reference:
+        payment = session.scalar(select(Payment).where(Payment.reference == reference))
+        if payment is not None and payment.intent_id not in (None, intent_id):
+            return None
+    if payment is None and intent_id:
+        payment = session.scalar(select(Payment).where(Payment.intent_id == intent_id))
+    return payment
+
+
+def _apply_event(session, event: GatewayEvent) -> tuple[int | None, str]:
+    obj = event.object
+    if event.type in _INTENT_EVENTS:
+        result = intent_from_event_object(obj)
+        payment = _find_payment(session, result.intent_id, result.reference)
+        if payment is None:
+            return None, "unmatched"
+        if (payment.amount_minor, payment.currency) != (result.amount_minor, result.currency):
+            log.error("event %s: amount %s %s does not match payment %s",
+                      event.id, result.amount_minor, result.currency, payment.id)
+            return payment.id, "mismatch"
+        session.execute(
+            update(Payment).where(Payment.id == payment.id, Payment.intent_id.is_(None))
+            .values(intent_id=result.intent_id)
+        )
+        return payment.id, _apply_intent_status(session, payment.id, result)
+
+    intent_id = _event_object_id(event)
+    if event.type == "charge.refunded":
+        payment = _find_payment(session, intent_id, None)
+        if payment is None:
+            return None, "unmatched"
+        try:
+            delta = apply_refund_total(session, payment.id, int(obj.get("amount_refunded") or 0))
+        except states.IllegalTransition:
+            return payment.id, "stale"
+        return payment.id, "applied" if delta else "repeat"
+
+    if event.type in ("charge.dispute.created", "charge.dispute.closed"):
+        payment = _find_payment(session, intent_id, None)
+        if payment is None:
+            return None, "unmatched"
+        if event.type == "charge.dispute.created":
+            new = states.DISPUTED
+        elif obj.get("status") == "won":
+            new = states.SUCCEEDED
+        elif obj.get("status") == "lost":
+            new = states.DISPUTE_LOST
+        else:
+            return payment.id, "ignored"
+        try:
+            changed = transition_to(session, payment.id, new)
+        except states.IllegalTransition:
+            return payment.id, "stale"
+        return payment.id, "applied" if changed else "repeat"
+
+    return None, "ignored"
+
+
+def apply_pending_events(session, intent_id: str) -> int:
+    """Apply events that came before our row knew its intent id."""
+    pending = session.scalars(
+        select(WebhookEvent).where(WebhookEvent.object_id == intent_id,
+                                   WebhookEvent.outcome == "unmatched")
+        .order_by(WebhookEvent.id)
+    ).all()
+    for row in pending:
+        data = json.loads(row.payload)
+        event = GatewayEvent(id=row.event_id, type=row.type, created=int(data.get("created") or 0),
+                             object=(data.get("data") or {}).get("object") or {}, raw=row.payload)
+        row.payment_id, row.outcome = _apply_event(session, event)
+    session.flush()
+    return len(pending)
+
+
+# -- reconcile ----------------------------------------------------------------
+
+def reconcile(session, gateway, since: timedelta, *, grace=timedelta(minutes=2),
+              give_up=timedelta(minutes=30)) -> list[tuple[int, str, str]]:
+    """Compare our open payments with the gateway and repair what a lost
+    webhook or a closed browser tab left behind. Returns (payment id, old
+    status, new status) for every payment that changed."""
+    now = utcnow()
+    changes = []
+    open_payments = session.scalars(
+        select(Payment).where(Payment.status.in_(states.OPEN),
+                              Payment.created_at >= now - since)
+        .order_by(Payment.id)
+    ).all()
+    listed: dict[str, IntentResult] | None = None
+    for payment in open_payments:
+        old = payment.status
+        if payment.intent_id:
+            try:
+                result = gateway.retrieve(payment.intent_id)
+            except GatewayError as exc:
+                log.warning("reconcile: cannot retrieve %s: %s", payment.intent_id, exc)
+                continue
+            _apply_intent_status(session, payment.id, result)
+        elif now - payment.updated_at > grace:
+            # Claimed, but the gateway's answer never reached us: find the
+            # intent by our metadata, or give up once nothing can still come.
+            if listed is None:
+                since_epoch = int(time.time() - since.total_seconds()) - 3600
+                listed = {r.reference: r for r in gateway.recent_intents(since_epoch)
+                          if r.reference}
+            if payment.reference in listed:
+                record_intent(session, payment.id, listed[payment.reference])
+            elif now - payment.updated_at > give_up:
+                transition_to(session, payment.id, states.FAILED, failure_code="no_intent",
+                              failure_message="The payment service never received this payment.")
+        session.refresh(payment)
+        if payment.status != old:
+            changes.append((payment.id, old, payment.status))
+    session.flush()
+    return changes

@@ -1,0 +1,173 @@
+"""The Stripe gateway, through the official SDK. The same code talks to
+localstripe (STRIPE_API_BASE set) and to real Stripe test mode (unset)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import stripe
+
+from . import states
+from .gateway import (
+    CardDeclined,
+    GatewayError,
+    GatewayEvent,
+    IntentResult,
+    InvalidWebhook,
+    RefundResult,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS = {
+    "succeeded": states.SUCCEEDED,
+    "processing": states.PROCESSING,
+    "requires_action": states.REQUIRES_ACTION,
+    "requires_confirmation": states.PROCESSING,
+    "requires_capture": states.PROCESSING,
+    # We always create with confirm=True, so an intent waiting for a payment
+    # method has had one and it failed (declined, or 3-D Secure refused).
+    "requires_payment_method": states.FAILED,
+    "canceled": states.CANCELED,
+}
+
+
+class LiveKeyRefused(RuntimeError):
+    pass
+
+
+def check_keys(secret_key: str, allow_live: bool) -> None:
+    if secret_key.startswith(("sk_live_", "rk_live_")) and not allow_live:
+        raise LiveKeyRefused(
+            "A live Stripe key was given. Fundraiser refuses live keys unless "
+            "STRIPE_ALLOW_LIVE=1 is set."
+        )
+
+
+class StripeGateway:
+    def __init__(self, *, secret_key, publishable_key, webhook_secret, api_base="",
+                 allow_live=False, tolerance=300, timeout=20):
+        check_keys(secret_key, allow_live)
+        self.local = bool(api_base)
+        self.api_base = api_base.rstrip("/")
+        self.publishable_key = publishable_key
+        self.webhook_secret = webhook_secret
+        self.tolerance = tolerance
+        kwargs = {"max_network_retries": 2, "http_client": stripe.RequestsClient(timeout=timeout)}
+        if self.local:
+            kwargs["base_addresses"] = {"api": self.api_base}
+        self.client = stripe.StripeClient(secret_key, **kwargs)
+
+    @property
+    def js_url(self) -> str:
+        # localstripe serves a fake Stripe.js; real Stripe.js must come from Stripe.
+        return f"{self.api_base}/js.stripe.com/v3/" if self.local else "https://js.stripe.com/v3/"
+
+    @property
+    def js_origin(self) -> str:
+        return self.api_base if self.local else "https://js.stripe.com"
+
+    # -- calls ---------------------------------------------------------------
+
+    def charge_card(self, *, reference, attempt, amount_minor, currency, token, email,
+                    name, description) -> IntentResult:
+        key = f"fundraiser-{reference}-{attempt}"
+        metadata = {"fundraiser_ref": reference}
+        try:
+            customer = self.client.v1.customers.create(
+                params={"source": token, "email": email, "name": name[:200],
+                        "metadata": metadata},
+                options={"idempotency_key": key + "-customer"},
+            )
+            params = {
+                "amount": amount_minor,
+                "currency": currency.lower(),
+                "customer": customer.id,
+                "payment_method": customer.default_source,
+                "payment_method_types": ["card"],
+                "confirm": True,
+                "metadata": metadata,
+            }
+            if not self.local:
+                # localstripe answers 400 to fields it does not know.
+                params["description"] = description[:1000]
+            intent = self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": key + "-intent"}
+            )
+        except stripe.CardError as exc:
+            raise CardDeclined(exc.code, exc.user_message) from exc
+        except stripe.StripeError as exc:
+            log.warning("stripe error charging payment %s: %s", reference, exc)
+            raise GatewayError(str(exc)) from exc
+        return self._result(intent, customer_id=customer.id)
+
+    def retrieve(self, intent_id: str) -> IntentResult:
+        try:
+            return self._result(self.client.v1.payment_intents.retrieve(intent_id))
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+
+    def recent_intents(self, since_epoch: int) -> list[IntentResult]:
+        try:
+            params = {"limit": 100}
+            if not self.local:  # localstripe refuses the `created` filter
+                params["created"] = {"gte": since_epoch}
+            page = self.client.v1.payment_intents.list(params=params)
+            return [self._result(pi) for pi in page.auto_paging_iter()
+                    if int(pi["created"]) >= since_epoch]
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+
+    def refund(self, *, intent_id, amount_minor, key) -> RefundResult:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": intent_id, "amount": amount_minor},
+                options={"idempotency_key": key},
+            )
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return RefundResult(refund.id, refund.amount, refund.status)
+
+    def parse_webhook(self, payload: bytes, signature: str | None) -> GatewayEvent:
+        if not signature:
+            raise InvalidWebhook("missing Stripe-Signature header")
+        try:
+            text = payload.decode("utf-8")
+            event = stripe.Webhook.construct_event(
+                text, signature, self.webhook_secret, tolerance=self.tolerance
+            )
+        except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
+            raise InvalidWebhook(str(exc)) from exc
+        data = json.loads(text)
+        obj = (data.get("data") or {}).get("object") or {}
+        if not isinstance(obj, dict) or not isinstance(data.get("id"), str):
+            raise InvalidWebhook("event without id or object")
+        return GatewayEvent(id=data["id"], type=str(data.get("type", "")),
+                            created=int(data.get("created") or 0), object=obj, raw=text)
+
+    # -- helpers -------------------------------------------------------------
+
+    @staticmethod
+    def _result(pi, customer_id=None) -> IntentResult:
+        if hasattr(pi, "to_dict"):  # a StripeObject has no .get() in stripe 16
+            pi = pi.to_dict()
+        err = pi.get("last_payment_error") or None
+        meta = pi.get("metadata") or {}
+        reference = meta.get("fundraiser_ref")
+        return IntentResult(
+            intent_id=pi["id"],
+            status=_STATUS.get(pi["status"], states.PROCESSING),
+            amount_minor=int(pi["amount"]),
+            currency=str(pi["currency"]).upper(),
+            reference=reference if isinstance(reference, str) else None,
+            client_secret=pi.get("client_secret"),
+            customer_id=customer_id or pi.get("customer"),
+            failure_code=(err or {}).get("code") if err else None,
+            failure_message=(err or {}).get("message") if err else None,
+        )
+
+
+def intent_from_event_object(obj: dict) -> IntentResult:
+    """A PaymentIntent as carried inside a signed event (already authentic)."""
+    return StripeGateway._result(obj)

@@ -1,0 +1,17 @@
+"""Cross-domain announcements. Senders pass ids, never ORM objects.
+
+`payments` announces what happened to a payment; `donations`, `matching` and
+receipts listen. A listener runs inside the sender's transaction, so whatever
+it writes commits (or rolls back) together with the state change.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: sender=None, payment_id=int, session=Session
+payment_succeeded = _signals.signal("payment-succeeded")
+#: sender=None, payment_id=int, session=Session
+payment_failed = _signals.signal("payment-failed")
+#: sender=None, payment_id=int, amount_minor=int (this refund only), session=Session
+payment_refunded = _signals.signal("payment-refunded")

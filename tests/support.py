@@ -1,0 +1,120 @@
+"""Helpers the test tiers share: a real localstripe process, a live server
+for webhooks and browsers, and Stripe-style event signing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+import requests
+from werkzeug.serving import make_server
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@contextmanager
+def localstripe_process():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fundraiser.devtools", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/js.stripe.com/v3/")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def register_webhook(localstripe_base: str, url: str, secret: str) -> None:
+    r = requests.post(f"{localstripe_base}/_config/webhooks/fundraiser",
+                      data={"url": url, "secret": secret}, timeout=5)
+    r.raise_for_status()
+
+
+class LiveServer:
+    """The app served over HTTP on 127.0.0.1, in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+def card_token(localstripe_base: str, number: str, pk="pk_test_localstripe") -> str:
+    r = requests.post(f"{localstripe_base}/v1/tokens", data={
+        "card[number]": number, "card[exp_month]": "12", "card[exp_year]": "2034",
+        "card[cvc]": "123", "key": pk}, timeout=5)
+    r.raise_for_status()
+    return r.json()["id"]
+
+
+def authenticate_3ds(localstripe_base: str, client_secret: str, success: bool,
+                     pk="pk_test_localstripe") -> dict:
+    """What localstripe's fake Stripe.js does when the donor clicks
+    "Complete authentication" or "Fail authentication"."""
+    intent = client_secret.split("_secret_")[0]
+    r = requests.post(
+        f"{localstripe_base}/v1/payment_intents/{intent}/_authenticate",
+        params={"success": "true" if success else "false"},
+        data={"key": pk, "client_secret": client_secret}, timeout=5)
+    r.raise_for_status()
+    return r.json()
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def stripe_event(type_: str, obj: dict, event_id: str | None = None) -> str:
+    return json.dumps({
+        "id": event_id or "evt_" + secrets.token_hex(8), "object": "event", "type": type_,
+        "created": int(time.time()), "livemode": False, "api_version": "2020-08-27",
+        "data": {"object": obj},
+    })
+
+
+def intent_object(intent_id: str, status: str, amount: int, currency: str,
+                  reference: str | None) -> dict:
+    return {"id": intent_id, "object": "payment_intent", "status": status, "amount": amount,
+            "currency": currency.lower(), "metadata": {"fundraiser_ref": reference} if reference
+            else {}, "last_payment_error": None, "client_secret": intent_id + "_secret_x"}
