@@ -15,9 +15,8 @@ import logging
 
 def run_localstripe(port: int, webhook_url: str | None = None,
                     webhook_secret: str | None = None, host: str = "127.0.0.1") -> None:
-    from aiohttp import web
-
     import localstripe.resources as resources
+    from aiohttp import web
 
     resources.Store.dump_to_disk = lambda self: None  # keep state in memory only
     from localstripe.server import app

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from tests import support
@@ -117,8 +119,19 @@ def db(app):
     return db
 
 
+class _FreshContextClient(FlaskClient):
+    """Tests keep an app context pushed (to use db.session directly), so every
+    request would share one `g`; clear what Flask-Babel caches there, as a
+    real server's fresh context per request would."""
+
+    def open(self, *args, **kwargs):
+        g.pop("_flask_babel", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = _FreshContextClient
     return app.test_client()
 
 

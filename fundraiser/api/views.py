@@ -1,11 +1,11 @@
 """Public JSON API (DESIGN.md §6). Keep the shape stable: other tools read it."""
 
-from flask import Blueprint, abort, current_app, jsonify, url_for
+from flask import Blueprint, abort, jsonify, url_for
 
 from ..appeals import services as appeals
 from ..donations import services as donations
-from ..matching import services as matching
 from ..extensions import csrf, db
+from ..matching import services as matching
 from .openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

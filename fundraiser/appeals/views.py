@@ -3,12 +3,19 @@
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
 )
 
 from ..donations import services as donations
-from ..matching import services as matching
 from ..extensions import db
+from ..matching import services as matching
 from . import services
 
 bp = Blueprint("appeals", __name__)

@@ -1,7 +1,14 @@
 """The gift flow: details form → card page → (3-D Secure) → thank-you page."""
 
 from flask import (
-    Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _

@@ -134,16 +134,19 @@ class StripeGateway:
             raise InvalidWebhook("missing Stripe-Signature header")
         try:
             text = payload.decode("utf-8")
-            event = stripe.Webhook.construct_event(
-                text, signature, self.webhook_secret, tolerance=self.tolerance
-            )
+            # Signature and timestamp first; only an authentic body is parsed.
+            stripe.WebhookSignature.verify_header(text, signature, self.webhook_secret,
+                                                  self.tolerance)
+            data = json.loads(text)
         except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
             raise InvalidWebhook(str(exc)) from exc
-        data = json.loads(text)
-        obj = (data.get("data") or {}).get("object") or {}
-        if not isinstance(obj, dict) or not isinstance(data.get("id"), str):
-            raise InvalidWebhook("event without id or object")
-        return GatewayEvent(id=data["id"], type=str(data.get("type", "")),
+        if not isinstance(data, dict):
+            raise InvalidWebhook("event is not an object")
+        obj = (data.get("data") or {}).get("object") if isinstance(data.get("data"), dict) else None
+        if not isinstance(obj, dict) or not isinstance(data.get("id"), str) \
+                or not isinstance(data.get("type"), str):
+            raise InvalidWebhook("event without id, type or object")
+        return GatewayEvent(id=data["id"][:255], type=data["type"][:64],
                             created=int(data.get("created") or 0), object=obj, raw=text)
 
     # -- helpers -------------------------------------------------------------

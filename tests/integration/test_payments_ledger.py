@@ -190,7 +190,8 @@ def test_a_dispute_takes_the_gift_out_and_a_won_dispute_puts_it_back(db):
     gift = create_donation(db.session, appeal)
     db.session.commit()
     payments.ingest_event(db.session, succeeded_event(gift.payment, "pi_d", "evt_s"))
-    dispute = {"id": "dp_1", "object": "dispute", "payment_intent": "pi_d", "status": "needs_response"}
+    dispute = {"id": "dp_1", "object": "dispute", "payment_intent": "pi_d",
+               "status": "needs_response"}
     payments.ingest_event(db.session, event("charge.dispute.created", dispute, "evt_d1"))
     db.session.commit()
     assert progress(db, appeal).raised_minor == 0
