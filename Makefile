@@ -37,6 +37,7 @@ messages: $(STAMP)
 	  -o fundraiser/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i fundraiser/translations/messages.pot \
 	  -d fundraiser/translations --no-fuzzy-matching
+	$(PY) scripts/fill_po.py he
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite*

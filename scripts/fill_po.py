@@ -1,16 +1,25 @@
-"""Fill a .po catalogue from a {msgid: translation} dict in a Python file.
+"""Fill a .po catalogue from the {msgid: translation} dicts in translations_src/.
 
-    python scripts/fill_po.py he /path/to/translations.py
-Prints the msgids still untranslated, so a new string is never missed."""
+    python scripts/fill_po.py he        (reads translations_src/he_*.py)
+
+Each feature keeps its own dict file, so two branches never fight over the
+.po; after `make messages`, this script rebuilds the catalogue from all of
+them and prints any msgid still untranslated."""
 
 import runpy
 import sys
+from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-lang, source = sys.argv[1], sys.argv[2]
-path = f"fundraiser/translations/{lang}/LC_MESSAGES/messages.po"
-table = next(v for k, v in runpy.run_path(source).items() if k.isupper())
+ROOT = Path(__file__).resolve().parent.parent
+lang = sys.argv[1]
+table = {}
+for source in sorted((ROOT / "translations_src").glob(f"{lang}_*.py")):
+    for name, value in runpy.run_path(str(source)).items():
+        if name.isupper() and isinstance(value, dict):
+            table.update(value)
+path = ROOT / "fundraiser" / "translations" / lang / "LC_MESSAGES" / "messages.po"
 with open(path, "rb") as f:
     catalog = read_po(f, locale=lang)
 missing = []
@@ -26,3 +35,4 @@ with open(path, "wb") as f:
     write_po(f, catalog, width=100, omit_header=False)
 for m in missing:
     print("untranslated:", m)
+sys.exit(1 if missing else 0)
