@@ -24,8 +24,10 @@ run: translations
 test: translations
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## make bench: load figures beside same-run baselines (needs wrk and PostgreSQL).
 bench: translations
-	$(PY) bench/run.py
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check fundraiser tests scripts config.py

@@ -1,0 +1,22 @@
+"""Baselines for `make bench`: the least a Flask app can do, under the same
+gunicorn settings as Fundraiser, so each figure is read as a ratio."""
+
+from flask import Flask, jsonify, render_template_string
+
+app = Flask(__name__)
+
+ROWS = [{"name": f"Supporter number {i}", "note": "A line of text for the page " * 2}
+        for i in range(300)]
+PAGE = """<!doctype html><html><head><title>bare</title></head><body><ul>
+{% for r in rows %}<li><strong>{{ r.name }}</strong> {{ r.note }}</li>{% endfor %}
+</ul></body></html>"""
+
+
+@app.get("/bare-json")
+def bare_json():
+    return jsonify(ok=True, slug="bare-appeal", raised_minor=123456, n=7)  # ~60 bytes
+
+
+@app.get("/bare-page")
+def bare_page():
+    return render_template_string(PAGE, rows=ROWS)  # ~30 KB
