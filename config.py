@@ -51,6 +51,10 @@ class Config:
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Fundraiser <gifts@localhost>")
 
+    # Public goal figures may be this many seconds old (per worker); a worker
+    # that applies a payment change forgets its copy at once. 0 = no cache.
+    PUBLIC_CACHE_SECONDS = float(os.environ.get("PUBLIC_CACHE_SECONDS", "2"))
+
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -68,6 +72,7 @@ class TestConfig(Config):
     STRIPE_WEBHOOK_SECRET = "whsec_test"
     RATELIMIT_ENABLED = False
     APP_URL = "http://127.0.0.1:5000"
+    PUBLIC_CACHE_SECONDS = 0  # tests read their own writes at once
 
 
 class ProductionConfig(Config):

@@ -121,9 +121,21 @@ def create_app(config=None) -> Flask:
 
     # Every table is known to the metadata (for migrations) before any request.
     from .appeals import models as _appeals  # noqa: F401
+    from .cache import TTLCache
     from .donations import models as _donations  # noqa: F401
     from .payments import models as _payments  # noqa: F401
     from .staff import models as _staff  # noqa: F401
+
+    public_cache = TTLCache(ttl=app.config.get("PUBLIC_CACHE_SECONDS", 2))
+    app.extensions["fundraiser.public_cache"] = public_cache
+    from . import signals
+
+    def _forget(*_a, **_kw):  # this worker applied a change: show it at once
+        public_cache.clear()
+
+    app.extensions["fundraiser.cache_forget"] = _forget  # keep a strong reference
+    for signal in (signals.payment_succeeded, signals.payment_refunded, signals.payment_failed):
+        signal.connect(_forget)
 
     _register_blueprints(app)
     _register_templating(app)

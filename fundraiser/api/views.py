@@ -1,9 +1,9 @@
 """Public JSON API (DESIGN.md §6). Keep the shape stable: other tools read it."""
 
-from flask import Blueprint, abort, jsonify, url_for
+from flask import Blueprint, abort, current_app, jsonify, url_for
 
 from ..appeals import services as appeals
-from ..donations import services as donations
+from ..appeals.views import progress as appeal_progress
 from ..extensions import csrf, db
 from ..matching import services as matching
 from .openapi import OPENAPI
@@ -17,8 +17,12 @@ def _iso(dt):
 
 
 def appeal_json(appeal) -> dict:
-    matched = matching.matched_minor(db.session, appeal)
-    progress = donations.progress_for(db.session, appeal, matched_minor=matched)
+    return current_app.extensions["fundraiser.public_cache"].get_or_set(
+        ("api", appeal.id), lambda: _appeal_json(appeal))
+
+
+def _appeal_json(appeal) -> dict:
+    progress = appeal_progress(appeal)
     return {
         "slug": appeal.slug,
         "title": appeal.title,

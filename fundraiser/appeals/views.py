@@ -22,8 +22,13 @@ bp = Blueprint("appeals", __name__)
 
 
 def progress(appeal):
-    matched = matching.matched_minor(db.session, appeal)
-    return donations.progress_for(db.session, appeal, matched_minor=matched)
+    """Public goal progress, from the per-process cache (see fundraiser/cache.py)."""
+    def compute():
+        matched = matching.matched_minor(db.session, appeal)
+        return donations.progress_for(db.session, appeal, matched_minor=matched)
+
+    return current_app.extensions["fundraiser.public_cache"].get_or_set(
+        ("progress", appeal.id), compute)
 
 
 @bp.get("/")

@@ -161,3 +161,24 @@ def test_a_typed_amount_wins_over_a_preset_left_selected(client, db):
     assert response.status_code == 303
     pay = client.get(response.headers["Location"]).data.decode()
     assert "$75.00" in pay and "$25.00" not in pay
+
+
+def test_public_figures_are_cached_briefly_and_a_payment_change_clears_them(tmp_path):
+    """With the production cache on, a worker that applies a gift shows it at once."""
+    from fundraiser.extensions import db as _db
+    from fundraiser.payments import services as payments
+    from tests.conftest import make_app
+    from tests.factories import create_donation
+
+    app = make_app(f"sqlite:///{tmp_path / 'c.sqlite'}", PUBLIC_CACHE_SECONDS=60)
+    with app.app_context():
+        client = app.test_client()
+        appeal = create_appeal(_db.session)
+        gift = create_donation(_db.session, appeal)
+        _db.session.commit()
+        assert client.get("/api/v1/appeals/test-appeal").get_json()["raised_minor"] == 0
+        payments.transition_to(_db.session, gift.payment_id, "succeeded")
+        _db.session.commit()
+        assert client.get("/api/v1/appeals/test-appeal").get_json()["raised_minor"] == 2500
+        _db.session.remove()
+        _db.engine.dispose()
