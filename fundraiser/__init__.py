@@ -122,6 +122,7 @@ def create_app(config=None) -> Flask:
     # Every table is known to the metadata (for migrations) before any request.
     from .appeals import models as _appeals  # noqa: F401
     from .donations import models as _donations  # noqa: F401
+    from .matching import models as _matching  # noqa: F401
     from .payments import models as _payments  # noqa: F401
     from .staff import models as _staff  # noqa: F401
 
@@ -131,8 +132,9 @@ def create_app(config=None) -> Flask:
     _register_headers(app)
 
     from . import cli
-    from .donations import receipts
+    from .donations import matching_hooks, receipts
 
+    matching_hooks.connect()  # first: a receipt may mention the match
     receipts.connect()
     cli.init_app(app)
     return app
