@@ -143,10 +143,11 @@ def create_app(config=None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .appeals.views import bp as appeals_bp
+    from .donations.match_views import bp as matching_bp
     from .donations.views import bp as donations_bp
     from .payments.webhooks import bp as webhooks_bp
 
-    for bp in (appeals_bp, donations_bp, webhooks_bp, api_bp):
+    for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp):
         app.register_blueprint(bp)
 
 

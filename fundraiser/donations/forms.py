@@ -69,3 +69,40 @@ class DonationForm(FlaskForm):
             raise ValidationError(_l("The largest gift we can take online is %(amount)s.",
                                      amount=high.format(str(get_locale()))))
         self.money = money
+
+
+class PledgeForm(FlaskForm):
+    """After giving: match friends who give through your link, up to an amount."""
+
+    amount = StringField(_l("Match my friends up to"),
+                         validators=[DataRequired(_l("Please enter an amount."))])
+    display_name = StringField(
+        _l("Your name on your sharing page"),
+        validators=[DataRequired(_l("Please tell your friends who you are.")),
+                    Length(max=80, message=_l("At most 80 characters."))])
+    agree = BooleanField(
+        _l("I understand: I pay the full amount now, as a gift."),
+        validators=[DataRequired(_l("Please confirm that you give the amount now."))])
+
+    def __init__(self, *args, currency="USD", min_major=1, max_major=100_000, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.min_major = min_major
+        self.max_major = max_major
+        self.money: Money | None = None
+
+    def validate_amount(self, field):
+        try:
+            money = Money.parse(str(field.data or ""), self.currency)
+        except MoneyError as exc:
+            raise ValidationError(
+                _l("Please enter an amount as a number, like 25 or 25.50.")) from exc
+        low = Money.from_major(self.min_major, self.currency)
+        high = Money.from_major(self.max_major, self.currency)
+        if money < low:
+            raise ValidationError(_l("The smallest gift we can take is %(amount)s.",
+                                     amount=low.format(str(get_locale()))))
+        if money > high:
+            raise ValidationError(_l("The largest gift we can take online is %(amount)s.",
+                                     amount=high.format(str(get_locale()))))
+        self.money = money

@@ -165,6 +165,11 @@ def activate_pledge_funded_by(session, payment_id: int) -> MatchPledge | None:
     return pledge
 
 
+def pledge_funded_by(session, payment_id: int) -> MatchPledge | None:
+    return session.scalar(select(MatchPledge).where(
+        MatchPledge.funding_payment_id == payment_id))
+
+
 def funds_a_pledge(session, payment_id: int) -> bool:
     return session.scalar(select(func.count()).select_from(MatchPledge).where(
         MatchPledge.funding_payment_id == payment_id)) > 0
