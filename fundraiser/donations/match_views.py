@@ -66,8 +66,11 @@ def preview_message(appeal_id: int, preview: matching.Preview,
     """What a donor is told before paying. Empty when the appeal has no matching."""
     gift = _money(preview.gift_minor, preview.currency)
     if preview.matched_minor:
-        who = ", ".join(f"{source_name(s)} ({_money(s.take_minor, preview.currency)})"
-                        for s in preview.steps)
+        if len(preview.steps) == 1:
+            who = source_name(preview.steps[0])
+        else:
+            who = ", ".join(f"{source_name(s)} ({_money(s.take_minor, preview.currency)})"
+                            for s in preview.steps)
         if preview.fully_matched:
             return _("Your gift of %(gift)s will be matched with %(match)s by %(who)s.",
                      gift=gift, match=_money(preview.matched_minor, preview.currency), who=who)
