@@ -79,3 +79,4 @@ HE = {
 "you give the full amount now, by card, as a gift to this appeal. Each gift your friends make through your link unlocks the same amount of it, publicly. Whatever they do not unlock stays with the appeal as your gift; nothing more is ever charged.": "את/ה תורמ/ת עכשיו את מלוא הסכום, בכרטיס, לקמפיין הזה. כל תרומה של חברים דרך הקישור שלך פותחת ממנו סכום זהה, בפומבי. מה שלא ייפתח נשאר בקמפיין כתרומה שלך; שום דבר נוסף לא יחויב לעולם.",
 }
 HE["every gift"] = "כל תרומה"
+HE["pledge withdrawn: line %(line)s reversed"] = "ההתחייבות בוטלה: שורה %(line)s בוטלה"

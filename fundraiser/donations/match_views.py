@@ -142,7 +142,8 @@ def ledger(slug):
     pledges = matching.pledges_for(db.session, appeal.id)
     entries = matching.ledger_rows(db.session, appeal.id, limit=100)
     names = {("pool", p.id): matching.sponsor_label(p) or _("Anonymous sponsor") for p in pools}
-    names.update({("pledge", p.id): p.pledger_name for p in pledges})
+    names.update({("pledge", p.id): p.pledger_name
+                  for p in matching.pledges_for(db.session, appeal.id, active_only=False)})
     return render_template("appeals/matching.html", appeal=appeal, pools=pools,
                            pledges=pledges, entries=entries, names=names, now=utcnow(),
                            matched_minor=matching.matched_minor(db.session, appeal))

@@ -56,11 +56,15 @@ def on_reinstated(sender, payment_id: int, session, **_kw):
 
 
 def on_refunded(sender, payment_id: int, session, amount_minor: int = 0, **_kw):
+    if matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
+        return
     net, _currency = matching.payment_net(session, payment_id)
     matching.reverse(session, payment_id, net, "refund")
 
 
 def on_disputed(sender, payment_id: int, session, **_kw):
+    if matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
+        return
     matching.reverse(session, payment_id, 0, "dispute")
 
 

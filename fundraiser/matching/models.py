@@ -37,8 +37,9 @@ from ..payments.models import utcnow
 ALLOCATION, REVERSAL = "allocation", "reversal"
 MONTHLY_ONCE, MONTHLY_X12 = "once", "x12"
 PAY_NOW, CARD_SAVED = "pay_now", "card_saved"
-# A pledge is `pending` until its money (or saved card) is secured, then `active`.
-PLEDGE_PENDING, PLEDGE_ACTIVE = "pending", "active"
+# A pledge is `pending` until its money (or saved card) is secured, then `active`;
+# `withdrawn` when that money went back (refund or dispute of its payment).
+PLEDGE_PENDING, PLEDGE_ACTIVE, PLEDGE_WITHDRAWN = "pending", "active", "withdrawn"
 
 
 def new_code() -> str:
@@ -102,7 +103,7 @@ class MatchPledge(db.Model):
         CheckConstraint("remaining_minor >= 0 AND remaining_minor <= amount_minor",
                         name="remaining_bounds"),
         CheckConstraint("mode IN ('pay_now', 'card_saved')", name="mode_known"),
-        CheckConstraint("status IN ('pending', 'active')", name="status_known"),
+        CheckConstraint("status IN ('pending', 'active', 'withdrawn')", name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -28,6 +28,7 @@ from .models import (
     PAY_NOW,
     PLEDGE_ACTIVE,
     PLEDGE_PENDING,
+    PLEDGE_WITHDRAWN,
     REVERSAL,
     MatchEntry,
     MatchPledge,
@@ -170,6 +171,28 @@ def pledge_funded_by(session, payment_id: int) -> MatchPledge | None:
         MatchPledge.funding_payment_id == payment_id))
 
 
+def withdraw_pledge_funded_by(session, payment_id: int, reason: str) -> MatchPledge | None:
+    """The money behind a pay-now pledge went back to the pledger (a refund or
+    a dispute of the payment that gave it): the pledge stops matching, and
+    what it had unlocked is reversed on the ledger — it was never really
+    there. Returns the pledge, or None when this payment funds no pledge."""
+    pledge = pledge_funded_by(session, payment_id)
+    if pledge is None:
+        return None
+    _lock_remaining(session, MatchPledge, pledge.id)
+    session.execute(update(MatchPledge).where(MatchPledge.id == pledge.id)
+                    .values(status=PLEDGE_WITHDRAWN)
+                    .execution_options(synchronize_session=False))
+    matched_payments = session.scalars(
+        select(MatchEntry.payment_id).where(MatchEntry.pledge_id == pledge.id)
+        .group_by(MatchEntry.payment_id).having(func.sum(MatchEntry.amount_minor) > 0)
+        .order_by(MatchEntry.payment_id)).all()
+    for matched_payment_id in matched_payments:
+        reverse(session, matched_payment_id, 0, reason, pledge_id=pledge.id)
+    _expire(session, MatchPledge, pledge.id)
+    return pledge
+
+
 def funds_a_pledge(session, payment_id: int) -> bool:
     return session.scalar(select(func.count()).select_from(MatchPledge).where(
         MatchPledge.funding_payment_id == payment_id)) > 0
@@ -275,14 +298,17 @@ def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift,
     return entries
 
 
-def reverse(session, payment_id: int, net_now_minor: int, reason: str) -> list[MatchEntry]:
+def reverse(session, payment_id: int, net_now_minor: int, reason: str,
+            pledge_id: int | None = None) -> list[MatchEntry]:
     """Bring a payment's matches down to what `net_now` still earns (0 for a
     dispute or a full refund). Cumulative, so a repeated or reordered refund
-    report reverses nothing twice (see rules.kept_after_refund)."""
-    allocations = session.scalars(
-        select(MatchEntry).where(MatchEntry.payment_id == payment_id,
+    report reverses nothing twice (see rules.kept_after_refund). With
+    `pledge_id`, only that pledge's matches are touched."""
+    q = select(MatchEntry).where(MatchEntry.payment_id == payment_id,
                                  MatchEntry.kind == ALLOCATION)
-        .order_by(MatchEntry.id)).all()
+    if pledge_id is not None:
+        q = q.where(MatchEntry.pledge_id == pledge_id)
+    allocations = session.scalars(q.order_by(MatchEntry.id)).all()
     if not allocations:
         return []
     reversed_by = dict(session.execute(

@@ -33,7 +33,7 @@ def upgrade():
     sa.Column('origin_payment_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("mode IN ('pay_now', 'card_saved')", name=op.f('ck_match_pledges_mode_known')),
-    sa.CheckConstraint("status IN ('pending', 'active')", name=op.f('ck_match_pledges_status_known')),
+    sa.CheckConstraint("status IN ('pending', 'active', 'withdrawn')", name=op.f('ck_match_pledges_status_known')),
     sa.CheckConstraint('amount_minor > 0', name=op.f('ck_match_pledges_amount_positive')),
     sa.CheckConstraint('remaining_minor >= 0 AND remaining_minor <= amount_minor', name=op.f('ck_match_pledges_remaining_bounds')),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeals.id'], name=op.f('fk_match_pledges_appeal_id_appeals')),

@@ -223,3 +223,27 @@ def test_pools_only_match_their_own_currency(db):
     appeal = create_appeal(db.session, currency="ILS")
     pool(db, appeal, cap=50_000)
     assert matched(db, give(db, appeal, 18_000).payment_id) == 18_000
+
+
+def test_refunding_a_pledges_own_payment_withdraws_it_and_reverses_what_it_unlocked(db, client):
+    appeal = create_appeal(db.session)
+    funding = create_donation(db.session, appeal, amount_minor=5_000, email="dana@x.org")
+    pledge = matching.create_pledge(
+        db.session, appeal_id=appeal.id, currency="USD", amount_minor=5_000, pledger_name="Dana",
+        pledger_email="dana@x.org", origin_payment_id=None, funding_payment_id=funding.payment_id)
+    payments.transition_to(db.session, funding.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    friend = give(db, appeal, 2_000, email="noa@x.org", source=pledge.code)
+    own = give(db, appeal, 1_000, email="dana@x.org", source=pledge.code)
+    assert matched(db, friend.payment_id) == 2_000
+    assert matched(db, own.payment_id) == 0          # not matched by her own pledge
+    payments.apply_refund_total(db.session, funding.payment_id, 1)   # any refund of it
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(type(pledge), pledge.id).status == "withdrawn"
+    assert matched(db, friend.payment_id) == 0
+    assert client.get("/api/v1/appeals/test-appeal").get_json()["pledges"] == []
+    later = give(db, appeal, 2_000, email="omri@x.org", source=pledge.code)
+    assert matched(db, later.payment_id) == 0
+    page = client.get("/appeals/test-appeal/matching").data.decode()
+    assert "pledge withdrawn: line" in page and "Dana" in page

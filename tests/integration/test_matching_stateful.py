@@ -51,6 +51,7 @@ def test_match_ledger_state_machine(db, backend):
             payments.transition_to(session, funding.payment_id, states.SUCCEEDED)
             session.commit()
             self.code = self.pledge.code
+            self.funding_id = funding.payment_id
             self.payment_ids = []
 
         @rule(target=pools, cap=st.integers(1, 20_000), ratio=st.sampled_from(RATIOS),
@@ -101,6 +102,17 @@ def test_match_ledger_state_machine(db, backend):
                                        states.SUCCEEDED if won else states.DISPUTE_LOST)
                 session.commit()
 
+        @rule(share=st.integers(1, 100))
+        def refund_the_pledge(self, share):
+            """The pledger gets money back: the pledge is withdrawn, its unlocks reversed."""
+            p = session.get(Payment, self.funding_id, populate_existing=True)
+            if p.status in (states.SUCCEEDED, states.PARTIALLY_REFUNDED):
+                payments.apply_refund_total(session, p.id, min(
+                    p.amount_minor, p.refunded_minor + p.amount_minor * share // 100 or 1))
+                session.commit()
+                assert session.get(MatchPledge, self.pledge.id).status == "withdrawn"
+                assert matching.net_for_payment(session, self.funding_id) == 0
+
         @rule(pool_id=pools, cap=st.integers(1, 25_000))
         def edit_cap(self, pool_id, cap):
             try:
@@ -135,6 +147,8 @@ def test_match_ledger_state_machine(db, backend):
                                      .where(MatchEntry.pledge_id == pledge.id))
             assert 0 <= pledge.remaining_minor <= pledge.amount_minor
             assert int(pledged) == pledge.amount_minor - pledge.remaining_minor
+            if pledge.status == "withdrawn":
+                assert int(pledged) == 0
             assert matching.matched_minor(session, self.appeal) == sum(
                 int(v) for v in sums.values())
 
