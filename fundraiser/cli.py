@@ -15,7 +15,8 @@ from .extensions import db
 
 
 def init_app(app):
-    for command in (demo, create_staff, reconcile, localstripe_command, create_pool):
+    for command in (demo, create_staff, reconcile, localstripe_command, create_pool,
+                    charge_pledges):
         app.cli.add_command(command)
 
 
@@ -133,6 +134,44 @@ def create_pool(slug, cap, ratio, sponsor, anonymous, starts, ends, per_gift_lim
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"pool {pool.id}: {appeal.slug} {pool.ratio} up to {pool.cap}")
+
+
+@click.command("charge-pledges")
+@click.option("--appeal", "slug", default="", help="only this appeal's pledges")
+@click.option("--now", is_flag=True,
+              help="charge this appeal's pledges now, even if it has not closed")
+def charge_pledges(slug, now):
+    """Charge saved-card friend-match pledges of closed appeals, each for
+    exactly what friends unlocked. Prints every pledge charged."""
+    from sqlalchemy import select
+
+    from .appeals.models import Appeal
+    from .matching import services as matching
+    from .payments.gateway import GatewayError
+    from .payments.models import utcnow
+
+    appeal_id = None
+    if slug:
+        appeal_id = db.session.scalar(select(Appeal.id).where(Appeal.slug == slug))
+        if appeal_id is None:
+            raise click.ClickException(f"no appeal {slug!r}")
+    elif now:
+        raise click.BadParameter("--now needs --appeal")
+    gateway = current_app.extensions["fundraiser.gateway"]
+    due = matching.card_pledges_due(db.session, utcnow(), appeal_id, force=now)
+    db.session.rollback()
+    for pledge_id in due:
+        amount = matching.close_card_pledge(db.session, pledge_id)
+        db.session.commit()  # closed and claimed before the card is charged
+        try:
+            status = matching.charge_closed_pledge(db.session, gateway, pledge_id)
+            db.session.commit()
+        except GatewayError as exc:
+            # The payment stays `processing`; reconcile finds it by its reference.
+            db.session.rollback()
+            status = f"unknown ({exc})"
+        click.echo(f"pledge {pledge_id}: {amount} minor units, {status}")
+    click.echo(f"{len(due)} pledge(s) closed")
 
 
 @click.command("create-staff")

@@ -80,3 +80,28 @@ HE = {
 }
 HE["every gift"] = "כל תרומה"
 HE["pledge withdrawn: line %(line)s reversed"] = "ההתחייבות בוטלה: שורה %(line)s בוטלה"
+HE.update({
+"%(name)s saved a card to match every gift made through this page, one for one, up to %(amount)s. When the appeal closes, the card is charged for exactly what was unlocked.": "%(name)s שמר/ה כרטיס כדי להכפיל כל תרומה דרך הדף הזה, שקל מול שקל, עד %(amount)s. כשהקמפיין ייסגר, הכרטיס יחויב בדיוק בסכום שנפתח.",
+"Give the full amount now": "לתרום עכשיו את מלוא הסכום",
+"Give the full amount now:": "לתרום עכשיו את מלוא הסכום:",
+"How you pay": "איך משלמים",
+"I understand what will be charged, and when.": "הבנתי מה יחויב, ומתי.",
+"Nothing is charged now. When the appeal closes, this card is charged once, for exactly what your friends unlocked, never more than %(amount)s.": "שום דבר לא מחויב עכשיו. כשהקמפיין ייסגר, הכרטיס יחויב פעם אחת, בדיוק בסכום שהחברים שלך פתחו, ולעולם לא יותר מ־%(amount)s.",
+"Please choose how you pay.": "נא לבחור איך לשלם.",
+"Please confirm that you understand what will be charged.": "נא לאשר שהבנת מה יחויב.",
+"Pledge and continue": "להתחייב ולהמשיך",
+"Save my card": "לשמור את הכרטיס",
+"Save my card:": "לשמור את הכרטיס שלי:",
+"Save my card; charge only what my friends unlock, when the appeal closes": "לשמור את הכרטיס שלי; לחייב רק את מה שהחברים שלי יפתחו, כשהקמפיין ייסגר",
+"Save your card": "שמירת הכרטיס",
+"Save your card to match your friends": "שמרו כרטיס כדי להכפיל לחברים שלכם",
+"Saving your card securely…": "שומרים את הכרטיס שלך באופן מאובטח…",
+"Supporters marked “given” gave the amount in full already: gifts through their link unlock it publicly, one for one, and it is counted once, in the money given by donors. Supporters marked “card saved” are charged at the close for exactly what was unlocked, which is counted as matched.": "תומכים שמסומנים „נתרם” כבר תרמו את מלוא הסכום: תרומות דרך הקישור שלהם פותחות אותו בפומבי, שקל מול שקל, והוא נספר פעם אחת, בכסף שתרמו התורמים. תומכים שמסומנים „כרטיס שמור” יחויבו בסגירה בדיוק בסכום שנפתח, והוא נספר כהכפלה.",
+"The appeal has closed. %(name)s's card was charged for what friends unlocked.": "הקמפיין נסגר. הכרטיס של %(name)s חויב בסכום שהחברים פתחו.",
+"You choose what is charged, and when:": "את/ה בוחר/ת מה יחויב, ומתי:",
+"You pledge to match gifts through your link, one for one, up to %(amount)s, for": "את/ה מתחייב/ת להכפיל תרומות דרך הקישור שלך, שקל מול שקל, עד %(amount)s, עבור",
+"Your card was not saved. Please try again or use another card.": "הכרטיס לא נשמר. נא לנסות שוב או להשתמש בכרטיס אחר.",
+"card saved": "כרטיס שמור",
+"given": "נתרם",
+"nothing is charged today. When the appeal closes, your card is charged once, for exactly what your friends unlocked, never more than the amount you pledge.": "שום דבר לא מחויב היום. כשהקמפיין ייסגר, הכרטיס שלך יחויב פעם אחת, בדיוק בסכום שהחברים שלך פתחו, ולעולם לא יותר מהסכום שהתחייבת אליו.",
+})

@@ -22,7 +22,7 @@ MATCH_POOL = {
 PLEDGE = {
     "type": "object",
     "required": ["id", "pledger", "ratio", "pledged_minor", "unlocked_minor",
-                 "remaining_minor", "currency", "paid_upfront"],
+                 "remaining_minor", "currency", "paid_upfront", "status"],
     "properties": {
         "id": _int, "pledger": _str, "ratio": {"type": "string", "example": "1:1"},
         "pledged_minor": _int,
@@ -31,7 +31,11 @@ PLEDGE = {
         "paid_upfront": {"type": "boolean",
                          "description": "The pledger gave the full amount already; it "
                                         "counts in raised_minor, so unlocked_minor is "
-                                        "not added to matched_minor again"},
+                                        "not added to matched_minor again. False: a "
+                                        "saved card is charged at the close for exactly "
+                                        "unlocked_minor, which counts in matched_minor"},
+        "status": {"type": "string", "enum": ["active", "closed"],
+                   "description": "closed: the appeal ended and the saved card was charged"},
     },
     "description": "A supporter's promise to match friends who give through their link.",
 }

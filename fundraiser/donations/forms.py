@@ -1,10 +1,24 @@
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..money import Money, MoneyError
+
+try:  # WTForms 3.3+ wants choice objects; 3.2 only knows tuples
+    from wtforms.fields.choices import SelectChoice as _Choice
+except ImportError:  # pragma: no cover
+    def _Choice(value, label):
+        return (value, label)
 
 
 class DonationForm(FlaskForm):
@@ -82,9 +96,17 @@ class PledgeForm(FlaskForm):
         _l("Your name on your sharing page"),
         validators=[DataRequired(_l("Please tell your friends who you are.")),
                     Length(max=80, message=_l("At most 80 characters."))])
+    mode = RadioField(
+        _l("How you pay"),
+        choices=[_Choice("pay_now", _l("Give the full amount now")),
+                 _Choice("card_saved", _l("Save my card; charge only what my friends "
+                                          "unlock, when the appeal closes"))],
+        default="pay_now",
+        validators=[DataRequired(_l("Please choose how you pay."))])
     agree = BooleanField(
-        _l("I understand: I pay the full amount now, as a gift."),
-        validators=[DataRequired(_l("Please confirm that you give the amount now."))])
+        _l("I understand what will be charged, and when."),
+        validators=[DataRequired(_l("Please confirm that you understand what will be "
+                                    "charged."))])
 
     def __init__(self, *args, currency="USD", min_major=1, max_major=100_000, **kwargs):
         super().__init__(*args, **kwargs)

@@ -21,9 +21,17 @@ from ..appeals.models import DRAFT, Appeal
 from ..extensions import db
 from ..matching import rules
 from ..matching import services as matching
-from ..matching.models import PLEDGE_ACTIVE, MatchPledge, MatchPool
+from ..matching.models import (
+    CARD_SAVED,
+    PLEDGE_ACTIVE,
+    PLEDGE_CLOSED,
+    PLEDGE_PENDING,
+    MatchPledge,
+    MatchPool,
+)
 from ..money import Money, MoneyError
 from ..payments import states
+from ..payments.gateway import GatewayError
 from ..payments.models import utcnow
 from . import services
 from .forms import PledgeForm
@@ -169,19 +177,74 @@ def pledge(public_id):
         return redirect(url_for("donations.thanks", public_id=public_id), code=303)
     form = pledge_form(donation)
     if form.validate_on_submit():
-        funding, _pledge = services.start_pledge(
-            db.session, donation, form.money, form.display_name.data.strip(),
-            locale=str(get_locale()))
-        db.session.commit()
-        return redirect(url_for("donations.pay", public_id=funding.public_id), code=303)
+        name = form.display_name.data.strip()
+        if form.mode.data == CARD_SAVED:
+            new = services.start_card_pledge(db.session, donation, form.money, name)
+            pledge_id, code, reference = new.id, new.code, f"pledge-{new.code}"
+            # Committed before the gateway is called: no lock held during the call.
+            db.session.commit()
+            try:
+                setup = current_app.extensions["fundraiser.gateway"].start_card_setup(
+                    reference=reference, email=donation.email, name=donation.donor_name)
+            except GatewayError as exc:
+                form.mode.errors = [_(exc.user_message)]
+            else:
+                matching.record_card_setup(db.session, pledge_id, setup)
+                db.session.commit()
+                return redirect(url_for("matching.pledge_card", code=code), code=303)
+        else:
+            funding, _pledge = services.start_pledge(
+                db.session, donation, form.money, name, locale=str(get_locale()))
+            db.session.commit()
+            return redirect(url_for("donations.pay", public_id=funding.public_id), code=303)
     from .views import render_thanks
     return render_thanks(donation, pledge_form=form), 422
+
+
+def _pending_card_pledge_or_404(code):
+    pledge = matching.pledge_by_code(db.session, code)
+    if pledge is None or pledge.mode != CARD_SAVED or not pledge.setup_id:
+        abort(404)
+    return pledge
+
+
+@bp.get("/match/<code>/card")
+def pledge_card(code):
+    """The pledger saves a card (SetupIntent); nothing is charged now."""
+    pledge = _pending_card_pledge_or_404(code)
+    if pledge.status != PLEDGE_PENDING:
+        return redirect(url_for("matching.pledge_page", code=code))
+    gateway = current_app.extensions["fundraiser.gateway"]
+    return render_template("donations/pledge_card.html", pledge=pledge,
+                           appeal=db.session.get(Appeal, pledge.appeal_id),
+                           stripe_js_url=gateway.js_url, stripe_key=gateway.publishable_key)
+
+
+@bp.post("/match/<code>/card/confirm")
+def pledge_card_confirm(code):
+    """The browser says the card is saved; ask the gateway what is true."""
+    pledge = _pending_card_pledge_or_404(code)
+    pledge_id, setup_id = pledge.id, pledge.setup_id
+    db.session.rollback()  # no transaction open during the gateway call
+    try:
+        setup = current_app.extensions["fundraiser.gateway"].finish_card_setup(setup_id)
+    except GatewayError as exc:
+        return jsonify(status="error", message=_(exc.user_message)), 502
+    matching.record_card_setup(db.session, pledge_id, setup)
+    db.session.commit()
+    pledge = db.session.get(MatchPledge, pledge_id)
+    if pledge.status == PLEDGE_ACTIVE:
+        return jsonify(status="active",
+                       next=url_for("matching.pledge_page", code=code))
+    return jsonify(status=setup.status,
+                   message=_("Your card was not saved. Please try again or use another "
+                             "card.")), 402
 
 
 @bp.get("/match/<code>")
 def pledge_page(code):
     pledge = matching.pledge_by_code(db.session, code)
-    if pledge is None or pledge.status != PLEDGE_ACTIVE:
+    if pledge is None or pledge.status not in (PLEDGE_ACTIVE, PLEDGE_CLOSED):
         abort(404)
     appeal = db.session.get(Appeal, pledge.appeal_id)
     if appeal is None or appeal.status == DRAFT:

@@ -160,3 +160,18 @@ def start_pledge(session, origin: Donation, amount: Money, display_name: str,
         origin_payment_id=origin.payment_id, funding_payment_id=funding.payment_id,
     )
     return funding, pledge
+
+
+def start_card_pledge(session, origin: Donation, amount: Money, display_name: str):
+    """A pledge charged later from a saved card, for exactly what friends
+    unlock. Pending until the card is saved (SetupIntent)."""
+    from ..matching import services as matching
+    from ..matching.models import CARD_SAVED
+
+    if origin.payment.status not in states.COUNTED:
+        raise ValueError("only a donor whose gift went through can pledge")
+    return matching.create_pledge(
+        session, appeal_id=origin.appeal_id, currency=amount.currency,
+        amount_minor=amount.minor, pledger_name=display_name, pledger_email=origin.email,
+        origin_payment_id=origin.payment_id, funding_payment_id=None, mode=CARD_SAVED,
+    )

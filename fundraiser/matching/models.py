@@ -38,8 +38,11 @@ ALLOCATION, REVERSAL = "allocation", "reversal"
 MONTHLY_ONCE, MONTHLY_X12 = "once", "x12"
 PAY_NOW, CARD_SAVED = "pay_now", "card_saved"
 # A pledge is `pending` until its money (or saved card) is secured, then `active`;
-# `withdrawn` when that money went back (refund or dispute of its payment).
-PLEDGE_PENDING, PLEDGE_ACTIVE, PLEDGE_WITHDRAWN = "pending", "active", "withdrawn"
+# `withdrawn` when that money went back (refund or dispute of its payment, or a
+# declined charge of the saved card); a saved-card pledge is `closed` when the
+# appeal ends and it is charged for what was unlocked.
+PLEDGE_PENDING, PLEDGE_ACTIVE = "pending", "active"
+PLEDGE_WITHDRAWN, PLEDGE_CLOSED = "withdrawn", "closed"
 
 
 def new_code() -> str:
@@ -103,7 +106,8 @@ class MatchPledge(db.Model):
         CheckConstraint("remaining_minor >= 0 AND remaining_minor <= amount_minor",
                         name="remaining_bounds"),
         CheckConstraint("mode IN ('pay_now', 'card_saved')", name="mode_known"),
-        CheckConstraint("status IN ('pending', 'active', 'withdrawn')", name="status_known"),
+        CheckConstraint("status IN ('pending', 'active', 'withdrawn', 'closed')",
+                        name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -121,6 +125,14 @@ class MatchPledge(db.Model):
         ForeignKey("payments.id"), unique=True)
     # The pledger's own gift that came first (their thank-you page made the pledge).
     origin_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    # card_saved: the SetupIntent and the card it saved, and the payment that
+    # charges exactly what was unlocked when the appeal closes.
+    customer_id: Mapped[str | None] = mapped_column(String(255))
+    setup_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    setup_client_secret: Mapped[str | None] = mapped_column(String(255))
+    payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    charge_payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
 
     @property

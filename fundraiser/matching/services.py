@@ -20,13 +20,18 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm.util import identity_key
 
 from ..money import check_currency
+from ..payments import services as payments
+from ..payments import states
+from ..payments.gateway import CardDeclined, CardSetup
 from ..payments.models import Payment, utcnow
 from . import rules
 from .models import (
     ALLOCATION,
+    CARD_SAVED,
     MONTHLY_ONCE,
     PAY_NOW,
     PLEDGE_ACTIVE,
+    PLEDGE_CLOSED,
     PLEDGE_PENDING,
     PLEDGE_WITHDRAWN,
     REVERSAL,
@@ -139,8 +144,10 @@ def create_pledge(session, *, appeal_id: int, currency: str, amount_minor: int,
     becomes active when that payment succeeds."""
     if amount_minor <= 0:
         raise MatchingError("a pledge must be positive")
-    if mode != PAY_NOW:
-        raise MatchingError("only pledges given in full now are available")
+    if mode not in (PAY_NOW, CARD_SAVED):
+        raise MatchingError("a pledge is paid now or charged from a saved card")
+    if (mode == PAY_NOW) != (funding_payment_id is not None):
+        raise MatchingError("a pay-now pledge needs its payment; a saved-card one has none")
     pledge = MatchPledge(
         appeal_id=appeal_id, currency=check_currency(currency), amount_minor=amount_minor,
         remaining_minor=amount_minor, pledger_name=pledger_name.strip()[:80],
@@ -155,8 +162,7 @@ def create_pledge(session, *, appeal_id: int, currency: str, amount_minor: int,
 def activate_pledge_funded_by(session, payment_id: int) -> MatchPledge | None:
     """The payment that gives a pledge in full succeeded: the pledge goes live.
     Returns the pledge, or None when this payment funds no pledge."""
-    pledge = session.scalar(select(MatchPledge).where(
-        MatchPledge.funding_payment_id == payment_id))
+    pledge = pledge_funded_by(session, payment_id)
     if pledge is None:
         return None
     session.execute(update(MatchPledge).where(MatchPledge.id == pledge.id,
@@ -167,8 +173,11 @@ def activate_pledge_funded_by(session, payment_id: int) -> MatchPledge | None:
 
 
 def pledge_funded_by(session, payment_id: int) -> MatchPledge | None:
+    """The pledge whose own money this payment is: the pay-now gift, or the
+    closing charge of a saved card."""
     return session.scalar(select(MatchPledge).where(
-        MatchPledge.funding_payment_id == payment_id))
+        (MatchPledge.funding_payment_id == payment_id)
+        | (MatchPledge.charge_payment_id == payment_id)))
 
 
 def withdraw_pledge_funded_by(session, payment_id: int, reason: str) -> MatchPledge | None:
@@ -179,6 +188,10 @@ def withdraw_pledge_funded_by(session, payment_id: int, reason: str) -> MatchPle
     pledge = pledge_funded_by(session, payment_id)
     if pledge is None:
         return None
+    return withdraw_pledge(session, pledge, reason)
+
+
+def withdraw_pledge(session, pledge: MatchPledge, reason: str) -> MatchPledge:
     _lock_remaining(session, MatchPledge, pledge.id)
     session.execute(update(MatchPledge).where(MatchPledge.id == pledge.id)
                     .values(status=PLEDGE_WITHDRAWN)
@@ -193,6 +206,93 @@ def withdraw_pledge_funded_by(session, payment_id: int, reason: str) -> MatchPle
     return pledge
 
 
+# -- saved-card pledges ---------------------------------------------------------
+
+def record_card_setup(session, pledge_id: int, setup: CardSetup) -> bool:
+    """Store what the gateway said about the card being saved. True when the
+    card is saved and the pledge is now active."""
+    values = {"setup_id": setup.setup_id, "customer_id": setup.customer_id}
+    if setup.client_secret:
+        values["setup_client_secret"] = setup.client_secret
+    if setup.status == "succeeded" and setup.payment_method_id:
+        values["payment_method_id"] = setup.payment_method_id
+    session.execute(update(MatchPledge).where(MatchPledge.id == pledge_id)
+                    .values(**values).execution_options(synchronize_session=False))
+    activated = False
+    if "payment_method_id" in values:
+        activated = session.execute(
+            update(MatchPledge).where(MatchPledge.id == pledge_id,
+                                      MatchPledge.status == PLEDGE_PENDING)
+            .values(status=PLEDGE_ACTIVE, setup_client_secret=None)
+            .execution_options(synchronize_session=False)).rowcount == 1
+    _expire(session, MatchPledge, pledge_id)
+    return activated
+
+
+def card_pledges_due(session, now: datetime, appeal_id: int | None = None,
+                     force: bool = False) -> list[int]:
+    """Active saved-card pledges whose appeal has closed (or all of one
+    appeal's, with force)."""
+    from sqlalchemy import text as sql_text
+
+    q = select(MatchPledge.id).where(MatchPledge.mode == CARD_SAVED,
+                                     MatchPledge.status == PLEDGE_ACTIVE)
+    if appeal_id is not None:
+        q = q.where(MatchPledge.appeal_id == appeal_id)
+    if not force:
+        closed = sql_text("SELECT id FROM appeals WHERE status = 'closed' "
+                          "OR (ends_at IS NOT NULL AND ends_at <= :now)").bindparams(now=now)
+        q = q.where(MatchPledge.appeal_id.in_(closed))
+    return list(session.scalars(q.order_by(MatchPledge.id)))
+
+
+def close_card_pledge(session, pledge_id: int) -> int:
+    """Stop a saved-card pledge matching and prepare the charge for exactly
+    what it unlocked. Returns that amount (0: nothing to charge). The charge
+    itself is `charge_closed_pledge`, after a commit, outside any lock."""
+    _lock_remaining(session, MatchPledge, pledge_id)
+    pledge = session.get(MatchPledge, pledge_id, populate_existing=True)
+    if pledge.mode != CARD_SAVED or pledge.status != PLEDGE_ACTIVE:
+        return 0
+    unlocked = int(session.scalar(select(func.coalesce(func.sum(MatchEntry.amount_minor), 0))
+                                  .where(MatchEntry.pledge_id == pledge_id)))
+    values = {"status": PLEDGE_CLOSED}
+    if unlocked > 0:
+        payment = payments.create_payment(session, unlocked, pledge.currency)
+        payments.claim_for_submission(session, payment.id)
+        values["charge_payment_id"] = payment.id
+    session.execute(update(MatchPledge).where(MatchPledge.id == pledge_id).values(**values)
+                    .execution_options(synchronize_session=False))
+    _expire(session, MatchPledge, pledge_id)
+    return unlocked
+
+
+def charge_closed_pledge(session, gateway, pledge_id: int) -> str:
+    """Charge a closed pledge's saved card off-session. Returns the payment's
+    status. A declined card withdraws the pledge: its unlocks are reversed."""
+    pledge = session.get(MatchPledge, pledge_id, populate_existing=True)
+    if pledge.charge_payment_id is None:
+        return "nothing"
+    payment = session.get(Payment, pledge.charge_payment_id, populate_existing=True)
+    if payment.status != states.PROCESSING or payment.intent_id:
+        return payment.status
+    try:
+        result = gateway.charge_saved_card(
+            reference=payment.reference, attempt=1, amount_minor=payment.amount_minor,
+            currency=payment.currency, customer_id=pledge.customer_id,
+            payment_method_id=pledge.payment_method_id)
+    except CardDeclined as exc:
+        payments.transition_to(session, payment.id, states.FAILED,
+                               failure_code=exc.code[:64], failure_message=exc.user_message[:500])
+        withdraw_pledge(session, pledge, "pledge_withdrawn")
+        return states.FAILED
+    payments.record_intent(session, payment.id, result)
+    session.refresh(payment)
+    if payment.status == states.FAILED:
+        withdraw_pledge(session, pledge, "pledge_withdrawn")
+    return payment.status
+
+
 def funds_a_pledge(session, payment_id: int) -> bool:
     return session.scalar(select(func.count()).select_from(MatchPledge).where(
         MatchPledge.funding_payment_id == payment_id)) > 0
@@ -205,9 +305,11 @@ def pledge_by_code(session, code: str | None) -> MatchPledge | None:
 
 
 def pledges_for(session, appeal_id: int, active_only: bool = True) -> list[MatchPledge]:
+    """Pledges the public sees: active ones, and saved-card ones closed and
+    charged (their unlocks stand). With active_only=False, every pledge."""
     q = select(MatchPledge).where(MatchPledge.appeal_id == appeal_id)
     if active_only:
-        q = q.where(MatchPledge.status == PLEDGE_ACTIVE)
+        q = q.where(MatchPledge.status.in_((PLEDGE_ACTIVE, PLEDGE_CLOSED)))
     return list(session.scalars(q.order_by(MatchPledge.id)))
 
 
@@ -367,12 +469,16 @@ def _sums(session, column, appeal_id):
 
 def matched_minor(session, appeal) -> int:
     """Matching money unlocked for the appeal and not counted anywhere else:
-    Σ allocated − Σ reversed over its sponsor pools. A pay-now pledge's money
-    is already in the appeal's raised total (the pledger paid it as a gift),
-    so what friends unlock from it is shown on the ledger but not added again."""
+    Σ allocated − Σ reversed over its sponsor pools and saved-card pledges
+    (whose closing charge is not a gift row, so it is counted here only). A
+    pay-now pledge's money is already in the appeal's raised total (the
+    pledger paid it as a gift), so what friends unlock from it is shown on
+    the ledger but not added again."""
+    card_pledges = select(MatchPledge.id).where(MatchPledge.mode == CARD_SAVED)
     return int(session.scalar(
         select(func.coalesce(func.sum(MatchEntry.amount_minor), 0))
-        .where(MatchEntry.appeal_id == appeal.id, MatchEntry.pool_id.is_not(None))))
+        .where(MatchEntry.appeal_id == appeal.id,
+               MatchEntry.pool_id.is_not(None) | MatchEntry.pledge_id.in_(card_pledges))))
 
 
 def sponsor_label(pool: MatchPool) -> str:
@@ -392,7 +498,7 @@ def pledges_json(session, appeal) -> list[dict]:
     return [{"id": p.id, "pledger": p.pledger_name, "ratio": "1:1",
              "pledged_minor": p.amount_minor, "unlocked_minor": p.allocated_minor,
              "remaining_minor": p.remaining_minor, "currency": p.currency,
-             "paid_upfront": p.mode == PAY_NOW}
+             "paid_upfront": p.mode == PAY_NOW, "status": p.status}
             for p in pledges_for(session, appeal.id)]
 
 

@@ -31,17 +31,25 @@ def upgrade():
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('funding_payment_id', sa.Integer(), nullable=True),
     sa.Column('origin_payment_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.String(length=255), nullable=True),
+    sa.Column('setup_id', sa.String(length=255), nullable=True),
+    sa.Column('setup_client_secret', sa.String(length=255), nullable=True),
+    sa.Column('payment_method_id', sa.String(length=255), nullable=True),
+    sa.Column('charge_payment_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("mode IN ('pay_now', 'card_saved')", name=op.f('ck_match_pledges_mode_known')),
-    sa.CheckConstraint("status IN ('pending', 'active', 'withdrawn')", name=op.f('ck_match_pledges_status_known')),
+    sa.CheckConstraint("status IN ('pending', 'active', 'withdrawn', 'closed')", name=op.f('ck_match_pledges_status_known')),
     sa.CheckConstraint('amount_minor > 0', name=op.f('ck_match_pledges_amount_positive')),
     sa.CheckConstraint('remaining_minor >= 0 AND remaining_minor <= amount_minor', name=op.f('ck_match_pledges_remaining_bounds')),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeals.id'], name=op.f('fk_match_pledges_appeal_id_appeals')),
     sa.ForeignKeyConstraint(['funding_payment_id'], ['payments.id'], name=op.f('fk_match_pledges_funding_payment_id_payments')),
     sa.ForeignKeyConstraint(['origin_payment_id'], ['payments.id'], name=op.f('fk_match_pledges_origin_payment_id_payments')),
+    sa.ForeignKeyConstraint(['charge_payment_id'], ['payments.id'], name=op.f('fk_match_pledges_charge_payment_id_payments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_match_pledges')),
     sa.UniqueConstraint('code', name=op.f('uq_match_pledges_code')),
-    sa.UniqueConstraint('funding_payment_id', name=op.f('uq_match_pledges_funding_payment_id'))
+    sa.UniqueConstraint('funding_payment_id', name=op.f('uq_match_pledges_funding_payment_id')),
+    sa.UniqueConstraint('charge_payment_id', name=op.f('uq_match_pledges_charge_payment_id')),
+    sa.UniqueConstraint('setup_id', name=op.f('uq_match_pledges_setup_id'))
     )
     with op.batch_alter_table('match_pledges', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_match_pledges_appeal_id'), ['appeal_id'], unique=False)

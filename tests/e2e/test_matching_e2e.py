@@ -58,11 +58,12 @@ def test_a_donor_pledges_after_giving_in_the_browser(page, site):
     expect(page.locator(".match-note")).to_contain_text("Your gift unlocked $25.00")
     page.get_by_label("Match my friends up to").fill("40")
     page.get_by_label("Your name on your sharing page").fill("Dana")
-    page.get_by_role("button", name="Pledge and continue to payment").click()
+    page.get_by_label("Give the full amount now").check()
+    page.get_by_role("button", name="Pledge and continue").click()
     expect(page.locator("#pledge input[aria-invalid=true]")).to_have_count(1)
     expect(page.locator("#agree-error")).to_contain_text("Please confirm")
-    page.get_by_label("I understand: I pay the full amount now, as a gift.").check()
-    page.get_by_role("button", name="Pledge and continue to payment").click()
+    page.get_by_label("I understand what will be charged, and when.").check()
+    page.get_by_role("button", name="Pledge and continue").click()
     expect(page.locator(".match-note")).to_contain_text("This is your pledge to match friends")
     fill_card(page, "4242424242424242")
     page.locator("#pay-button").click()
@@ -86,3 +87,24 @@ def test_matching_pages_have_no_serious_accessibility_violations(page, site, axe
         page.goto(f"{site.url}{APPEAL}/matching")
         assert serious_violations(axe, page) == [], (lang, "ledger 390")
         page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_a_donor_saves_a_card_for_a_pledge_in_the_browser(page, site, axe):
+    give(page, site, "25", email="sara@example.org")
+    fill_card(page, "4242424242424242")
+    page.locator("#pay-button").click()
+    expect(page.locator("#pledge-heading")).to_be_visible()
+    page.get_by_label("Match my friends up to").fill("60")
+    page.get_by_label("Your name on your sharing page").fill("Sara")
+    page.get_by_label("Save my card; charge only what my friends unlock").check()
+    page.get_by_label("I understand what will be charged, and when.").check()
+    page.get_by_role("button", name="Pledge and continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Save your card to match your friends")
+    page.wait_for_selector("#card-element input")
+    assert serious_violations(axe, page, exclude=["#card-element"]) == []
+    fill_card(page, "4242424242424242")
+    page.locator("#pay-button").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Sara will match your gift up to $60")
+    expect(page.locator("main")).to_contain_text("charged for exactly what was unlocked")

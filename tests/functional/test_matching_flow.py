@@ -36,12 +36,13 @@ def test_a_friend_gives_through_a_pledge_link_and_the_pledger_page_shows_it(
     assert "you give the full amount now, by card" in page
     # the form must be confirmed: without "agree" it says so next to the box
     bad = client.post(f"/give/{gift}/pledge", data={
-        "csrf_token": csrf_of(thanks.data), "amount": "50", "display_name": "Dana"})
-    assert bad.status_code == 422 and "Please confirm that you give the amount now" in \
+        "csrf_token": csrf_of(thanks.data), "amount": "50", "display_name": "Dana",
+        "mode": "pay_now"})
+    assert bad.status_code == 422 and "Please confirm that you understand" in \
         bad.data.decode() and 'aria-describedby="agree-error"' in bad.data.decode()
     made = client.post(f"/give/{gift}/pledge", data={
         "csrf_token": csrf_of(thanks.data), "amount": "50", "display_name": "Dana",
-        "agree": "y"})
+        "mode": "pay_now", "agree": "y"})
     assert made.status_code == 303
     funding = made.headers["Location"].rsplit("/", 1)[1]
     pay_page = client.get(f"/give/{funding}").data.decode()
@@ -81,7 +82,7 @@ def test_a_friend_gives_through_a_pledge_link_and_the_pledger_page_shows_it(
     assert body["pledges"] == [{
         "id": pledge.id, "pledger": "Dana", "ratio": "1:1", "pledged_minor": 5000,
         "unlocked_minor": 3000, "remaining_minor": 2000, "currency": "USD",
-        "paid_upfront": True}]
+        "paid_upfront": True, "status": "active"}]
     # Dana's $25 + $50 pledge + Noa's $30 are money given; the unlock is not counted twice
     assert (body["raised_minor"], body["matched_minor"], body["total_minor"]) == \
         (10500, 0, 10500)
