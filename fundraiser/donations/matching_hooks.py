@@ -68,9 +68,16 @@ def on_disputed(sender, payment_id: int, session, **_kw):
     matching.reverse(session, payment_id, 0, "dispute")
 
 
+def on_failed(sender, payment_id: int, session, **_kw):
+    # A pledge's own payment failed (its pay-now gift, or the closing charge of
+    # a saved card, e.g. given up by reconcile): it matches nothing any more.
+    matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn")
+
+
 def connect():
     # Connected before receipts, so a receipt can say what the gift unlocked.
     signals.payment_succeeded.connect(on_succeeded)
     signals.payment_reinstated.connect(on_reinstated)
     signals.payment_refunded.connect(on_refunded)
     signals.payment_disputed.connect(on_disputed)
+    signals.payment_failed.connect(on_failed)

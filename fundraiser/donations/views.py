@@ -184,7 +184,16 @@ def retry(public_id):
     donation = _donation_or_404(public_id)
     if donation.payment.status != states.FAILED or not donation.appeal.accepts_gifts():
         return redirect(url_for("donations.thanks", public_id=public_id), code=303)
-    again = services.retry_donation(db.session, donation)
+    funded = matching.pledge_funded_by(db.session, donation.payment_id)
+    origin = (services.by_payment_id(db.session, funded.origin_payment_id)
+              if funded is not None and funded.origin_payment_id else None)
+    if origin is not None:
+        # A pledge's own payment failed (and withdrew it): the retry is a new
+        # pledge on the same terms, so the pledger does not lose it.
+        again, _pledge = services.start_pledge(db.session, origin, donation.amount,
+                                               funded.pledger_name, locale=donation.locale)
+    else:
+        again = services.retry_donation(db.session, donation)
     db.session.commit()
     return redirect(url_for("donations.pay", public_id=again.public_id), code=303)
 

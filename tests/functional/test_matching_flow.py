@@ -188,3 +188,25 @@ def test_the_ledger_page_and_the_json_agree_with_the_database_after_a_rush(
         assert Money(pool_json["remaining_minor"], "USD").format("en") in row
     assert db.session.scalar(select(func.count()).select_from(MatchEntry)) >= 10
     assert late_id in [p["id"] for p in body["match_pools"]]
+
+
+def test_a_declined_pledge_payment_can_be_retried_and_the_pledge_goes_live(
+        donor, appeal, client, db):
+    gift = donor.start(amount="25", name="Dana Levi", email="dana@example.org")
+    donor.charge(gift, support.card_token(donor.localstripe, VISA))
+    thanks = client.get(f"/give/{gift}/thanks")
+    made = client.post(f"/give/{gift}/pledge", data={
+        "csrf_token": csrf_of(thanks.data), "amount": "50", "display_name": "Dana",
+        "mode": "pay_now", "agree": "y"})
+    funding = made.headers["Location"].rsplit("/", 1)[1]
+    declined = donor.charge(funding, support.card_token(donor.localstripe, "4000000000000002"))
+    assert declined.get_json()["status"] == "failed"
+    db.session.rollback()
+    assert db.session.scalar(select(MatchPledge.status)) == "withdrawn"
+    page = client.get(f"/give/{funding}/thanks")
+    retry = client.post(f"/give/{funding}/retry", data={"csrf_token": csrf_of(page.data)})
+    again = retry.headers["Location"].rsplit("/", 1)[1]
+    assert "This is your pledge to match friends" in client.get(f"/give/{again}").data.decode()
+    donor.charge(again, support.card_token(donor.localstripe, VISA))
+    assert "Your pledge is live" in client.get(f"/give/{again}/thanks").data.decode()
+    assert [p["pledged_minor"] for p in api(client)["pledges"]] == [5000]

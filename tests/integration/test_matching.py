@@ -247,3 +247,30 @@ def test_refunding_a_pledges_own_payment_withdraws_it_and_reverses_what_it_unloc
     assert matched(db, later.payment_id) == 0
     page = client.get("/appeals/test-appeal/matching").data.decode()
     assert "pledge withdrawn: line" in page and "Dana" in page
+
+
+def test_a_saved_card_pledge_whose_closing_charge_fails_is_withdrawn(db, client):
+    from fundraiser.payments.gateway import CardSetup
+
+    appeal = create_appeal(db.session)
+    origin = give(db, appeal, 1_000, email="dana@x.org")
+    pledge = matching.create_pledge(
+        db.session, appeal_id=appeal.id, currency="USD", amount_minor=5_000, pledger_name="Dana",
+        pledger_email="dana@x.org", origin_payment_id=origin.payment_id,
+        funding_payment_id=None, mode="card_saved")
+    assert matching.record_card_setup(db.session, pledge.id, CardSetup(
+        "seti_1", "succeeded", "cus_1", None, "pm_1"))
+    db.session.commit()
+    friend = give(db, appeal, 2_000, email="noa@x.org", source=pledge.code)
+    assert client.get("/api/v1/appeals/test-appeal").get_json()["matched_minor"] == 2_000
+    assert matching.close_card_pledge(db.session, pledge.id) == 2_000
+    assert matching.close_card_pledge(db.session, pledge.id) == 0      # once
+    db.session.commit()
+    charge_id = db.session.get(type(pledge), pledge.id).charge_payment_id
+    # e.g. reconcile gives up on a charge whose answer never came
+    payments.transition_to(db.session, charge_id, states.FAILED, failure_code="no_intent")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(type(pledge), pledge.id).status == "withdrawn"
+    assert matched(db, friend.payment_id) == 0
+    assert client.get("/api/v1/appeals/test-appeal").get_json()["matched_minor"] == 0
