@@ -17,7 +17,7 @@ HE = {
 "From": "מאת",
 "Give and unlock %(name)s's match": "תרמו ופתחו את ההכפלה של %(name)s",
 "I understand: I pay the full amount now, as a gift.": "הבנתי: אני משלם/ת עכשיו את מלוא הסכום, כתרומה.",
-"In %(currency)s. You pay this now.": "ב־%(currency)s. הסכום ישולם עכשיו.",
+"In %(currency)s: the most you will match.": "ב־%(currency)s: הסכום המרבי שתכפילו.",
 "Ledger": "יומן",
 "Left": "נותר",
 "Line": "שורה",
