@@ -90,3 +90,60 @@ def test_64_parallel_friend_gifts_exhaust_a_pledge_exactly(app, db, backend):
     print(f"RACE pledge {backend}: sum_matched={total}")
     assert total == amount
     assert db.session.get(MatchPledge, pledge_id).remaining_minor == 0
+
+
+def test_gifts_and_refunds_racing_keep_the_ledger_and_the_pool_in_step(app, db, backend):
+    """32 new gifts succeed while 16 matched gifts are refunded (half in full,
+    half in part) and 8 are disputed, all at once: no error, no deadlock, and
+    the pool's counter equals its ledger."""
+    appeal = create_appeal(db.session)
+    pool_id = matching.create_pool(db.session, appeal_id=appeal.id, currency="USD",
+                                   cap_minor=30_000, sponsor_name="Sponsor").id
+    old = [create_donation(db.session, appeal, amount_minor=GIFT,
+                           email=f"o{i}@example.org").payment_id for i in range(24)]
+    for pid in old:
+        payments.transition_to(db.session, pid, states.SUCCEEDED)
+    new = [create_donation(db.session, appeal, amount_minor=GIFT,
+                           email=f"n{i}@example.org").payment_id for i in range(32)]
+    db.session.commit()
+    db.session.remove()
+    jobs = ([("succeed", p) for p in new] + [("refund", p) for p in old[:16]]
+            + [("dispute", p) for p in old[16:]])
+    barrier = threading.Barrier(len(jobs))
+    errors = []
+
+    def work(kind, pid, index):
+        with app.app_context():
+            try:
+                barrier.wait()
+                if kind == "succeed":
+                    payments.transition_to(db.session, pid, states.SUCCEEDED)
+                elif kind == "refund":
+                    payments.apply_refund_total(db.session, pid, GIFT if index % 2 else 333)
+                else:
+                    payments.transition_to(db.session, pid, states.DISPUTED)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001
+                db.session.rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(k, p, i)) for i, (k, p) in enumerate(jobs)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    print(f"\nRACE mixed {backend}: jobs={len(jobs)} seconds={time.perf_counter() - started:.2f}")
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    total = db.session.scalar(select(func.coalesce(func.sum(MatchEntry.amount_minor), 0))
+                              .where(MatchEntry.pool_id == pool_id))
+    pool = db.session.get(MatchPool, pool_id)
+    assert total == pool.cap_minor - pool.remaining_minor
+    assert 0 <= pool.remaining_minor <= pool.cap_minor
+    for pid in old[16:]:
+        assert matching.net_for_payment(db.session, pid) == 0
+    for i, pid in enumerate(old[:16]):
+        assert matching.net_for_payment(db.session, pid) == (0 if i % 2 else 667)
