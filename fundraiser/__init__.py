@@ -123,6 +123,7 @@ def create_app(config=None) -> Flask:
     from .appeals import models as _appeals  # noqa: F401
     from .cache import TTLCache
     from .donations import models as _donations  # noqa: F401
+    from .matching import models as _matching  # noqa: F401
     from .payments import models as _payments  # noqa: F401
     from .staff import models as _staff  # noqa: F401
 
@@ -143,8 +144,9 @@ def create_app(config=None) -> Flask:
     _register_headers(app)
 
     from . import cli
-    from .donations import receipts
+    from .donations import matching_hooks, receipts
 
+    matching_hooks.connect()  # first: a receipt may mention the match
     receipts.connect()
     cli.init_app(app)
     return app
@@ -153,10 +155,11 @@ def create_app(config=None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .appeals.views import bp as appeals_bp
+    from .donations.match_views import bp as matching_bp
     from .donations.views import bp as donations_bp
     from .payments.webhooks import bp as webhooks_bp
 
-    for bp in (appeals_bp, donations_bp, webhooks_bp, api_bp):
+    for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp):
         app.register_blueprint(bp)
 
 

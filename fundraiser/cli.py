@@ -15,7 +15,8 @@ from .extensions import db
 
 
 def init_app(app):
-    for command in (demo, create_staff, reconcile, localstripe_command):
+    for command in (demo, create_staff, reconcile, localstripe_command, create_pool,
+                    charge_pledges):
         app.cli.add_command(command)
 
 
@@ -45,9 +46,132 @@ def demo():
         appeal = save_appeal(db.session, goal=goal, suggested=suggested, status="published",
                              **spec)
         click.echo(f"appeal: {appeal.slug} ({appeal.title})")
+    _demo_pools(demo_content.match_pools(utcnow()))
     user, created = make_staff(db.session, "staff@example.org", "admin")
     db.session.commit()
     click.echo(f"staff: {user.email} ({user.role}){' created' if created else ''}")
+
+
+def _demo_pools(specs):
+    """One demo pool per spec, found again by appeal and sponsor (safe to rerun)."""
+    from sqlalchemy import select
+
+    from .appeals.models import Appeal
+    from .matching import services as matching
+    from .matching.models import MatchPool
+    from .money import Money
+
+    for spec in specs:
+        appeal = db.session.scalar(select(Appeal).where(Appeal.slug == spec["slug"]))
+        if appeal is None:
+            continue
+        exists = db.session.scalar(select(MatchPool).where(
+            MatchPool.appeal_id == appeal.id, MatchPool.sponsor_name == spec["sponsor"]))
+        if exists is None:
+            exists = matching.create_pool(
+                db.session, appeal_id=appeal.id, currency=appeal.currency,
+                cap_minor=Money.from_major(spec["cap_major"], appeal.currency).minor,
+                ratio=spec["ratio"], sponsor_name=spec["sponsor"], ends_at=spec["ends_at"])
+        click.echo(f"match pool: {appeal.slug} {exists.sponsor_name} {exists.ratio}")
+
+
+def _parse_when(text):
+    from datetime import datetime
+
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError as exc:
+        raise click.BadParameter("use a date like 2026-12-31 or 2026-12-31T18:00") from exc
+
+
+@click.command("create-pool")
+@click.argument("slug")
+@click.option("--cap", required=True, help="the most the sponsor gives, e.g. 5000 or 2500.50")
+@click.option("--ratio", default="1:1", show_default=True,
+              help="matched:given, e.g. 1:1, 2:1 (doubled twice) or 1:2 (half)")
+@click.option("--sponsor", default="", help="the sponsor's public name")
+@click.option("--anonymous", is_flag=True, help="do not show a sponsor name")
+@click.option("--starts", default="", help="UTC date/time the pool opens (default: now)")
+@click.option("--ends", default="", help="UTC date/time the pool closes (default: never)")
+@click.option("--per-gift-limit", default="", help="the most one gift can unlock")
+@click.option("--min-gift", default="", help="the smallest gift that is matched")
+@click.option("--first-time-only", is_flag=True, help="match first-time donors only")
+@click.option("--monthly", type=click.Choice(["once", "x12"]), default="once",
+              show_default=True, help="how a monthly gift counts")
+def create_pool(slug, cap, ratio, sponsor, anonymous, starts, ends, per_gift_limit, min_gift,
+                first_time_only, monthly):
+    """Add a sponsor's match pool to an appeal (amounts in the appeal's currency)."""
+    from sqlalchemy import select
+
+    from .appeals.models import Appeal
+    from .matching import rules
+    from .matching import services as matching
+    from .money import Money, MoneyError
+
+    appeal = db.session.scalar(select(Appeal).where(Appeal.slug == slug))
+    if appeal is None:
+        raise click.ClickException(f"no appeal {slug!r}")
+
+    def minor(text, name):
+        if not text:
+            return None
+        try:
+            return Money.parse(text, appeal.currency).minor
+        except MoneyError as exc:
+            raise click.BadParameter(f"{name}: {exc}") from exc
+
+    try:
+        pool = matching.create_pool(
+            db.session, appeal_id=appeal.id, currency=appeal.currency,
+            cap_minor=minor(cap, "cap") or 0, ratio=rules.parse_ratio(ratio),
+            sponsor_name=sponsor, anonymous=anonymous, starts_at=_parse_when(starts),
+            ends_at=_parse_when(ends), per_gift_limit_minor=minor(per_gift_limit, "per-gift-limit"),
+            min_gift_minor=minor(min_gift, "min-gift") or 0, first_time_only=first_time_only,
+            monthly_rule=monthly)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"pool {pool.id}: {appeal.slug} {pool.ratio} up to {pool.cap}")
+
+
+@click.command("charge-pledges")
+@click.option("--appeal", "slug", default="", help="only this appeal's pledges")
+@click.option("--now", is_flag=True,
+              help="charge this appeal's pledges now, even if it has not closed")
+def charge_pledges(slug, now):
+    """Charge saved-card friend-match pledges of closed appeals, each for
+    exactly what friends unlocked. Prints every pledge charged."""
+    from sqlalchemy import select
+
+    from .appeals.models import Appeal
+    from .matching import services as matching
+    from .payments.gateway import GatewayError
+    from .payments.models import utcnow
+
+    appeal_id = None
+    if slug:
+        appeal_id = db.session.scalar(select(Appeal.id).where(Appeal.slug == slug))
+        if appeal_id is None:
+            raise click.ClickException(f"no appeal {slug!r}")
+    elif now:
+        raise click.BadParameter("--now needs --appeal")
+    gateway = current_app.extensions["fundraiser.gateway"]
+    due = matching.card_pledges_due(db.session, utcnow(), appeal_id, force=now)
+    db.session.rollback()
+    for pledge_id in due:
+        amount = matching.close_card_pledge(db.session, pledge_id)
+        db.session.commit()  # closed and claimed before the card is charged
+        try:
+            status = matching.charge_closed_pledge(db.session, gateway, pledge_id)
+            db.session.commit()
+        except GatewayError as exc:
+            # The payment stays `processing`; reconcile finds it by its reference.
+            db.session.rollback()
+            status = f"unknown ({exc})"
+        click.echo(f"pledge {pledge_id}: {amount} minor units, {status}")
+    click.echo(f"{len(due)} pledge(s) closed")
 
 
 @click.command("create-staff")

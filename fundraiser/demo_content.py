@@ -105,3 +105,13 @@ def appeals(now):
                         {"name": "נשים עושות שלום — מעגל ירושלים", "country": "ישראל",
                          "url": ""}]),
     ]
+
+
+def match_pools(now):
+    """Demo sponsors' match pools (invented names), one per appeal that has one."""
+    return [
+        dict(slug="stand-with-refusers", sponsor="The Olive Grove Fund", ratio=(1, 1),
+             cap_major=5_000, ends_at=now + timedelta(days=21)),
+        dict(slug="shutafut-petition", sponsor="קרן הגשר", ratio=(2, 1),
+             cap_major=20_000, ends_at=None),
+    ]

@@ -15,3 +15,9 @@ payment_succeeded = _signals.signal("payment-succeeded")
 payment_failed = _signals.signal("payment-failed")
 #: sender=None, payment_id=int, amount_minor=int (this refund only), session=Session
 payment_refunded = _signals.signal("payment-refunded")
+#: sender=None, payment_id=int, session=Session — succeeded/partially refunded → disputed:
+#: the bank took the money back for now.
+payment_disputed = _signals.signal("payment-disputed")
+#: sender=None, payment_id=int, session=Session — disputed → succeeded: the dispute
+#: was won and the money is ours again.
+payment_reinstated = _signals.signal("payment-reinstated")

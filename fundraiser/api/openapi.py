@@ -9,26 +9,56 @@ MATCH_POOL = {
     "properties": {
         "id": _int, "sponsor": _str, "ratio": {"type": "string", "example": "1:1"},
         "cap_minor": _int, "allocated_minor": _int, "remaining_minor": _int,
+        "currency": {"type": "string", "description": "ISO 4217 code"},
+        "starts_at": {"type": ["string", "null"], "format": "date-time"},
+        "ends_at": {"type": ["string", "null"], "format": "date-time"},
+        "open": {"type": "boolean", "description": "Matching gifts right now"},
     },
+    "description": "A sponsor's pool, in draw order (ends_at first, then id). "
+                   "allocated_minor = sum of the pool's match ledger rows (allocations "
+                   "less reversals); remaining_minor = cap_minor - allocated_minor.",
+}
+
+PLEDGE = {
+    "type": "object",
+    "required": ["id", "pledger", "ratio", "pledged_minor", "unlocked_minor",
+                 "remaining_minor", "currency", "paid_upfront", "status"],
+    "properties": {
+        "id": _int, "pledger": _str, "ratio": {"type": "string", "example": "1:1"},
+        "pledged_minor": _int,
+        "unlocked_minor": {**_int, "description": "Matched by friends' gifts so far"},
+        "remaining_minor": _int, "currency": _str,
+        "paid_upfront": {"type": "boolean",
+                         "description": "The pledger gave the full amount already; it "
+                                        "counts in raised_minor, so unlocked_minor is "
+                                        "not added to matched_minor again. False: a "
+                                        "saved card is charged at the close for exactly "
+                                        "unlocked_minor, which counts in matched_minor"},
+        "status": {"type": "string", "enum": ["active", "closed"],
+                   "description": "closed: the appeal ended and the saved card was charged"},
+    },
+    "description": "A supporter's promise to match friends who give through their link.",
 }
 
 APPEAL = {
     "type": "object",
     "required": ["slug", "title", "status", "currency", "goal_minor", "raised_minor",
                  "matched_minor", "total_minor", "donor_count", "donation_count",
-                 "ends_at", "match_pools"],
+                 "ends_at", "match_pools", "pledges"],
     "properties": {
         "slug": _str, "title": _str,
         "status": {"type": "string", "enum": ["published", "closed"]},
         "currency": {"type": "string", "description": "ISO 4217 code"},
         "goal_minor": {**_int, "description": "Goal in minor units (cents)"},
         "raised_minor": {**_int, "description": "Succeeded gifts less refunds"},
-        "matched_minor": {**_int, "description": "Matching money unlocked by gifts"},
+        "matched_minor": {**_int, "description": "Matching money unlocked by gifts from "
+                                                "sponsor pools: allocations less reversals"},
         "total_minor": {**_int, "description": "raised_minor + matched_minor"},
         "donor_count": _int, "donation_count": _int,
         "ends_at": {"type": ["string", "null"], "format": "date-time"},
         "url": {"type": "string", "format": "uri"},
         "match_pools": {"type": "array", "items": MATCH_POOL},
+        "pledges": {"type": "array", "items": PLEDGE},
     },
 }
 

@@ -37,6 +37,7 @@ def _appeal_json(appeal) -> dict:
         "ends_at": _iso(appeal.ends_at),
         "url": url_for("appeals.show", slug=appeal.slug, _external=True),
         "match_pools": matching.pools_json(db.session, appeal),
+        "pledges": matching.pledges_json(db.session, appeal),
     }
 
 

@@ -46,9 +46,15 @@ def render_appeal(appeal, form=None):
         if preset.replace(".", "", 1).isdigit() and len(preset) <= 12:
             form.amount.data, form.other_amount.data = "other", preset
         form.source.data = request.args.get("ref", "")[:64]
+    from ..donations import match_views
+    amount_text = (form.other_amount.data if form.amount.data == "other"
+                   else form.amount.data) or ""
+    if not amount_text and len(appeal.suggested) >= 2:  # the page pre-selects the second
+        amount_text = str(appeal.suggested[1].as_decimal())
+    match_box = match_views.appeal_match_box(appeal, form.source.data or None, amount_text)
     return render_template(
         "appeals/show.html", appeal=appeal, form=form, progress=progress(appeal),
-        supporters=donations.recent_supporters(db.session, appeal.id),
+        supporters=donations.recent_supporters(db.session, appeal.id), match_box=match_box,
     )
 
 

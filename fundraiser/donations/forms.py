@@ -1,10 +1,24 @@
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..money import Money, MoneyError
+
+try:  # WTForms 3.3+ wants choice objects; 3.2 only knows tuples
+    from wtforms.fields.choices import SelectChoice as _Choice
+except ImportError:  # pragma: no cover
+    def _Choice(value, label):
+        return (value, label)
 
 
 class DonationForm(FlaskForm):
@@ -64,6 +78,51 @@ class DonationForm(FlaskForm):
                 _l("Please enter an amount as a number, like 25 or 25.50.")) from exc
         low = Money.from_major(self.min_major, currency)
         high = Money.from_major(self.max_major, currency)
+        if money < low:
+            raise ValidationError(_l("The smallest gift we can take is %(amount)s.",
+                                     amount=low.format(str(get_locale()))))
+        if money > high:
+            raise ValidationError(_l("The largest gift we can take online is %(amount)s.",
+                                     amount=high.format(str(get_locale()))))
+        self.money = money
+
+
+class PledgeForm(FlaskForm):
+    """After giving: match friends who give through your link, up to an amount."""
+
+    amount = StringField(_l("Match my friends up to"),
+                         validators=[DataRequired(_l("Please enter an amount."))])
+    display_name = StringField(
+        _l("Your name on your sharing page"),
+        validators=[DataRequired(_l("Please tell your friends who you are.")),
+                    Length(max=80, message=_l("At most 80 characters."))])
+    mode = RadioField(
+        _l("How you pay"),
+        choices=[_Choice("pay_now", _l("Give the full amount now")),
+                 _Choice("card_saved", _l("Save my card; charge only what my friends "
+                                          "unlock, when the appeal closes"))],
+        default="pay_now",
+        validators=[DataRequired(_l("Please choose how you pay."))])
+    agree = BooleanField(
+        _l("I understand what will be charged, and when."),
+        validators=[DataRequired(_l("Please confirm that you understand what will be "
+                                    "charged."))])
+
+    def __init__(self, *args, currency="USD", min_major=1, max_major=100_000, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.min_major = min_major
+        self.max_major = max_major
+        self.money: Money | None = None
+
+    def validate_amount(self, field):
+        try:
+            money = Money.parse(str(field.data or ""), self.currency)
+        except MoneyError as exc:
+            raise ValidationError(
+                _l("Please enter an amount as a number, like 25 or 25.50.")) from exc
+        low = Money.from_major(self.min_major, self.currency)
+        high = Money.from_major(self.max_major, self.currency)
         if money < low:
             raise ValidationError(_l("The smallest gift we can take is %(amount)s.",
                                      amount=low.format(str(get_locale()))))

@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 from flask_mailman import EmailMessage
 
 from .. import signals
+from ..matching import services as matching
+from ..money import Money
 from . import services
 
 log = logging.getLogger(__name__)
@@ -18,7 +20,10 @@ def on_payment_succeeded(sender, payment_id: int, session, **_kw):
     if donation is None or not services.claim_receipt(session, donation.id):
         return
     with force_locale(donation.locale):
-        body = render_template("donations/receipt.txt", donation=donation)
+        matched_minor = matching.net_for_payment(session, payment_id)
+        body = render_template("donations/receipt.txt", donation=donation,
+                               matched_minor=matched_minor,
+                               matched=Money(matched_minor, donation.currency))
         subject = _("Thank you for your gift to %(title)s", title=donation.appeal.title)
     try:
         EmailMessage(subject=subject, body=body, to=[donation.email]).send()

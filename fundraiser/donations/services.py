@@ -136,3 +136,42 @@ def retry_donation(session, donation: Donation) -> Donation:
         anonymous=donation.is_anonymous, comment=donation.comment,
         consent=donation.consent_contact, locale=donation.locale, source=donation.source,
     )
+
+
+def start_pledge(session, origin: Donation, amount: Money, display_name: str,
+                 locale: str = "en"):
+    """A donor whose gift succeeded pledges to match friends up to `amount`,
+    given in full now: a normal gift of that amount (the card step follows)
+    that activates the pledge when it succeeds. Returns (gift, pledge)."""
+    from ..matching import services as matching
+
+    if origin.payment.status not in states.COUNTED:
+        raise ValueError("only a donor whose gift went through can pledge")
+    if matching.funds_a_pledge(session, origin.payment_id):
+        raise ValueError("a pledge's own payment cannot start another pledge")
+    funding = start_donation(
+        session, origin.appeal, amount=amount, name=origin.donor_name, email=origin.email,
+        display_name=display_name, anonymous=False, comment="",
+        consent=origin.consent_contact, locale=locale, source="",
+    )
+    pledge = matching.create_pledge(
+        session, appeal_id=origin.appeal_id, currency=amount.currency,
+        amount_minor=amount.minor, pledger_name=display_name, pledger_email=origin.email,
+        origin_payment_id=origin.payment_id, funding_payment_id=funding.payment_id,
+    )
+    return funding, pledge
+
+
+def start_card_pledge(session, origin: Donation, amount: Money, display_name: str):
+    """A pledge charged later from a saved card, for exactly what friends
+    unlock. Pending until the card is saved (SetupIntent)."""
+    from ..matching import services as matching
+    from ..matching.models import CARD_SAVED
+
+    if origin.payment.status not in states.COUNTED:
+        raise ValueError("only a donor whose gift went through can pledge")
+    return matching.create_pledge(
+        session, appeal_id=origin.appeal_id, currency=amount.currency,
+        amount_minor=amount.minor, pledger_name=display_name, pledger_email=origin.email,
+        origin_payment_id=origin.payment_id, funding_payment_id=None, mode=CARD_SAVED,
+    )

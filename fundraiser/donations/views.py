@@ -15,10 +15,11 @@ from flask_babel import gettext as _
 
 from ..appeals import services as appeals
 from ..extensions import db, limiter
+from ..matching import services as matching
 from ..payments import services as payments
 from ..payments import states
 from ..payments.gateway import GatewayError
-from . import services
+from . import match_views, services
 from .forms import DonationForm
 
 bp = Blueprint("donations", __name__)
@@ -79,9 +80,13 @@ def pay(public_id):
     if donation.payment.status != states.CREATED:
         return redirect(url_for("donations.thanks", public_id=public_id))
     gateway = current_app.extensions["fundraiser.gateway"]
+    funded = matching.pledge_funded_by(db.session, donation.payment_id)
+    match_note = "" if funded else match_views.preview_message(
+        donation.appeal_id, match_views.donation_preview(donation), donation.source or None)
     return render_template("donations/pay.html", donation=donation, appeal=donation.appeal,
                            stripe_js_url=gateway.js_url,
-                           stripe_key=gateway.publishable_key)
+                           stripe_key=gateway.publishable_key, match_note=match_note,
+                           funded_pledge=funded)
 
 
 def _state_json(donation, **extra):
@@ -154,8 +159,24 @@ def thanks(public_id):
     donation = _donation_or_404(public_id)
     if donation.payment.status == states.CREATED:
         return redirect(url_for("donations.pay", public_id=public_id))
+    return render_thanks(donation)
+
+
+def render_thanks(donation, pledge_form=None):
+    payment = donation.payment
+    match = {"matched_minor": matching.net_for_payment(db.session, payment.id),
+             "preview": "", "pledge": None, "funded_pledge": None, "form": None}
+    funded = matching.pledge_funded_by(db.session, payment.id)
+    if funded is not None:
+        match["funded_pledge"] = funded
+    elif payment.status in states.PENDING:
+        match["preview"] = match_views.preview_message(
+            donation.appeal_id, match_views.donation_preview(donation), donation.source or None)
+    if match_views.can_pledge(donation):
+        match["form"] = pledge_form or match_views.pledge_form(donation, formdata=None)
+    match["has_matching"] = match_views.has_matching(donation.appeal_id, donation.source or None)
     return render_template("donations/thanks.html", donation=donation, appeal=donation.appeal,
-                           payment=donation.payment, message=status_message(donation.payment))
+                           payment=payment, message=status_message(payment), match=match)
 
 
 @bp.post("/give/<public_id>/retry")
@@ -163,7 +184,16 @@ def retry(public_id):
     donation = _donation_or_404(public_id)
     if donation.payment.status != states.FAILED or not donation.appeal.accepts_gifts():
         return redirect(url_for("donations.thanks", public_id=public_id), code=303)
-    again = services.retry_donation(db.session, donation)
+    funded = matching.pledge_funded_by(db.session, donation.payment_id)
+    origin = (services.by_payment_id(db.session, funded.origin_payment_id)
+              if funded is not None and funded.origin_payment_id else None)
+    if origin is not None:
+        # A pledge's own payment failed (and withdrew it): the retry is a new
+        # pledge on the same terms, so the pledger does not lose it.
+        again, _pledge = services.start_pledge(db.session, origin, donation.amount,
+                                               funded.pledger_name, locale=donation.locale)
+    else:
+        again = services.retry_donation(db.session, donation)
     db.session.commit()
     return redirect(url_for("donations.pay", public_id=again.public_id), code=303)
 

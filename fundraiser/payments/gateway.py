@@ -36,6 +36,17 @@ class RefundResult:
     status: str
 
 
+@dataclass(frozen=True)
+class CardSetup:
+    """A card being saved for a later off-session charge (a SetupIntent)."""
+
+    setup_id: str
+    status: str                    # requires_payment_method | requires_action | succeeded | …
+    customer_id: str
+    client_secret: str | None = None
+    payment_method_id: str | None = None
+
+
 class GatewayError(Exception):
     """The processor could not be reached or answered with an error we can
     retry. `user_message` is safe to show a donor."""
@@ -64,6 +75,15 @@ class PaymentGateway(Protocol):
     ) -> IntentResult: ...
 
     def retrieve(self, intent_id: str) -> IntentResult: ...
+
+    def start_card_setup(self, *, reference: str, email: str, name: str) -> CardSetup: ...
+
+    def finish_card_setup(self, setup_id: str) -> CardSetup: ...
+
+    def charge_saved_card(
+        self, *, reference: str, attempt: int, amount_minor: int, currency: str,
+        customer_id: str, payment_method_id: str,
+    ) -> IntentResult: ...
 
     def recent_intents(self, since_epoch: int) -> list[IntentResult]: ...
 

@@ -70,8 +70,12 @@ def transition_to(session, payment_id: int, new: str, **fields) -> bool:
     log.info("payment %s: %s -> %s", payment_id, current, new)
     if new == states.SUCCEEDED and current in (*states.PENDING, states.FAILED):
         signals.payment_succeeded.send(None, payment_id=payment_id, session=session)
+    elif new == states.SUCCEEDED and current == states.DISPUTED:
+        signals.payment_reinstated.send(None, payment_id=payment_id, session=session)
     elif new == states.FAILED:
         signals.payment_failed.send(None, payment_id=payment_id, session=session)
+    elif new == states.DISPUTED:
+        signals.payment_disputed.send(None, payment_id=payment_id, session=session)
     return True
 
 

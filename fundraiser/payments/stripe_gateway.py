@@ -11,6 +11,7 @@ import stripe
 from . import states
 from .gateway import (
     CardDeclined,
+    CardSetup,
     GatewayError,
     GatewayEvent,
     IntentResult,
@@ -101,6 +102,57 @@ class StripeGateway:
             log.warning("stripe error charging payment %s: %s", reference, exc)
             raise GatewayError(str(exc)) from exc
         return self._result(intent, customer_id=customer.id)
+
+    # -- saved cards (friend-match pledges charged at the close) ---------------
+
+    def start_card_setup(self, *, reference, email, name) -> CardSetup:
+        """A customer and a SetupIntent for off-session use; the browser
+        confirms it with stripe.confirmCardSetup(client_secret, …)."""
+        key = f"fundraiser-setup-{reference}"
+        metadata = {"fundraiser_ref": reference}
+        try:
+            customer = self.client.v1.customers.create(
+                params={"email": email, "name": name[:200], "metadata": metadata},
+                options={"idempotency_key": key + "-customer"})
+            setup = self.client.v1.setup_intents.create(
+                params={"customer": customer.id, "usage": "off_session",
+                        "payment_method_types": ["card"], "metadata": metadata},
+                options={"idempotency_key": key + "-intent"})
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return CardSetup(setup.id, setup.status, customer.id, setup.client_secret,
+                         setup.payment_method)
+
+    def finish_card_setup(self, setup_id) -> CardSetup:
+        """Ask Stripe whether the card was saved, and attach it to the customer
+        (Stripe does that itself; localstripe does not)."""
+        try:
+            setup = self.client.v1.setup_intents.retrieve(setup_id)
+            if setup.status == "succeeded" and setup.payment_method:
+                pm = self.client.v1.payment_methods.retrieve(setup.payment_method)
+                if not pm.customer:
+                    self.client.v1.payment_methods.attach(
+                        setup.payment_method, params={"customer": setup.customer})
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return CardSetup(setup.id, setup.status, setup.customer, None, setup.payment_method)
+
+    def charge_saved_card(self, *, reference, attempt, amount_minor, currency, customer_id,
+                          payment_method_id) -> IntentResult:
+        key = f"fundraiser-{reference}-{attempt}"
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params={"amount": amount_minor, "currency": currency.lower(),
+                        "customer": customer_id, "payment_method": payment_method_id,
+                        "payment_method_types": ["card"], "off_session": True,
+                        "confirm": True, "metadata": {"fundraiser_ref": reference}},
+                options={"idempotency_key": key + "-intent"})
+        except stripe.CardError as exc:
+            raise CardDeclined(exc.code, exc.user_message) from exc
+        except stripe.StripeError as exc:
+            log.warning("stripe error charging saved card for %s: %s", reference, exc)
+            raise GatewayError(str(exc)) from exc
+        return self._result(intent, customer_id=customer_id)
 
     def retrieve(self, intent_id: str) -> IntentResult:
         try:

@@ -1,0 +1,83 @@
+"""Matching listens to payments through here: donations know which appeal,
+donor and share link a payment belongs to, and hand matching plain facts
+(matching sits below donations and cannot look them up itself)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import exists, select
+
+from .. import signals
+from ..matching import rules
+from ..matching import services as matching
+from ..payments import states
+from ..payments.models import Payment, utcnow
+from .models import Donation
+
+log = logging.getLogger(__name__)
+
+# States in which a payment once was a real gift (for "first-time donor").
+_EVER_GIVEN = (*states.COUNTED, states.REFUNDED, states.DISPUTED, states.DISPUTE_LOST)
+
+
+def gift_facts(session, donation: Donation, net_minor: int, at) -> rules.Gift:
+    earlier = session.scalar(select(exists().where(
+        Donation.email == donation.email, Donation.id != donation.id,
+        Donation.payment_id == Payment.id, Payment.status.in_(_EVER_GIVEN),
+        Payment.succeeded_at.is_not(None), Payment.succeeded_at <= at)))
+    return rules.Gift(amount_minor=net_minor, currency=donation.currency, at=at,
+                      email=donation.email, is_first_time=not earlier, is_monthly=False)
+
+
+def _allocate(session, payment_id: int, reason: str) -> None:
+    if matching.activate_pledge_funded_by(session, payment_id) is not None:
+        return  # the pledger's own money, given to be unlocked by friends
+    donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
+    if donation is None:
+        return
+    net, _currency = matching.payment_net(session, payment_id)
+    at = session.scalar(select(Payment.succeeded_at).where(Payment.id == payment_id)) \
+        or utcnow()
+    entries = matching.allocate(
+        session, appeal_id=donation.appeal_id, payment_id=payment_id,
+        gift=gift_facts(session, donation, net, at), pledge_code=donation.source or None,
+        reason=reason)
+    if entries:
+        log.info("payment %s matched %s", payment_id, sum(e.amount_minor for e in entries))
+
+
+def on_succeeded(sender, payment_id: int, session, **_kw):
+    _allocate(session, payment_id, "gift")
+
+
+def on_reinstated(sender, payment_id: int, session, **_kw):
+    _allocate(session, payment_id, "dispute_won")
+
+
+def on_refunded(sender, payment_id: int, session, amount_minor: int = 0, **_kw):
+    if matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
+        return
+    net, _currency = matching.payment_net(session, payment_id)
+    matching.reverse(session, payment_id, net, "refund")
+
+
+def on_disputed(sender, payment_id: int, session, **_kw):
+    if matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
+        return
+    matching.reverse(session, payment_id, 0, "dispute")
+
+
+def on_failed(sender, payment_id: int, session, **_kw):
+    # A pledge's own payment failed (its pay-now gift, or the closing charge of
+    # a saved card, e.g. given up by reconcile): it matches nothing any more.
+    matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn")
+
+
+def connect():
+    # Connected before receipts, so a receipt can say what the gift unlocked.
+    signals.payment_succeeded.connect(on_succeeded)
+    signals.payment_reinstated.connect(on_reinstated)
+    signals.payment_refunded.connect(on_refunded)
+    signals.payment_disputed.connect(on_disputed)
+    signals.payment_failed.connect(on_failed)

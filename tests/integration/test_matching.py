@@ -1,0 +1,276 @@
+"""Match pools and the match ledger against a real database (SQLite, and
+PostgreSQL when DATABASE_URL is set), through the real payment services."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from fundraiser.matching import services as matching
+from fundraiser.matching.models import LedgerIsAppendOnly, MatchEntry, MatchPool
+from fundraiser.payments import services as payments
+from fundraiser.payments import states
+from fundraiser.payments.models import utcnow
+from tests import support
+from tests.factories import create_appeal, create_donation
+
+
+def pool(db, appeal, cap=10_000, ratio=(1, 1), **kw):
+    kw.setdefault("sponsor_name", "Ruth's Bakery")
+    p = matching.create_pool(db.session, appeal_id=appeal.id, currency=appeal.currency,
+                             cap_minor=cap, ratio=ratio, **kw)
+    db.session.commit()
+    return p
+
+
+def give(db, appeal, amount, email="a@example.org", **kw):
+    d = create_donation(db.session, appeal, amount_minor=amount, email=email, **kw)
+    payments.transition_to(db.session, d.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    return d
+
+
+def matched(db, payment_id):
+    return matching.net_for_payment(db.session, payment_id)
+
+
+def fresh(db, p):
+    db.session.expire_all()
+    return db.session.get(MatchPool, p.id)
+
+
+def test_a_gift_is_matched_one_to_one_and_the_api_shows_it(db, client):
+    appeal = create_appeal(db.session)
+    p = pool(db, appeal, cap=10_000)
+    d = give(db, appeal, 2_500)
+    assert matched(db, d.payment_id) == 2_500
+    body = client.get("/api/v1/appeals/test-appeal").get_json()
+    assert body["matched_minor"] == 2_500
+    assert body["raised_minor"] == 2_500 and body["total_minor"] == 5_000
+    assert body["match_pools"] == [{
+        "id": p.id, "sponsor": "Ruth's Bakery", "ratio": "1:1", "cap_minor": 10_000,
+        "allocated_minor": 2_500, "remaining_minor": 7_500, "currency": "USD",
+        "starts_at": None, "ends_at": None, "open": True}]
+
+
+def test_ratios_two_to_one_and_one_to_two(db):
+    appeal = create_appeal(db.session)
+    double = pool(db, appeal, ratio=(2, 1), ends_at=utcnow() + timedelta(days=1))
+    d = give(db, appeal, 1_001)
+    assert matched(db, d.payment_id) == 2_002
+    matching.set_pool_window(db.session, double.id, None, utcnow() - timedelta(seconds=1))
+    half = pool(db, appeal, ratio=(1, 2))
+    db.session.commit()
+    d2 = give(db, appeal, 1_001, email="b@example.org")
+    # 1001 × 1/2 = 500.5 → 500: the half unit is not invented
+    assert matching.matches_for_payment(db.session, d2.payment_id) == [("pool", half.id, 500)]
+
+
+def test_pools_are_drawn_ending_soonest_first_and_a_gift_spills_over(db):
+    appeal = create_appeal(db.session)
+    late = pool(db, appeal, cap=10_000, sponsor_name="Late", ends_at=utcnow() + timedelta(days=9))
+    soon = pool(db, appeal, cap=1_000, sponsor_name="Soon", ends_at=utcnow() + timedelta(days=1))
+    d = give(db, appeal, 2_500)
+    assert sorted(matching.matches_for_payment(db.session, d.payment_id)) == \
+        [("pool", late.id, 1_500), ("pool", soon.id, 1_000)]
+    rows = db.session.scalars(select(MatchEntry).where(MatchEntry.payment_id == d.payment_id)).all()
+    assert len({r.group_id for r in rows}) == 1  # one event, one group
+
+
+def test_an_exhausted_pool_matches_part_then_nothing(db):
+    appeal = create_appeal(db.session)
+    p = pool(db, appeal, cap=3_000)
+    assert matched(db, give(db, appeal, 2_000).payment_id) == 2_000
+    assert matched(db, give(db, appeal, 2_000, email="b@x.org").payment_id) == 1_000
+    assert matched(db, give(db, appeal, 2_000, email="c@x.org").payment_id) == 0
+    assert fresh(db, p).remaining_minor == 0
+
+
+def test_rules_first_time_minimum_per_gift_limit_and_window(db):
+    appeal = create_appeal(db.session)
+    pool(db, appeal, cap=100_000, first_time_only=True, min_gift_minor=1_000,
+         per_gift_limit_minor=5_000)
+    assert matched(db, give(db, appeal, 999).payment_id) == 0          # under the minimum
+    assert matched(db, give(db, appeal, 9_000, email="n@x.org").payment_id) == 5_000  # limit
+    # the same donor again is no longer a first-time donor
+    assert matched(db, give(db, appeal, 2_000, email="n@x.org").payment_id) == 0
+    # the 999 gift made a@ a donor too
+    assert matched(db, give(db, appeal, 2_000, email="a@example.org").payment_id) == 0
+    future = create_appeal(db.session, slug="later")
+    pool(db, future, starts_at=utcnow() + timedelta(days=1))
+    assert matched(db, give(db, future, 2_000, email="z@x.org").payment_id) == 0
+
+
+def test_a_failed_payment_matches_nothing(db):
+    appeal = create_appeal(db.session)
+    p = pool(db, appeal)
+    d = create_donation(db.session, appeal)
+    payments.transition_to(db.session, d.payment_id, states.FAILED)
+    db.session.commit()
+    assert matched(db, d.payment_id) == 0 and fresh(db, p).remaining_minor == 10_000
+
+
+def test_partial_refunds_reverse_in_proportion_and_a_full_refund_exactly(db):
+    appeal = create_appeal(db.session)
+    p = pool(db, appeal, cap=100_000, ratio=(2, 1))
+    d = give(db, appeal, 1_001)                      # match 2002
+    assert payments.apply_refund_total(db.session, d.payment_id, 333) == 333
+    db.session.commit()
+    # keeps floor(2002 × 668 / 1001) = 1336
+    assert matched(db, d.payment_id) == 1_336
+    assert payments.apply_refund_total(db.session, d.payment_id, 333) == 0  # a repeat
+    assert payments.apply_refund_total(db.session, d.payment_id, 1_000) == 667
+    db.session.commit()
+    assert matched(db, d.payment_id) == 2               # floor(2002 × 1 / 1001)
+    assert payments.apply_refund_total(db.session, d.payment_id, 1_001) == 1
+    db.session.commit()
+    assert matched(db, d.payment_id) == 0
+    assert fresh(db, p).remaining_minor == 100_000
+    reversals = db.session.scalars(select(MatchEntry).where(MatchEntry.kind == "reversal")).all()
+    assert sum(r.amount_minor for r in reversals) == -2_002
+    assert all(r.reverses_id is not None for r in reversals)
+
+
+def test_a_refund_delivered_twice_returns_the_match_once(db, client, app):
+    appeal = create_appeal(db.session)
+    p = pool(db, appeal)
+    d = create_donation(db.session, appeal, amount_minor=4_000)
+    db.session.commit()
+    ok = support.intent_object("pi_r", "succeeded", 4_000, "USD", d.payment.reference)
+    secret = app.config["STRIPE_WEBHOOK_SECRET"]
+
+    def deliver(payload):
+        r = client.post("/webhooks/stripe", data=payload, headers={
+            "Content-Type": "application/json", "Stripe-Signature": support.sign(payload, secret)})
+        assert r.status_code == 200, r.data
+        return r.get_json()["outcome"]
+
+    assert deliver(support.stripe_event("payment_intent.succeeded", ok)) == "applied"
+    assert fresh(db, p).remaining_minor == 6_000
+    refund = support.stripe_event("charge.refunded", {
+        "id": "ch_r", "object": "charge", "payment_intent": "pi_r", "amount": 4_000,
+        "amount_refunded": 4_000, "currency": "usd"}, event_id="evt_refund")
+    assert deliver(refund) == "applied"
+    assert deliver(refund) == "duplicate"
+    # the same refund under another event id (Stripe may send both)
+    again = refund.replace("evt_refund", "evt_refund_2")
+    assert deliver(again) in ("repeat", "stale")
+    assert fresh(db, p).remaining_minor == 10_000
+    assert db.session.scalar(select(func.count()).select_from(MatchEntry)) == 2
+    assert client.get("/api/v1/appeals/test-appeal").get_json()["matched_minor"] == 0
+
+
+def test_a_dispute_reverses_and_a_won_dispute_matches_again(db):
+    appeal = create_appeal(db.session)
+    p = pool(db, appeal, cap=5_000)
+    d = give(db, appeal, 3_000)
+    payments.transition_to(db.session, d.payment_id, states.DISPUTED)
+    db.session.commit()
+    assert matched(db, d.payment_id) == 0 and fresh(db, p).remaining_minor == 5_000
+    other = give(db, appeal, 4_000, email="b@x.org")     # takes 4000 meanwhile
+    payments.transition_to(db.session, d.payment_id, states.SUCCEEDED)  # dispute won
+    db.session.commit()
+    assert matched(db, other.payment_id) == 4_000
+    assert matched(db, d.payment_id) == 1_000            # only what was left
+    payments.transition_to(db.session, d.payment_id, states.DISPUTED)
+    payments.transition_to(db.session, d.payment_id, states.DISPUTE_LOST)
+    db.session.commit()
+    assert matched(db, d.payment_id) == 0 and fresh(db, p).remaining_minor == 1_000
+
+
+def test_the_ledger_refuses_updates_and_deletes(db, backend):
+    appeal = create_appeal(db.session)
+    pool(db, appeal)
+    d = give(db, appeal, 2_500)
+    entry = db.session.scalar(select(MatchEntry).where(MatchEntry.payment_id == d.payment_id))
+    entry.amount_minor = 1
+    with pytest.raises(LedgerIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    with pytest.raises(LedgerIsAppendOnly):
+        db.session.delete(db.session.get(MatchEntry, entry.id))
+        db.session.flush()
+    db.session.rollback()
+    # and below the ORM: the database's own trigger
+    with pytest.raises(Exception, match="append-only"):
+        db.session.execute(text("UPDATE match_ledger SET amount_minor = 1"))
+    db.session.rollback()
+    with pytest.raises(Exception, match="append-only"):
+        db.session.execute(update(MatchEntry).values(reason="x"))
+    db.session.rollback()
+    with pytest.raises(Exception, match="append-only"):
+        db.session.execute(text("DELETE FROM match_ledger"))
+    db.session.rollback()
+    assert matched(db, d.payment_id) == 2_500
+
+
+def test_a_cap_can_grow_and_cannot_shrink_below_what_is_matched(db):
+    appeal = create_appeal(db.session)
+    p = pool(db, appeal, cap=3_000)
+    give(db, appeal, 2_000)
+    matching.set_pool_cap(db.session, p.id, 5_000)
+    db.session.commit()
+    assert (fresh(db, p).cap_minor, fresh(db, p).remaining_minor) == (5_000, 3_000)
+    with pytest.raises(matching.MatchingError):
+        matching.set_pool_cap(db.session, p.id, 1_999)
+    db.session.rollback()
+    matching.set_pool_cap(db.session, p.id, 2_000)
+    db.session.commit()
+    assert fresh(db, p).remaining_minor == 0
+
+
+def test_pools_only_match_their_own_currency(db):
+    appeal = create_appeal(db.session, currency="ILS")
+    pool(db, appeal, cap=50_000)
+    assert matched(db, give(db, appeal, 18_000).payment_id) == 18_000
+
+
+def test_refunding_a_pledges_own_payment_withdraws_it_and_reverses_what_it_unlocked(db, client):
+    appeal = create_appeal(db.session)
+    funding = create_donation(db.session, appeal, amount_minor=5_000, email="dana@x.org")
+    pledge = matching.create_pledge(
+        db.session, appeal_id=appeal.id, currency="USD", amount_minor=5_000, pledger_name="Dana",
+        pledger_email="dana@x.org", origin_payment_id=None, funding_payment_id=funding.payment_id)
+    payments.transition_to(db.session, funding.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    friend = give(db, appeal, 2_000, email="noa@x.org", source=pledge.code)
+    own = give(db, appeal, 1_000, email="dana@x.org", source=pledge.code)
+    assert matched(db, friend.payment_id) == 2_000
+    assert matched(db, own.payment_id) == 0          # not matched by her own pledge
+    payments.apply_refund_total(db.session, funding.payment_id, 1)   # any refund of it
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(type(pledge), pledge.id).status == "withdrawn"
+    assert matched(db, friend.payment_id) == 0
+    assert client.get("/api/v1/appeals/test-appeal").get_json()["pledges"] == []
+    later = give(db, appeal, 2_000, email="omri@x.org", source=pledge.code)
+    assert matched(db, later.payment_id) == 0
+    page = client.get("/appeals/test-appeal/matching").data.decode()
+    assert "pledge withdrawn: line" in page and "Dana" in page
+
+
+def test_a_saved_card_pledge_whose_closing_charge_fails_is_withdrawn(db, client):
+    from fundraiser.payments.gateway import CardSetup
+
+    appeal = create_appeal(db.session)
+    origin = give(db, appeal, 1_000, email="dana@x.org")
+    pledge = matching.create_pledge(
+        db.session, appeal_id=appeal.id, currency="USD", amount_minor=5_000, pledger_name="Dana",
+        pledger_email="dana@x.org", origin_payment_id=origin.payment_id,
+        funding_payment_id=None, mode="card_saved")
+    assert matching.record_card_setup(db.session, pledge.id, CardSetup(
+        "seti_1", "succeeded", "cus_1", None, "pm_1"))
+    db.session.commit()
+    friend = give(db, appeal, 2_000, email="noa@x.org", source=pledge.code)
+    assert client.get("/api/v1/appeals/test-appeal").get_json()["matched_minor"] == 2_000
+    assert matching.close_card_pledge(db.session, pledge.id) == 2_000
+    assert matching.close_card_pledge(db.session, pledge.id) == 0      # once
+    db.session.commit()
+    charge_id = db.session.get(type(pledge), pledge.id).charge_payment_id
+    # e.g. reconcile gives up on a charge whose answer never came
+    payments.transition_to(db.session, charge_id, states.FAILED, failure_code="no_intent")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(type(pledge), pledge.id).status == "withdrawn"
+    assert matched(db, friend.payment_id) == 0
+    assert client.get("/api/v1/appeals/test-appeal").get_json()["matched_minor"] == 0
