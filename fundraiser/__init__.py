@@ -135,7 +135,8 @@ def create_app(config=None) -> Flask:
         public_cache.clear()
 
     app.extensions["fundraiser.cache_forget"] = _forget  # keep a strong reference
-    for signal in (signals.payment_succeeded, signals.payment_refunded, signals.payment_failed):
+    for signal in (signals.payment_succeeded, signals.payment_refunded, signals.payment_failed,
+                   signals.payment_disputed, signals.payment_reinstated):
         signal.connect(_forget)
 
     _register_blueprints(app)
@@ -144,10 +145,9 @@ def create_app(config=None) -> Flask:
     _register_headers(app)
 
     from . import cli
-    from .donations import matching_hooks, receipts
+    from .donations import matching_hooks
 
-    matching_hooks.connect()  # first: a receipt may mention the match
-    receipts.connect()
+    matching_hooks.connect()  # allocates the match, then sends the receipt
     cli.init_app(app)
     return app
 

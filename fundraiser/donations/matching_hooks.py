@@ -49,6 +49,11 @@ def _allocate(session, payment_id: int, reason: str) -> None:
 
 def on_succeeded(sender, payment_id: int, session, **_kw):
     _allocate(session, payment_id, "gift")
+    # The receipt says what the gift unlocked, so it is sent after the
+    # allocation, here; blinker does not promise an order among receivers.
+    from .receipts import send_receipt
+
+    send_receipt(session, payment_id)
 
 
 def on_reinstated(sender, payment_id: int, session, **_kw):

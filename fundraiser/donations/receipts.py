@@ -1,4 +1,5 @@
-"""Receipts: sent once when a payment succeeds (listener on the signal)."""
+"""Receipts: sent once when a payment succeeds, right after its match is
+allocated (called from matching_hooks.on_succeeded)."""
 
 import logging
 
@@ -7,7 +8,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMessage
 
-from .. import signals
 from ..matching import services as matching
 from ..money import Money
 from . import services
@@ -15,7 +15,7 @@ from . import services
 log = logging.getLogger(__name__)
 
 
-def on_payment_succeeded(sender, payment_id: int, session, **_kw):
+def send_receipt(session, payment_id: int) -> None:
     donation = services.by_payment_id(session, payment_id)
     if donation is None or not services.claim_receipt(session, donation.id):
         return
@@ -31,6 +31,3 @@ def on_payment_succeeded(sender, payment_id: int, session, **_kw):
         # The gift stands; the receipt can be re-sent from the staff side.
         log.exception("receipt for donation %s not sent", donation.id)
 
-
-def connect():
-    signals.payment_succeeded.connect(on_payment_succeeded)
