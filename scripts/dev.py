@@ -45,6 +45,7 @@ def main():
             {base}/appeals/stand-with-refusers
             test cards: 4242 4242 4242 4242 (succeeds), 4000 0027 6000 3184 (3-D Secure),
                         4000 0000 0000 0002 (declined); any future date, any CVC
+  Matching: {base}/appeals/stand-with-refusers/matching  (the public match ledger)
   Hebrew:   {base}/lang/he
   API:      {base}/api/v1/appeals
   Staff:    demo staff user staff@example.org (role admin); the staff pages are not built yet
