@@ -323,8 +323,9 @@ def pool_gifts(n, threads=32):
         t.join()
     elapsed = time.perf_counter() - start
     with app.app_context():
-        matched = db.session.scalar(select(func.coalesce(func.sum(MatchEntry.amount_minor), 0))
-                                    .where(MatchEntry.pool_id == pool_id))
+        matched = int(db.session.scalar(
+            select(func.coalesce(func.sum(MatchEntry.amount_minor), 0))
+            .where(MatchEntry.pool_id == pool_id)))  # PostgreSQL sums bigint as numeric
         remaining = db.session.get(MatchPool, pool_id).remaining_minor
         db.engine.dispose()
     exact = matched == cap and remaining == 0 and not errors
@@ -462,7 +463,7 @@ def main():
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count(),
         "gunicorn": f"sync × {WORKERS}", "load": "wrk -t2 -c32", "seconds": seconds,
         "baselines": {"bare_page": bare_page, "bare_json": bare_json},
-        "results": RESULTS}, indent=2))
+        "results": RESULTS}, indent=2, default=str))
     print(f"\n{'id':<4} {'what':<46} {'figure':>10} {'baseline':>10} {'ratio':>7}  pass")
     for r in RESULTS:
         fig = "-" if r["figure"] is None else f"{r['figure']:.0f}"
