@@ -13,7 +13,7 @@ from flask import Flask, render_template, request
 from flask_babel import get_locale
 from sqlalchemy import event
 
-from .extensions import babel, csrf, db, limiter, mail, migrate
+from .extensions import babel, csrf, db, limiter, login, mail, migrate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -103,6 +103,8 @@ def create_app(config=None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    login.init_app(app)
+    login.session_protection = "strong"
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -143,8 +145,9 @@ def _register_blueprints(app: Flask) -> None:
     from .appeals.views import bp as appeals_bp
     from .donations.views import bp as donations_bp
     from .payments.webhooks import bp as webhooks_bp
+    from .staff.views import bp as staff_bp
 
-    for bp in (appeals_bp, donations_bp, webhooks_bp, api_bp):
+    for bp in (appeals_bp, donations_bp, webhooks_bp, api_bp, staff_bp):
         app.register_blueprint(bp)
 
 
