@@ -112,7 +112,8 @@ def test_create_staff_prints_a_one_time_link_that_sets_the_password(app, db, run
     assert page.status_code == 200 and b"new@example.org" in page.data
     short = sc.post(path, {"password": "short", "confirm": "short"})
     assert short.status_code == 200 and b"field-error" in short.data
-    done = sc.post(path, {"password": "a long new pass phrase", "confirm": "a long new pass phrase"})
+    phrase = "a long new pass phrase"
+    done = sc.post(path, {"password": phrase, "confirm": phrase})
     assert done.status_code == 302
     assert sc.get(path).status_code == 404  # used up
     assert sc.login(password="a long new pass phrase").status_code == 302

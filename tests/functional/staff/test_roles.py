@@ -72,7 +72,7 @@ def test_every_staff_view_declares_its_permission_and_is_in_the_matrix(app, card
 def test_role_matrix(role, app, db, card_gift, make_staff, staff_client):
     other = make_staff("viewer", "someone.else@example.org")
     sc = staff_client(role)
-    for endpoint, method, url, data, permission in matrix(card_gift, other):
+    for _endpoint, method, url, data, permission in matrix(card_gift, other):
         allowed = permission in PERMISSIONS[role]
         before = None if allowed else snapshot(db)
         response = sc.get(url) if method == "GET" else sc.post(url, data)
