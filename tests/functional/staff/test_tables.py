@@ -16,7 +16,6 @@ from fundraiser.donations.models import Donation
 from fundraiser.money import Money
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
-from fundraiser.payments.models import Payment
 from fundraiser.staff import reports, services
 from fundraiser.staff.models import AuditEvent, AuditLogIsAppendOnly
 from fundraiser.staff.views import _csv_safe
