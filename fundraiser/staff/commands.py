@@ -47,7 +47,7 @@ def demo_gifts(count, days, seed):
             db.session, appeal=appeal, amount=Money.from_major(major, appeal.currency),
             name=f"{first} {last}", email=f"{first}.{last}.{i % 97}@demo.invalid".lower(),
             method=rng.choice(("cheque", "bank_transfer", "cash")), received_on=at.date(),
-            note="demo data", source=rng.choice(SOURCES), actor=None, is_demo=True,
+            source=rng.choice(SOURCES), actor=None, is_demo=True,
             created_at=at)
         if i % 500 == 499:
             db.session.commit()

@@ -143,8 +143,9 @@ def gifts_by(session, what: str, appeal_id: int | None = None):
     if what == "currency":
         key = gifts.c.currency
     else:
-        key = case((gifts.c.provider == "offline", literal("offline")),
-                   (gifts.c.source == "", literal("direct")), else_=gifts.c.source)
+        key = case((gifts.c.source != "", gifts.c.source),
+                   (gifts.c.provider == "offline", literal("offline")),
+                   else_=literal("direct"))
     rows = session.execute(
         select(key.label("k"), gifts.c.currency, func.count(),
                func.coalesce(func.sum(gifts.c.net), 0))
@@ -166,7 +167,9 @@ def svg_chart(kind: str, title: str, labels: list[str], series: dict[str, list[i
               *, rtl: bool = False) -> bytes:
     """A server-rendered SVG with no script in it: pygal's tooltip script and
     its config <script> are removed from the tree before serialising."""
-    config = dict(js=[], style=_STYLE, width=900, height=320, show_legend=len(series) > 1,
+    wide = kind != "hbar"
+    config = dict(js=[], style=_STYLE, width=900 if wide else 480,
+                  height=320 if wide else max(200, 60 + 34 * len(labels)), show_legend=len(series) > 1,
                   legend_at_bottom=True, title=title, x_label_rotation=30 if len(labels) > 8
                   else 0, show_minor_x_labels=False, truncate_label=18,
                   print_values=False, margin=12, no_data_text="—")

@@ -320,6 +320,12 @@ def status_label(status: str) -> str:
     return _(STATUS_LABELS.get(status, status))
 
 
+@bp.app_template_filter("offline_method")
+def _method_filter(method):
+    return {"cheque": _("Cheque"), "bank_transfer": _("Bank transfer"),
+            "cash": _("Cash")}.get(method, method)
+
+
 @bp.app_template_filter("staff_status")
 def _status_filter(status):
     return status_label(status)
