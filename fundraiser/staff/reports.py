@@ -169,7 +169,8 @@ def svg_chart(kind: str, title: str, labels: list[str], series: dict[str, list[i
     its config <script> are removed from the tree before serialising."""
     wide = kind != "hbar"
     config = dict(js=[], style=_STYLE, width=900 if wide else 480,
-                  height=320 if wide else max(200, 60 + 34 * len(labels)), show_legend=len(series) > 1,
+                  height=320 if wide else max(200, 60 + 34 * len(labels)),
+                  show_legend=len(series) > 1,
                   legend_at_bottom=True, title=title, x_label_rotation=30 if len(labels) > 8
                   else 0, show_minor_x_labels=False, truncate_label=18,
                   print_values=False, margin=12, no_data_text="—")
