@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from .extensions import db
 
@@ -30,6 +31,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Load demo appeals and a demo staff login (safe to run twice)."""
     from . import demo_content
@@ -56,6 +58,7 @@ def demo():
 
 
 @click.command("create-staff")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice(["admin", "finance", "editor", "viewer"]),
               required=True)
@@ -84,6 +87,7 @@ def create_staff(email, role):
 
 
 @click.command("reconcile")
+@with_appcontext
 @click.option("--since", default="2d", show_default=True, help="how far back to look")
 def reconcile(since):
     """Compare open payments with the processor and repair what a lost webhook
@@ -99,6 +103,7 @@ def reconcile(since):
 
 
 @click.command("localstripe")
+@with_appcontext
 @click.option("--port", default=8420, show_default=True, type=int)
 def localstripe_command(port):
     """Run localstripe on 127.0.0.1 and send its webhooks to this app."""

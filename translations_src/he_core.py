@@ -98,3 +98,8 @@ HE = {
 "Your session expired. Please submit the form again.": "פג תוקף ההפעלה. נא לשלוח את הטופס שוב.",
 "of %(goal)s goal": "מתוך יעד של %(goal)s",
 }
+
+HE.update({
+    "Give now": "לתרומה",
+    "Show all %(count)s organisations": "הצגת כל %(count)s הארגונים",
+})

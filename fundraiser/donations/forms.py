@@ -46,7 +46,9 @@ class DonationForm(FlaskForm):
         self.money: Money | None = None
 
     def validate_other_amount(self, field):
-        raw = field.data if self.amount.data in (None, "", "other") else self.amount.data
+        # An amount the donor typed wins over a preset left selected.
+        typed = (field.data or "").strip()
+        raw = typed if typed or self.amount.data in (None, "", "other") else self.amount.data
         if not raw or not str(raw).strip():
             raise ValidationError(_l("Please choose or enter an amount."))
         currency = self.currency.data or (self.appeal.currency if self.appeal else "USD")

@@ -41,6 +41,7 @@ def test_bad_form_input_gets_a_clear_message_and_creates_no_payment(
     page = response.data.decode()
     assert message in page
     assert 'role="alert"' in page and 'aria-invalid="true"' in page
+    assert 'aria-invalid="None"' not in page and 'aria-invalid="false"' not in page
     assert payments_count(db) == 0
 
 
@@ -95,6 +96,7 @@ def test_appeal_page_has_story_cosigners_goal_and_link_preview(client, db):
     page = client.get("/appeals/with-cosigners").data.decode()
     assert "<strong>stand</strong>" in page
     assert "Signed by 40 organisations" in page and "Org 39" in page
+    assert "Show all 40 organisations" in page  # a long list folds away on a phone
     assert 'property="og:title" content="Sign &amp; give"' in page
     assert 'property="og:image" content="http://127.0.0.1:5000/static/img/coalition.svg"' in page
     assert 'alt="Hands holding a paper"' in page and "Photo: Someone" in page
@@ -148,3 +150,14 @@ def test_pages_carry_a_content_security_policy(client, db):
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_typed_amount_wins_over_a_preset_left_selected(client, db):
+    from tests.functional.conftest import Donor
+
+    create_appeal(db.session)
+    db.session.commit()
+    response = Donor(client, None).fill_form("test-appeal", amount="25", other_amount="75")
+    assert response.status_code == 303
+    pay = client.get(response.headers["Location"]).data.decode()
+    assert "$75.00" in pay and "$25.00" not in pay
