@@ -103,7 +103,7 @@ def test_sorting_and_paging_through_http(db, dataset, staff_client):
     page = viewer.get("/staff/donations?sort=amount&direction=asc&currency=USD")
     assert page.status_code == 200
     usd = [r for r in dataset if r["currency"] == "USD"]
-    assert f"{len(usd)} donations".encode() in page.data
+    assert f"Donations found: {len(usd)}".encode() in page.data
     amounts = [int(m.replace(",", "")) for m in
                re.findall(r'<td class="num">\$([\d,]+)\.00', page.data.decode())]
     assert amounts == sorted(amounts) and len(amounts) == min(50, len(usd))
