@@ -40,6 +40,9 @@ def _load_config(app: Flask, config) -> None:
             config.check()
         app.config.from_object(config)
     app.config.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    # Served over https: the session cookie (staff logins) never travels in clear.
+    if str(app.config.get("APP_URL", "")).startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
 
 
 def select_locale():

@@ -134,3 +134,21 @@ def test_login_never_redirects_off_the_staff_side(app, make_staff):
     response = sc.post("/staff/login?next=https://evil.example/x",
                        {"email": "viewer@example.org", "password": PASSWORD})
     assert response.headers["Location"] == "/staff/"
+
+
+def test_the_session_cookie_is_secure_when_the_site_is_https(database_url, tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(database_url, APP_URL="https://give.example.org")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    with app.app_context():
+        from fundraiser.extensions import db
+
+        user, _ = services.create_staff(db.session, "tls@example.org", "viewer")
+        services.set_password(db.session, user, PASSWORD)
+        db.session.commit()
+        sc = StaffClient(app, "tls@example.org")
+        response = sc.login()
+        assert "Secure" in response.headers["Set-Cookie"]
+        db.session.remove()
+        db.engine.dispose()

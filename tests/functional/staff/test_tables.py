@@ -220,3 +220,23 @@ def test_dashboard_figures_and_json(db, dataset, staff_client):
     if usd_id:
         assert viewer.get(f"/staff/?appeal={usd_id}&span=hour").status_code == 200
     assert viewer.get("/staff/?appeal=99999").status_code == 404
+
+
+@pytest.mark.parametrize("amounts, median", [([1000], 1000), ([500, 2500, 1000], 1000),
+                                             ([500, 2500, 1000, 5001], 1750),
+                                             ([100, 101], 100)])
+def test_average_and_median_are_exact_in_minor_units(db, amounts, median):
+    appeal = create_appeal(db.session)
+    for minor in amounts:
+        d = donations.start_donation(db.session, appeal, amount=Money(minor, "USD"),
+                                     name="A", email=f"{minor}@example.org")
+        payments.transition_to(db.session, d.payment_id, states.SUCCEEDED)
+    failed = donations.start_donation(db.session, appeal, amount=Money(99900, "USD"),
+                                      name="F", email="f@example.org")
+    payments.transition_to(db.session, failed.payment_id, states.FAILED)
+    db.session.commit()
+    f = reports.figures(db.session, currency="USD", goal_minor=appeal.goal_minor,
+                        appeal_id=appeal.id)
+    assert (f.gift_count, f.donor_count, f.raised_minor) == (len(amounts), len(amounts),
+                                                             sum(amounts))
+    assert f.median_minor == median and f.average_minor == sum(amounts) // len(amounts)
