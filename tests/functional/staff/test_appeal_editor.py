@@ -91,3 +91,14 @@ def test_an_address_already_in_use_is_refused(db, staff_client):
     assert again.status_code == 422 and b"already uses this address" in again.data
     db.session.rollback()
     assert db.session.scalar(select(Appeal.title)) == "Bread and roses"
+
+
+def test_an_image_over_two_megabytes_is_refused(db, staff_client):
+    editor = staff_client("editor")
+    big = io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024 + 10))
+    response = editor.post("/staff/appeals/new", {**FORM, "submit": "1",
+                                                  "hero": (big, "big.png")},
+                           content_type="multipart/form-data")
+    # Either the app-wide request limit (413) or the upload check refuses it.
+    assert response.status_code in (413, 422)
+    assert db.session.scalar(select(Appeal)) is None

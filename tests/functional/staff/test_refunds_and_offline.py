@@ -1,7 +1,8 @@
 """Refunds through the real gateway (localstripe) and offline gifts: the
 totals move exactly once, whatever the webhooks do."""
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from fundraiser import signals
 from fundraiser.appeals.models import Appeal
@@ -167,3 +168,30 @@ def test_demo_gifts_are_marked_and_counted(runner, db):
     total = sum(donations.progress_for(db.session, a).donation_count
                 for a in db.session.scalars(select(Appeal)))
     assert total == 40
+
+
+def test_reserved_refunds_can_never_exceed_the_gift(db, appeal, make_staff):
+    from fundraiser.payments import services as payment_services
+    from fundraiser.staff import services
+    from tests.factories import create_donation
+
+    actor = make_staff("finance")
+    gift = create_donation(db.session, appeal, amount_minor=2500)
+    db.session.execute(update(Payment).where(Payment.id == gift.payment_id)
+                       .values(intent_id="pi_reserve"))
+    payment_services.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    first = services.begin_refund(db.session, donation=gift, amount_minor=2000,
+                                  reason="first", actor=actor)
+    db.session.commit()
+    # The first is still pending at the gateway: only 5.00 is left to reserve.
+    with pytest.raises(services.RefundError):
+        services.begin_refund(db.session, donation=gift, amount_minor=1000, reason="second",
+                              actor=actor)
+    db.session.rollback()
+    second = services.begin_refund(db.session, donation=gift, amount_minor=500,
+                                   reason="second", actor=actor)
+    assert (first.number, second.number) == (1, 2)
+    assert services.refund_key(gift.payment.reference, 2).endswith("-refund-2")
+    # A failed attempt frees its amount again.
+    services.fail_refund(db.session, first.id, "card expired", actor)
+    assert services.refundable_minor(db.session, gift.payment) == 2000

@@ -109,3 +109,16 @@ def test_a_role_change_takes_effect_at_once(app, db, staff_client, make_staff):
     assert finance.get("/staff/donations.csv").status_code == 302
     finance.login()
     assert finance.get("/staff/donations.csv").status_code == 403
+
+
+def test_a_refund_without_csrf_token_is_rejected_and_changes_nothing(app, db, card_gift,
+                                                                       staff_client):
+    finance = staff_client("finance")
+    before = snapshot(db)
+    response = finance.post(f"/staff/donations/{card_gift.id}/refund",
+                            {"amount": "5", "reason": "no token"}, csrf=False)
+    assert response.status_code == 400
+    wrong = finance.client.post(f"/staff/donations/{card_gift.id}/refund",
+                                data={"amount": "5", "reason": "x", "csrf_token": "forged"})
+    assert wrong.status_code == 400
+    assert snapshot(db) == before
