@@ -90,6 +90,12 @@ def test_staff_sees_a_new_gift_live_refunds_it_and_the_total_drops(staff_site, r
     except ImportError:  # pragma: no cover - the conftest always has it today
         return
     axe = request.getfixturevalue("axe")
-    for path in ("/staff/", "/staff/donations", "/staff/donors", "/staff/audit"):
+    for path in ("/staff/", "/staff/donations", "/staff/donations?status=refunded",
+                 "/staff/donors", "/staff/audit", "/staff/users", "/staff/appeals",
+                 f"/staff/appeals/{appeal_id}/edit", "/staff/gifts/new", "/staff/donations/1",
+                 "/lang/he?next=/staff/"):
         page.goto(site.url + path)
         assert serious_violations(axe, page) == [], path
+    page.get_by_role("button", name="יציאה", exact=True).click()
+    expect(page.get_by_role("heading", name="כניסת צוות")).to_be_visible()
+    assert serious_violations(axe, page) == [], "login"
