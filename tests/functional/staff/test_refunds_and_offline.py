@@ -195,3 +195,53 @@ def test_reserved_refunds_can_never_exceed_the_gift(db, appeal, make_staff):
     # A failed attempt frees its amount again.
     services.fail_refund(db.session, first.id, "card expired", actor)
     assert services.refundable_minor(db.session, gift.payment) == 2000
+
+
+def test_two_refunds_at_once_cannot_together_exceed_the_gift(app, db, appeal, make_staff):
+    """Two finance people press Refund on the same gift at the same moment:
+    the row lock lets exactly one reserve 20.00 of the 25.00."""
+    import threading
+
+    from fundraiser.extensions import db as ext_db
+    from fundraiser.payments import services as payment_services
+    from fundraiser.staff import services
+    from fundraiser.staff.models import StaffUser
+    from tests.factories import create_donation
+
+    make_staff("finance")
+    gift = create_donation(db.session, appeal, amount_minor=2500)
+    db.session.execute(update(Payment).where(Payment.id == gift.payment_id)
+                       .values(intent_id="pi_race"))
+    payment_services.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    gift_id = gift.id
+    db.session.remove()  # no transaction (on SQLite: no lock) held by the test itself
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def press_refund():
+        from fundraiser.donations.models import Donation
+
+        with app.app_context():
+            session = ext_db.session
+            try:
+                actor = session.scalar(select(StaffUser))
+                session.rollback()  # hold nothing while waiting for the other thread
+                barrier.wait(timeout=10)
+                services.begin_refund(session, donation=session.get(Donation, gift_id),
+                                      amount_minor=2000, reason="race", actor=actor)
+                session.commit()
+                outcomes.append("reserved")
+            except services.RefundError:
+                session.rollback()
+                outcomes.append("refused")
+            finally:
+                session.remove()
+
+    threads = [threading.Thread(target=press_refund) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["refused", "reserved"]
+    assert db.session.scalar(select(func.sum(StaffRefund.amount_minor))) == 2000
