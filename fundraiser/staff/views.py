@@ -471,10 +471,19 @@ def donations_csv():
     services.audit(db.session, current_user, "export.donations", ip=client_ip(),
                    filters=filters.as_args())
     _commit()
-    header = [name for name, _c in reports.EXPORT_COLUMNS]
+    names = [name for name, _c in reports.EXPORT_COLUMNS]
+    at = names.index("currency") + 1
+    header = names[:at] + ["amount", "refunded"] + names[at:]
+
+    def rows():
+        for row in reports.iter_donations(db.session, filters):
+            values = dict(zip(names, row, strict=True))
+            extra = [format(Money(values[k], values["currency"]).as_decimal(), "f")
+                     for k in ("amount_minor", "refunded_minor")]
+            yield list(row[:at]) + extra + list(row[at:])
+
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return _stream_csv(header, reports.iter_donations(db.session, filters),
-                       f"donations-{stamp}.csv")
+    return _stream_csv(header, rows(), f"donations-{stamp}.csv")
 
 
 # -- donors ---------------------------------------------------------------------

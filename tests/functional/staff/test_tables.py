@@ -153,6 +153,8 @@ def test_csv_export_streams_filtered_rows_with_the_guard(db, staff_client):
     assert rows[0][:4] == ["id", "created_at", "appeal", "name"]
     assert [r[3] for r in rows[1:]] == ["Plain Name"]
     assert rows[1][rows[0].index("comment")] == "'-1+1"
+    assert [rows[1][rows[0].index(k)] for k in ("amount_minor", "amount", "refunded")] == \
+        ["1500", "15.00", "0.00"]
     everything = list(csv.reader(io.StringIO(finance.get("/staff/donations.csv")
                                              .get_data(as_text=True))))
     names = [r[3] for r in everything[1:]]
