@@ -188,6 +188,7 @@ HE = {
 "That is more than is left to refund.": "זה יותר ממה שנותר להחזיר.",
 "The address may use lowercase letters, digits and dashes only.": "הכתובת יכולה להכיל רק אותיות לטיניות קטנות, ספרות ומקפים.",
 "The amount must be more than zero.": "הסכום חייב להיות גדול מאפס.",
+"The date is in the future. Enter the day the gift arrived.": "התאריך בעתיד. הזינו את היום שבו התרומה הגיעה.",
 "The goal must be more than zero.": "היעד חייב להיות גדול מאפס.",
 "The image is larger than 2 MB. Please choose a smaller one.": "התמונה גדולה מ־2MB. בחרו תמונה קטנה יותר.",
 "The image is too large. Please choose a smaller one.": "התמונה גדולה מדי. בחרו תמונה קטנה יותר.",

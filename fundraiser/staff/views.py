@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as dtime
 
 from flask import (
@@ -39,6 +39,7 @@ from ..matching import services as matching
 from ..money import Money, MoneyError
 from ..payments import states
 from ..payments.gateway import GatewayError
+from ..payments.models import utcnow
 from . import reports, services, uploads
 from .auth import (
     check_session_age,
@@ -541,26 +542,34 @@ def offline_gift():
     form.appeal.choices = [(a.id, f"{a.title} ({a.currency})") for a in appeal_list]
     if form.validate_on_submit():
         appeal = db.session.get(Appeal, form.appeal.data)
-        try:
-            amount = Money.parse(form.amount.data, appeal.currency)
-            if amount.minor <= 0:
-                raise MoneyError("zero")
-        except MoneyError:
-            form.amount.errors.append(_("Enter an amount like 25 or 25.50, in %(currency)s.",
-                                        currency=appeal.currency))
+        if form.received_on.data > utcnow().date() + timedelta(days=1):
+            form.received_on.errors.append(_("The date is in the future. Enter the day the "
+                                              "gift arrived."))
+        elif appeal is None:
+            abort(400)
         else:
-            d = services.record_offline_gift(
-                db.session, appeal=appeal, amount=amount, name=form.name.data,
-                email=form.email.data, method=form.method.data,
-                received_on=form.received_on.data, note=form.note.data or "",
-                actor=current_user, ip=client_ip())
-            _commit()
-            flash(_("Recorded %(amount)s from %(name)s.", amount=_money(amount.minor,
-                                                                        amount.currency),
-                    name=d.donor_name))
-            return redirect(url_for("staff.donation", donation_id=d.id), code=303)
+            return _record_offline(form, appeal)
     status = 422 if form.errors else 200
     return render_template("staff/offline_gift.html", form=form), status
+
+
+def _record_offline(form, appeal):
+    try:
+        amount = Money.parse(form.amount.data, appeal.currency)
+        if amount.minor <= 0:
+            raise MoneyError("zero")
+    except MoneyError:
+        form.amount.errors.append(_("Enter an amount like 25 or 25.50, in %(currency)s.",
+                                    currency=appeal.currency))
+        return render_template("staff/offline_gift.html", form=form), 422
+    d = services.record_offline_gift(
+        db.session, appeal=appeal, amount=amount, name=form.name.data,
+        email=form.email.data, method=form.method.data, received_on=form.received_on.data,
+        note=form.note.data or "", actor=current_user, ip=client_ip())
+    _commit()
+    flash(_("Recorded %(amount)s from %(name)s.", amount=_money(amount.minor, amount.currency),
+            name=d.donor_name))
+    return redirect(url_for("staff.donation", donation_id=d.id), code=303)
 
 
 # -- audit log ------------------------------------------------------------------

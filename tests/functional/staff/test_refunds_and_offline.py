@@ -245,3 +245,12 @@ def test_two_refunds_at_once_cannot_together_exceed_the_gift(app, db, appeal, ma
         t.join(timeout=60)
     assert sorted(outcomes) == ["refused", "reserved"]
     assert db.session.scalar(select(func.sum(StaffRefund.amount_minor))) == 2000
+
+
+def test_an_offline_gift_dated_in_the_future_is_refused(db, appeal, staff_client):
+    finance = staff_client("finance")
+    response = finance.post("/staff/gifts/new", {
+        "appeal": appeal.id, "amount": "10", "name": "X", "email": "x@example.org",
+        "method": "cash", "received_on": "2999-01-01"})
+    assert response.status_code == 422 and b"in the future" in response.data
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
