@@ -505,7 +505,9 @@ def donor():
     gifts = reports.donor_gifts(db.session, email) if email else []
     if not gifts:
         abort(404)
-    return render_template("staff/donor.html", email=email, gifts=gifts)
+    totals = db.session.execute(reports.donors_query(db.session).where(
+        func.lower(Donation.email) == email)).all()
+    return render_template("staff/donor.html", email=email, gifts=gifts, totals=totals)
 
 
 @bp.get("/donors.csv")

@@ -127,7 +127,9 @@ def test_donors_are_one_row_per_email_with_lifetime_giving(db, dataset, staff_cl
     assert int(one.lifetime) == expected
     viewer = staff_client("viewer")
     assert viewer.get("/staff/donors").status_code == 200
-    assert viewer.get(f"/staff/donors/gifts?email={one.email.upper()}").status_code == 200
+    page = viewer.get(f"/staff/donors/gifts?email={one.email.upper()}")
+    assert page.status_code == 200
+    assert Money(expected, one.currency).format("en").encode() in page.data
 
 
 def test_csv_cells_that_look_like_formulas_are_defused():
