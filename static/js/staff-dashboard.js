@@ -6,7 +6,7 @@
   var list = document.getElementById("recent-gifts");
   if (!box || !list) { return; }
   var url = box.getAttribute("data-poll-url");
-  var delay = 4000;
+  var delay = 5000;
 
   function updateFigures(figures) {
     figures.forEach(function (f) {
@@ -49,9 +49,13 @@
   }
 
   function poll() {
+    if (document.hidden) {  // a background tab costs the database nothing
+      window.setTimeout(poll, delay);
+      return;
+    }
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-      .then(function (data) { updateFigures(data.figures); updateGifts(data.gifts); delay = 4000; })
+      .then(function (data) { updateFigures(data.figures); updateGifts(data.gifts); delay = 5000; })
       .catch(function () { delay = Math.min(delay * 2, 60000); })
       .then(function () { window.setTimeout(poll, delay); });
   }
