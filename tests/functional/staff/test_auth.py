@@ -152,3 +152,26 @@ def test_the_session_cookie_is_secure_when_the_site_is_https(database_url, tmp_p
         assert "Secure" in response.headers["Set-Cookie"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_deactivated_user_is_logged_out_and_cannot_log_in(app, db, make_staff, staff_client):
+    admin = staff_client("admin", "boss@example.org")
+    user = make_staff("viewer")
+    viewer = StaffClient(app, "viewer@example.org")
+    viewer.login()
+    assert viewer.get("/staff/").status_code == 200
+    admin.post(f"/staff/users/{user.id}", {f"u{user.id}-role": "viewer"})  # box unticked
+    assert viewer.get("/staff/").status_code == 302
+    assert viewer.login().status_code == 401
+
+
+def test_a_login_ends_after_twelve_hours(app, make_staff):
+    import time as clock
+
+    make_staff("viewer")
+    sc = StaffClient(app, "viewer@example.org")
+    sc.login()
+    assert sc.get("/staff/").status_code == 200
+    with sc.client.session_transaction() as s:
+        s["staff_auth_at"] = int(clock.time()) - 12 * 3600 - 1
+    assert sc.get("/staff/").status_code == 302
