@@ -254,3 +254,25 @@ def test_an_offline_gift_dated_in_the_future_is_refused(db, appeal, staff_client
         "method": "cash", "received_on": "2999-01-01"})
     assert response.status_code == 422 and b"in the future" in response.data
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_when_the_gateway_fails_nothing_is_refunded_and_the_page_says_so(db, card_gift,
+                                                                       staff_client):
+    """No localstripe here: the gateway (127.0.0.1:9) cannot be reached."""
+    finance = staff_client("finance")
+    response = finance.post(f"/staff/donations/{card_gift.id}/refund",
+                            {"amount": "25", "reason": "asked"})
+    assert response.status_code == 303
+    page = finance.get(response.headers["Location"])
+    assert b"nothing was refunded" in page.data
+    db.session.rollback()
+    payment = db.session.get(Payment, card_gift.payment_id)
+    assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
+    refund = db.session.scalar(select(StaffRefund))
+    assert refund.status == "failed" and refund.error
+    assert db.session.scalar(select(AuditEvent.action).where(
+        AuditEvent.action == "refund.failed"))
+    # the failed attempt does not hold the money: a new refund may be tried
+    from fundraiser.staff import services
+
+    assert services.refundable_minor(db.session, payment) == 2500
