@@ -13,7 +13,7 @@ from flask import Flask, render_template, request
 from flask_babel import get_locale
 from sqlalchemy import event
 
-from .extensions import babel, csrf, db, limiter, mail, migrate
+from .extensions import babel, csrf, db, limiter, login, mail, migrate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -40,6 +40,9 @@ def _load_config(app: Flask, config) -> None:
             config.check()
         app.config.from_object(config)
     app.config.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    # Served over https: the session cookie (staff logins) never travels in clear.
+    if str(app.config.get("APP_URL", "")).startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
 
 
 def select_locale():
@@ -103,6 +106,8 @@ def create_app(config=None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    login.init_app(app)
+    login.session_protection = "strong"
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -158,8 +163,9 @@ def _register_blueprints(app: Flask) -> None:
     from .donations.match_views import bp as matching_bp
     from .donations.views import bp as donations_bp
     from .payments.webhooks import bp as webhooks_bp
+    from .staff.views import bp as staff_bp
 
-    for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp):
+    for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp):
         app.register_blueprint(bp)
 
 

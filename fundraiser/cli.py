@@ -15,8 +15,10 @@ from .extensions import db
 
 
 def init_app(app):
+    from .staff.commands import demo_gifts
+
     for command in (demo, create_staff, reconcile, localstripe_command, create_pool,
-                    charge_pledges):
+                    charge_pledges, demo_gifts):
         app.cli.add_command(command)
 
 
@@ -47,9 +49,14 @@ def demo():
                              **spec)
         click.echo(f"appeal: {appeal.slug} ({appeal.title})")
     _demo_pools(demo_content.match_pools(utcnow()))
+    from .staff.services import DEMO_STAFF_PASSWORD, set_password
+
     user, created = make_staff(db.session, "staff@example.org", "admin")
+    if created or not user.password_hash:
+        set_password(db.session, user, DEMO_STAFF_PASSWORD)
     db.session.commit()
-    click.echo(f"staff: {user.email} ({user.role}){' created' if created else ''}")
+    click.echo(f"staff: {user.email} ({user.role}){' created' if created else ''}, "
+               f"password {DEMO_STAFF_PASSWORD!r} (demo only)")
 
 
 def _demo_pools(specs):
@@ -180,16 +187,27 @@ def charge_pledges(slug, now):
 @click.option("--role", type=click.Choice(["admin", "finance", "editor", "viewer"]),
               required=True)
 def create_staff(email, role):
-    """Create a staff user."""
-    from .staff.services import StaffError
+    """Create a staff user and print a one-time set-password link."""
+    from flask import url_for
+
+    from .staff.services import StaffError, audit, issue_set_password_token
     from .staff.services import create_staff as make_staff
 
     try:
         user, created = make_staff(db.session, email, role)
     except StaffError as exc:
         raise click.ClickException(str(exc)) from exc
+    if created:
+        token = issue_set_password_token(db.session, user)
+        audit(db.session, None, "staff.user_created", "staff_user", user.id,
+              email=user.email, role=user.role)
     db.session.commit()
     click.echo(f"{'created' if created else 'exists'}: {user.email} ({user.role})")
+    if created:
+        base = current_app.config["APP_URL"].rstrip("/")
+        with current_app.test_request_context():
+            path = url_for("staff.set_password", token=token)
+        click.echo(f"set-password link (one use, valid 48 hours): {base}{path}")
 
 
 @click.command("reconcile")

@@ -48,7 +48,8 @@ def main():
   Matching: {base}/appeals/stand-with-refusers/matching  (the public match ledger)
   Hebrew:   {base}/lang/he
   API:      {base}/api/v1/appeals
-  Staff:    demo staff user staff@example.org (role admin); the staff pages are not built yet
+  Staff:    {base}/staff/  log in as staff@example.org, password demo-staff-password
+            (more demo gifts for the dashboard: .venv/bin/flask --app fundraiser demo-gifts 300)
   Stripe:   localstripe at {env['STRIPE_API_BASE']}, webhooks to {base}/webhooks/stripe
 """, flush=True)
     try:

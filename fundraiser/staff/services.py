@@ -1,11 +1,47 @@
-from sqlalchemy import select
+"""Staff accounts, login and lockout, the audit log, refunds and offline gifts.
 
-from .models import ROLES, StaffUser
+Services take the session and plain values, flush, and never commit: the
+view or command around them commits once. None touches request or app."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import date, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+
+from ..appeals.models import Appeal
+from ..donations.models import Donation
+from ..money import Money
+from ..payments import services as payments
+from ..payments import states
+from ..payments.models import Payment, utcnow
+from .models import OFFLINE_METHODS, ROLES, AuditEvent, OfflineGift, StaffRefund, StaffUser
+
+# argon2id with the library's defaults (RFC 9106 low-memory profile).
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email takes as long
+# as a wrong password and the response time tells nothing.
+_DUMMY_HASH = _hasher.hash("not a real password, never matches")
+
+MAX_FAILURES = 5
+LOCK_FOR = timedelta(minutes=15)
+SET_PASSWORD_VALID_FOR = timedelta(hours=48)
+MIN_PASSWORD_LENGTH = 12
+# `flask demo` gives staff@example.org this password so `make run` can print a
+# login. Demo databases only: never on a real deployment.
+DEMO_STAFF_PASSWORD = "demo-staff-password"
 
 
 class StaffError(ValueError):
     pass
 
+
+# -- accounts -----------------------------------------------------------------
 
 def create_staff(session, email: str, role: str) -> tuple[StaffUser, bool]:
     """Create a staff user, or return the existing one. (user, created)."""
@@ -21,3 +57,267 @@ def create_staff(session, email: str, role: str) -> tuple[StaffUser, bool]:
     session.add(user)
     session.flush()
     return user, True
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_set_password_token(session, user: StaffUser, now: datetime | None = None) -> str:
+    """A one-time token for the set-password page; only its hash is stored,
+    and issuing a new one voids the old."""
+    token = secrets.token_urlsafe(32)
+    user.set_password_token_hash = _token_hash(token)
+    user.set_password_expires_at = (now or utcnow()) + SET_PASSWORD_VALID_FOR
+    session.flush()
+    return token
+
+
+def user_for_token(session, token: str, now: datetime | None = None) -> StaffUser | None:
+    if not token or len(token) > 100:
+        return None
+    user = session.scalar(
+        select(StaffUser).where(StaffUser.set_password_token_hash == _token_hash(token)))
+    if user is None or not user.is_active or user.set_password_expires_at is None \
+            or user.set_password_expires_at < (now or utcnow()):
+        return None
+    return user
+
+
+def check_password_rules(password: str, email: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if password.strip().lower() == email.lower():
+        raise StaffError("the password cannot be the email address")
+
+
+def set_password(session, user: StaffUser, password: str) -> None:
+    """Set a new password, use up the token, lift any lockout and end every
+    other session."""
+    check_password_rules(password, user.email)
+    user.password_hash = _hasher.hash(password)
+    user.set_password_token_hash = None
+    user.set_password_expires_at = None
+    user.failed_logins = 0
+    user.locked_until = None
+    user.session_version = (user.session_version or 0) + 1
+    session.flush()
+
+
+def authenticate(session, email: str, password: str,
+                 now: datetime | None = None) -> tuple[StaffUser | None, str]:
+    """(user, "ok") or (None, "invalid" | "locked"). Failures are counted per
+    account with an atomic UPDATE; after MAX_FAILURES the account refuses
+    every login, right or wrong, for LOCK_FOR. The caller commits either way."""
+    now = now or utcnow()
+    email = (email or "").strip().lower()[:254]
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
+    if user is None or not user.password_hash or not user.is_active:
+        _verify(_DUMMY_HASH, password)
+        return None, "invalid"
+    if user.is_locked(now):
+        return None, "locked"
+    if not _verify(user.password_hash, password):
+        session.execute(update(StaffUser).where(StaffUser.id == user.id)
+                        .values(failed_logins=StaffUser.failed_logins + 1))
+        failures = session.scalar(select(StaffUser.failed_logins).where(StaffUser.id == user.id))
+        if failures >= MAX_FAILURES:
+            session.execute(update(StaffUser).where(StaffUser.id == user.id)
+                            .values(failed_logins=0, locked_until=now + LOCK_FOR))
+            session.refresh(user)
+            return None, "locked"
+        return None, "invalid"
+    values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    if _hasher.check_needs_rehash(user.password_hash):
+        values["password_hash"] = _hasher.hash(password)
+    session.execute(update(StaffUser).where(StaffUser.id == user.id).values(**values))
+    session.refresh(user)
+    return user, "ok"
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def load_session_user(session, session_id: str) -> StaffUser | None:
+    """Flask-Login's user loader: "id:version"; an old version is logged out."""
+    user_id, _, version = (session_id or "").partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = session.get(StaffUser, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+def log_out_everywhere(session, user: StaffUser) -> None:
+    session.execute(update(StaffUser).where(StaffUser.id == user.id)
+                    .values(session_version=StaffUser.session_version + 1))
+    session.refresh(user)
+
+
+def change_user(session, user: StaffUser, *, role: str, is_active: bool) -> dict:
+    """Change role or access; returns what changed. A change ends the user's
+    sessions, so it takes effect at once."""
+    if role not in ROLES:
+        raise StaffError("unknown role")
+    changed = {}
+    if role != user.role:
+        changed["role"] = [user.role, role]
+        user.role = role
+    if is_active != user.is_active:
+        changed["is_active"] = [user.is_active, is_active]
+        user.is_active = is_active
+    if changed:
+        user.session_version += 1
+    session.flush()
+    return changed
+
+
+# -- audit log ------------------------------------------------------------------
+
+def audit(session, actor: StaffUser | None, action: str, target_type: str = "",
+          target_id: object = "", ip: str = "", **details) -> AuditEvent:
+    row = AuditEvent(
+        at=utcnow(), actor_id=actor.id if actor else None,
+        actor_email=actor.email if actor else "command line",
+        action=action, target_type=target_type, target_id=str(target_id or ""),
+        details=json.dumps(details, default=str, ensure_ascii=False, sort_keys=True),
+        ip=(ip or "")[:64],
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+# -- refunds --------------------------------------------------------------------
+
+class RefundError(ValueError):
+    pass
+
+
+def refund_key(reference: str, number: int) -> str:
+    """Idempotency key for the gateway: our payment reference + refund count."""
+    return f"fundraiser-{reference}-refund-{number}"
+
+
+def refundable_minor(session, payment: Payment) -> int:
+    rows = session.execute(
+        select(StaffRefund.status, func.coalesce(func.sum(StaffRefund.amount_minor), 0))
+        .where(StaffRefund.payment_id == payment.id,
+               StaffRefund.status.in_(("pending", "succeeded")))
+        .group_by(StaffRefund.status)
+    ).all()
+    sums = {status: int(total) for status, total in rows}
+    done = max(payment.refunded_minor, sums.get("succeeded", 0))
+    return max(0, payment.amount_minor - done - sums.get("pending", 0))
+
+
+def begin_refund(session, *, donation: Donation, amount_minor: int, reason: str,
+                 actor: StaffUser, ip: str = "") -> StaffRefund:
+    """Reserve a refund under the payment's row lock. The caller commits,
+    then calls the gateway with refund_key(), then finish_refund/fail_refund."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundError("a reason is required")
+    # Row lock (FOR UPDATE on PostgreSQL; SQLite holds BEGIN IMMEDIATE already).
+    payment = session.scalar(select(Payment).where(Payment.id == donation.payment_id)
+                             .with_for_update().execution_options(populate_existing=True))
+    if payment.provider != "stripe" or not payment.intent_id:
+        raise RefundError("only card gifts can be refunded through the payment service")
+    if payment.status not in states.COUNTED:
+        raise RefundError("only a succeeded gift can be refunded")
+    if not isinstance(amount_minor, int) or amount_minor <= 0:
+        raise RefundError("the amount must be positive")
+    available = refundable_minor(session, payment)
+    if amount_minor > available:
+        raise RefundError("more than is left to refund")
+    number = 1 + session.scalar(select(func.count()).select_from(StaffRefund)
+                                .where(StaffRefund.payment_id == payment.id))
+    refund = StaffRefund(payment_id=payment.id, number=number, amount_minor=amount_minor,
+                         reason=reason[:500], status="pending", staff_user_id=actor.id)
+    session.add(refund)
+    session.flush()
+    audit(session, actor, "refund.requested", "donation", donation.id, ip=ip,
+          refund_id=refund.id, amount_minor=amount_minor, currency=payment.currency,
+          reason=reason[:500])
+    return refund
+
+
+def finish_refund(session, refund_id: int, gateway_refund_id: str, actor: StaffUser,
+                  ip: str = "") -> int:
+    """The gateway accepted the refund: record it and move the payment's
+    refund total (exactly once: apply_refund_total is idempotent, and the
+    charge.refunded webhook reports the same total)."""
+    refund = session.get(StaffRefund, refund_id)
+    refund.status = "succeeded"
+    refund.gateway_refund_id = gateway_refund_id
+    session.flush()
+    total = session.scalar(
+        select(func.coalesce(func.sum(StaffRefund.amount_minor), 0))
+        .where(StaffRefund.payment_id == refund.payment_id, StaffRefund.status == "succeeded"))
+    delta = payments.apply_refund_total(session, refund.payment_id, int(total))
+    donation = session.scalar(select(Donation).where(Donation.payment_id == refund.payment_id))
+    audit(session, actor, "refund.succeeded", "donation", donation.id if donation else "",
+          ip=ip, refund_id=refund.id, amount_minor=refund.amount_minor,
+          gateway_refund_id=gateway_refund_id)
+    return delta
+
+
+def fail_refund(session, refund_id: int, error: str, actor: StaffUser, ip: str = "") -> None:
+    refund = session.get(StaffRefund, refund_id)
+    refund.status = "failed"
+    refund.error = (error or "")[:500]
+    session.flush()
+    donation = session.scalar(select(Donation).where(Donation.payment_id == refund.payment_id))
+    audit(session, actor, "refund.failed", "donation", donation.id if donation else "", ip=ip,
+          refund_id=refund.id, error=refund.error)
+
+
+# -- offline gifts --------------------------------------------------------------
+
+def record_offline_gift(session, *, appeal: Appeal, amount: Money, name: str, email: str,
+                        method: str, received_on: date, note: str = "", source: str = "",
+                        actor: StaffUser | None, ip: str = "", is_demo: bool = False,
+                        created_at: datetime | None = None) -> Donation:
+    """A cheque, bank transfer or cash gift: a Donation and a Payment with
+    provider "offline", moved to succeeded through transition_to() so it is
+    counted (and matched, and receipted) like a card gift."""
+    if method not in OFFLINE_METHODS:
+        raise StaffError("unknown method")
+    if amount.currency != appeal.currency:
+        raise StaffError("offline gifts are recorded in the appeal's currency")
+    if amount.minor <= 0:
+        raise StaffError("the amount must be positive")
+    if not (name or "").strip():
+        raise StaffError("a name is required")
+    payment = payments.create_payment(session, amount.minor, amount.currency)
+    session.execute(update(Payment).where(Payment.id == payment.id)
+                    .values(provider="offline"))
+    donation = Donation(
+        appeal_id=appeal.id, payment_id=payment.id, amount_minor=amount.minor,
+        currency=amount.currency, donor_name=name.strip()[:120],
+        email=(email or "").strip().lower()[:254], is_anonymous=False,
+        locale=appeal.language if appeal.language in ("en", "he") else "en",
+        source=(source or "").strip()[:64], created_at=created_at or utcnow(),
+        # Demo rows never send a receipt to their invented addresses.
+        receipt_sent_at=utcnow() if is_demo else None,
+    )
+    session.add(donation)
+    session.flush()
+    session.add(OfflineGift(donation_id=donation.id, method=method, received_on=received_on,
+                            note=(note or "").strip()[:500], is_demo=is_demo,
+                            entered_by_id=actor.id if actor else None))
+    session.flush()
+    payments.transition_to(session, payment.id, states.SUCCEEDED)
+    if created_at is not None:
+        session.execute(update(Payment).where(Payment.id == payment.id)
+                        .values(created_at=created_at, succeeded_at=created_at))
+    if not is_demo:
+        audit(session, actor, "gift.offline_recorded", "donation", donation.id, ip=ip,
+              amount_minor=amount.minor, currency=amount.currency, method=method,
+              appeal=appeal.slug)
+    return donation

@@ -1,0 +1,94 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from .models import ROLES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Log in"))
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"),
+                             validators=[DataRequired(), Length(min=12, max=200)])
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(),
+                                        EqualTo("password", _l("The two passwords differ."))])
+    submit = SubmitField(_l("Set password"))
+
+
+class ActionForm(FlaskForm):
+    """A form that is only a button (log out, log out everywhere): CSRF only."""
+
+
+class RefundForm(FlaskForm):
+    amount = StringField(_l("Amount to refund"), validators=[DataRequired(), Length(max=20)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Refund"))
+
+
+class OfflineGiftForm(FlaskForm):
+    appeal = SelectField(_l("Appeal"), coerce=int, validators=[DataRequired()])
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
+    name = StringField(_l("Donor's name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Donor's email"), validators=[DataRequired(), Email(),
+                                                        Length(max=254)])
+    method = SelectField(_l("How it was given"), choices=[
+        ("cheque", _l("Cheque")), ("bank_transfer", _l("Bank transfer")), ("cash", _l("Cash"))])
+    received_on = DateField(_l("Received on"), validators=[DataRequired()])
+    note = StringField(_l("Note (cheque number, bank reference…)"),
+                       validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Record gift"))
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    submit = SubmitField(_l("Add staff member"))
+
+
+class EditUserForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    is_active = BooleanField(_l("May log in"))
+    submit = SubmitField(_l("Save"))
+
+
+class AppealForm(FlaskForm):
+    slug = StringField(_l("Address (slug)"), validators=[DataRequired(), Length(max=80)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = StringField(_l("Summary"), validators=[Optional(), Length(max=300)])
+    language = SelectField(_l("Language of the appeal"), choices=[
+        ("en", "English"), ("he", "עברית"), ("ar", "العربية"), ("fr", "Français"),
+        ("de", "Deutsch")])
+    story_md = TextAreaField(_l("Story (Markdown)"), validators=[Optional(),
+                                                                 Length(max=50_000)])
+    thank_you_md = TextAreaField(_l("Thank-you message (Markdown)"),
+                                 validators=[Optional(), Length(max=10_000)])
+    currency = StringField(_l("Currency"), validators=[DataRequired(), Length(min=3, max=3)])
+    goal = StringField(_l("Goal"), validators=[DataRequired(), Length(max=20)])
+    suggested = StringField(_l("Suggested amounts"), validators=[Optional(), Length(max=100)])
+    ends_on = DateField(_l("Last day"), validators=[Optional()])
+    status = SelectField(_l("Status"), choices=[
+        ("draft", _l("Draft")), ("published", _l("Published")), ("closed", _l("Closed"))])
+    hero = FileField(_l("Hero image (JPEG, PNG or WebP, up to 2 MB)"))
+    hero_alt = StringField(_l("Image description (alt text)"),
+                           validators=[Optional(), Length(max=300)])
+    hero_credit = StringField(_l("Image credit"), validators=[Optional(), Length(max=200)])
+    cosigners = TextAreaField(_l("Co-signers, one per line: name | country | web address"),
+                              validators=[Optional(), Length(max=50_000)])
+    preview = SubmitField(_l("Preview"))
+    submit = SubmitField(_l("Save appeal"))

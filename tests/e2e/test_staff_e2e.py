@@ -1,0 +1,101 @@
+"""A staff member watches a donor's gift arrive on the dashboard (without a
+reload), refunds it through the real gateway, and sees the total drop.
+
+Uses the `site` fixture from tests/e2e/conftest.py (live server + localstripe
++ Chromium); skips cleanly where that fixture is not present."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("playwright")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests import support  # noqa: E402
+
+APPEAL_SLUG = "stand-with-refusers"
+STAFF_EMAIL = "staff@example.org"
+STAFF_PASSWORD = "demo-staff-password"  # set by `flask demo` (DEMO_STAFF_PASSWORD)
+
+
+@pytest.fixture
+def staff_site(request):
+    try:
+        return request.getfixturevalue("site")
+    except pytest.FixtureLookupError:
+        pytest.skip("needs the `site` fixture from tests/e2e/conftest.py")
+
+
+def donor_gives(site, amount: str, name: str) -> None:
+    """A donor's gift through the public pages, without a browser: form with
+    CSRF, then the card token from localstripe, as Stripe.js would send it."""
+    import requests
+
+    s = requests.Session()
+    page = s.get(f"{site.url}/appeals/{APPEAL_SLUG}", timeout=10)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    r = s.post(f"{site.url}/appeals/{APPEAL_SLUG}/give", allow_redirects=False, timeout=10,
+               data={"csrf_token": csrf, "amount": "other", "other_amount": amount,
+                     "currency": "USD", "name": name, "email": "e2e.donor@example.org"})
+    assert r.status_code == 303, r.text[:2000]
+    public_id = r.headers["Location"].rsplit("/", 1)[1]
+    token = support.card_token(site.localstripe, "4242424242424242")
+    charged = s.post(f"{site.url}/give/{public_id}/charge", json={"token": token},
+                     headers={"X-CSRFToken": csrf}, timeout=30)
+    assert charged.json()["status"] == "succeeded", charged.text
+
+
+def test_staff_sees_a_new_gift_live_refunds_it_and_the_total_drops(staff_site, request):
+    site = staff_site
+    with site.db():
+        from sqlalchemy import select
+
+        from fundraiser.appeals.models import Appeal
+        from fundraiser.extensions import db
+
+        appeal_id = db.session.scalar(select(Appeal.id).where(Appeal.slug == APPEAL_SLUG))
+        db.session.remove()
+    page = request.getfixturevalue("page")
+    page.goto(site.url + "/staff/login")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{site.url}/staff/?appeal={appeal_id}")
+    raised = page.locator('[data-currency="USD"] [data-figure="raised"]')
+    expect(raised).to_have_text("$0.00")
+
+    donor_gives(site, "40", "Avi Refundme")
+    # The dashboard polls: the gift and the new total appear without a reload.
+    recent = page.locator("#recent-gifts")
+    expect(recent).to_contain_text("Avi Refundme", timeout=20_000)
+    expect(raised).to_have_text("$40.00", timeout=20_000)
+
+    recent.get_by_role("link", name="Avi Refundme").click()
+    expect(page.get_by_role("heading", name="Gift of $40.00 from Avi Refundme")).to_be_visible()
+    page.get_by_label("Amount to refund").fill("40")
+    page.get_by_label("Reason").fill("Donor gave twice by mistake")
+    page.get_by_role("button", name="Refund").click()
+    expect(page.get_by_text("Refunded $40.00.")).to_be_visible()
+    expect(page.locator('[data-field="status"]')).to_have_text("Refunded")
+
+    page.goto(f"{site.url}/staff/?appeal={appeal_id}")
+    expect(raised).to_have_text("$0.00")
+    expect(recent).to_contain_text("Refunded")
+
+    try:
+        from tests.e2e.conftest import serious_violations
+    except ImportError:  # pragma: no cover - the conftest always has it today
+        return
+    axe = request.getfixturevalue("axe")
+    for path in ("/staff/", "/staff/donations", "/staff/donations?status=refunded",
+                 "/staff/donors", "/staff/audit", "/staff/users", "/staff/appeals",
+                 f"/staff/appeals/{appeal_id}/edit", "/staff/gifts/new", "/staff/donations/1",
+                 "/lang/he?next=/staff/"):
+        page.goto(site.url + path)
+        assert serious_violations(axe, page) == [], path
+    page.get_by_role("button", name="יציאה", exact=True).click()
+    expect(page.get_by_role("heading", name="כניסת צוות")).to_be_visible()
+    assert serious_violations(axe, page) == [], "login"
