@@ -50,6 +50,12 @@ def matrix(gift, other_user):
         ("staff.edit_appeal", "POST", "/staff/appeals/new", new_appeal, EDIT_APPEALS),
         ("staff.edit_appeal", "GET", f"/staff/appeals/{a}/edit", None, EDIT_APPEALS),
         ("staff.edit_appeal", "POST", f"/staff/appeals/{a}/edit", appeal_data, EDIT_APPEALS),
+        ("staff.pools", "GET", f"/staff/appeals/{a}/pools", None, EDIT_APPEALS),
+        ("staff.create_pool", "POST", f"/staff/appeals/{a}/pools",
+         {"sponsor": "Matcher", "ratio": "1:1", "cap": "1000"}, EDIT_APPEALS),
+        # the pool made by the row above (id 1) for roles that may; 404 is fine otherwise
+        ("staff.change_pool", "POST", f"/staff/appeals/{a}/pools/1",
+         {"p1-cap": "2000"}, EDIT_APPEALS),
     ]
 
 
