@@ -57,4 +57,23 @@ HE = {
 "no end": "ללא סיום",
 "not open yet": "עוד לא נפתחה",
 "up to %(amount)s per gift": "עד %(amount)s לתרומה",
+"Give the translation a title.": "יש לתת לתרגום כותרת.",
+"Languages": "שפות",
+"Markdown of the original": "ה־Markdown של המקור",
+"Original (%(language)s)": "מקור (%(language)s)",
+"Preview of the translation (not saved yet)": "תצוגה מקדימה של התרגום (עוד לא נשמר)",
+"Remove this translation": "הסרת התרגום הזה",
+"Removed the %(language)s translation: visitors read the original again.":
+    "התרגום (%(language)s) הוסר: המבקרים קוראים שוב את המקור.",
+"Save translation": "שמירת התרגום",
+"Saved the %(language)s translation.": "התרגום (%(language)s) נשמר.",
+"Thank-you message": "הודעת תודה",
+"Translate %(title)s": "תרגום %(title)s",
+"Translation (%(language)s)": "תרגום (%(language)s)",
+"Translations": "תרגומים",
+"Visitors whose interface is in %(language)s read this translation; the goal, amounts, image and co-signers stay the appeal's own. Without a translation they read the original.":
+    "מבקרים שהממשק שלהם ב%(language)s קוראים את התרגום הזה; היעד, הסכומים, התמונה והחותמים "
+    "נשארים של הקמפיין עצמו. בלי תרגום הם קוראים את המקור.",
+"not translated yet": "עוד לא תורגם",
+"translated": "תורגם",
 }

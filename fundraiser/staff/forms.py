@@ -126,3 +126,16 @@ class PoolChangeForm(FlaskForm):
     ends_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()],
                                  format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
     submit = SubmitField(_l("Save changes"))
+
+
+class TranslationForm(FlaskForm):
+    """An appeal's words in another language (the rest stays the appeal's own)."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = StringField(_l("Summary"), validators=[Optional(), Length(max=300)])
+    story_md = TextAreaField(_l("Story (Markdown)"), validators=[Optional(),
+                                                                 Length(max=50_000)])
+    thank_you_md = TextAreaField(_l("Thank-you message (Markdown)"),
+                                 validators=[Optional(), Length(max=10_000)])
+    preview = SubmitField(_l("Preview"))
+    submit = SubmitField(_l("Save translation"))

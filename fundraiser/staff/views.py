@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
+from babel import Locale, UnknownLocaleError
 from flask import (
     Blueprint,
     Response,
@@ -32,7 +33,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import event, func, select
 
 from ..appeals import services as appeals
-from ..appeals.models import Appeal
+from ..appeals.models import RTL_LANGUAGES, Appeal, AppealTranslation
 from ..donations.models import Donation
 from ..extensions import db, limiter
 from ..matching import rules
@@ -61,6 +62,7 @@ from .forms import (
     PoolForm,
     RefundForm,
     SetPasswordForm,
+    TranslationForm,
 )
 from .models import (
     EDIT_APPEALS,
@@ -951,3 +953,82 @@ def _pool_error(form, code, currency, pool=None):
     else:
         form.form_errors.append(_("The pool could not be saved. Check the values and try "
                                   "again."))
+
+
+# -- translations -----------------------------------------------------------------
+
+def _language_name(code: str) -> str:
+    try:
+        return Locale.parse(code).get_display_name(str(get_locale())) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def _target_locales(appeal) -> list[str]:
+    return [code for code in current_app.config["LANGUAGES"] if code != appeal.language]
+
+
+@bp.route("/appeals/<int:appeal_id>/translations", methods=["GET"])
+@bp.route("/appeals/<int:appeal_id>/translations/<locale>", methods=["GET", "POST"])
+@staff_view(EDIT_APPEALS)
+def translate_appeal(appeal_id, locale=None):
+    appeal = db.get_or_404(Appeal, appeal_id)
+    targets = _target_locales(appeal)
+    if locale is None:
+        if not targets:
+            abort(404)
+        return redirect(url_for("staff.translate_appeal", appeal_id=appeal.id,
+                                locale=targets[0]))
+    if locale not in targets:
+        abort(404)
+    translation = appeals.translation_for(db.session, appeal.id, locale)
+    form = TranslationForm()
+    if request.method == "GET" and translation is not None:
+        form.process(obj=translation)
+    preview = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview = {"title": form.title.data.strip(), "summary": form.summary.data or "",
+                       "story_html": appeals.render_markdown(form.story_md.data or ""),
+                       "thank_you_html": appeals.render_markdown(form.thank_you_md.data or "")}
+        else:
+            try:
+                saved, created = appeals.save_translation(
+                    db.session, appeal, locale, languages=targets, title=form.title.data,
+                    summary=form.summary.data or "", story_md=form.story_md.data or "",
+                    thank_you_md=form.thank_you_md.data or "")
+            except appeals.AppealError:
+                db.session.rollback()
+                form.title.errors.append(_("Give the translation a title."))
+            else:
+                services.audit(db.session, current_user, "appeal.translation_saved", "appeal",
+                               appeal.id, ip=client_ip(), locale=locale, created=created,
+                               title=saved.title)
+                _commit()
+                flash(_("Saved the %(language)s translation.", language=_language_name(locale)))
+                return redirect(url_for("staff.translate_appeal", appeal_id=appeal.id,
+                                        locale=locale), code=303)
+    existing = set(db.session.scalars(select(AppealTranslation.locale).where(
+        AppealTranslation.appeal_id == appeal.id)))
+    status = 422 if form.errors else 200
+    return render_template(
+        "staff/translate.html", appeal=appeal, form=form, locale=locale, preview=preview,
+        translation=translation, targets=targets, existing=existing,
+        names={code: _language_name(code) for code in [*targets, appeal.language]},
+        target_dir="rtl" if locale in RTL_LANGUAGES else "ltr",
+        action_form=ActionForm()), status
+
+
+@bp.post("/appeals/<int:appeal_id>/translations/<locale>/delete")
+@staff_view(EDIT_APPEALS)
+def delete_translation(appeal_id, locale):
+    appeal = db.get_or_404(Appeal, appeal_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if appeals.delete_translation(db.session, appeal, locale):
+        services.audit(db.session, current_user, "appeal.translation_deleted", "appeal",
+                       appeal.id, ip=client_ip(), locale=locale)
+        _commit()
+        flash(_("Removed the %(language)s translation: visitors read the original again.",
+                language=_language_name(locale)))
+    return redirect(url_for("staff.edit_appeal", appeal_id=appeal.id), code=303)
