@@ -174,3 +174,19 @@ def test_viewer_and_finance_cannot_translate(db, appeal, staff_client):
         assert sc.get(url(appeal)).status_code == 403
         assert sc.post(url(appeal), HE).status_code == 403
         assert snapshot(db) == before
+
+
+def test_the_thank_you_page_is_in_the_donors_language_too(db, staff_client, client):
+    from fundraiser.payments import services as payments
+    from fundraiser.payments import states
+    from tests.factories import create_donation
+
+    appeal = create_appeal(db.session, thank_you_md="Thank you, truly.")
+    gift = create_donation(db.session, appeal)
+    payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    staff_client("editor").post(url(appeal), {**HE, "thank_you_md": "תודה *מכל* הלב."})
+    hebrew = client.get(f"/give/{gift.public_id}/thanks", headers=HEBREW).get_data(as_text=True)
+    assert '<div class="story" lang="he" dir="rtl"><p>תודה <em>מכל</em> הלב.</p>' in hebrew
+    english = client.get(f"/give/{gift.public_id}/thanks", headers=ENGLISH).get_data(as_text=True)
+    assert "Thank you, truly." in english and "מכל" not in english
