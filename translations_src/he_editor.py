@@ -76,4 +76,6 @@ HE = {
     "נשארים של הקמפיין עצמו. בלי תרגום הם קוראים את המקור.",
 "not translated yet": "עוד לא תורגם",
 "translated": "תורגם",
+"Someone else saved this translation at the same moment. Check it below and save again.":
+    "מישהו אחר שמר את התרגום הזה באותו רגע. יש לבדוק אותו למטה ולשמור שוב.",
 }

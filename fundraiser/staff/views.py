@@ -31,6 +31,7 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..appeals import services as appeals
 from ..appeals.models import RTL_LANGUAGES, Appeal, AppealTranslation
@@ -992,22 +993,9 @@ def translate_appeal(appeal_id, locale=None):
                        "story_html": appeals.render_markdown(form.story_md.data or ""),
                        "thank_you_html": appeals.render_markdown(form.thank_you_md.data or "")}
         else:
-            try:
-                saved, created = appeals.save_translation(
-                    db.session, appeal, locale, languages=targets, title=form.title.data,
-                    summary=form.summary.data or "", story_md=form.story_md.data or "",
-                    thank_you_md=form.thank_you_md.data or "")
-            except appeals.AppealError:
-                db.session.rollback()
-                form.title.errors.append(_("Give the translation a title."))
-            else:
-                services.audit(db.session, current_user, "appeal.translation_saved", "appeal",
-                               appeal.id, ip=client_ip(), locale=locale, created=created,
-                               title=saved.title)
-                _commit()
-                flash(_("Saved the %(language)s translation.", language=_language_name(locale)))
-                return redirect(url_for("staff.translate_appeal", appeal_id=appeal.id,
-                                        locale=locale), code=303)
+            done = _save_translation(form, appeal, locale, targets)
+            if done is not None:
+                return done
     existing = set(db.session.scalars(select(AppealTranslation.locale).where(
         AppealTranslation.appeal_id == appeal.id)))
     status = 422 if form.errors else 200
@@ -1017,6 +1005,31 @@ def translate_appeal(appeal_id, locale=None):
         names={code: _language_name(code) for code in [*targets, appeal.language]},
         target_dir="rtl" if locale in RTL_LANGUAGES else "ltr",
         action_form=ActionForm()), status
+
+
+def _save_translation(form, appeal, locale, targets):
+    """Save, audit, commit; a redirect, or None with the error on the form."""
+    try:
+        saved, created = appeals.save_translation(
+            db.session, appeal, locale, languages=targets, title=form.title.data,
+            summary=form.summary.data or "", story_md=form.story_md.data or "",
+            thank_you_md=form.thank_you_md.data or "")
+        services.audit(db.session, current_user, "appeal.translation_saved", "appeal",
+                       appeal.id, ip=client_ip(), locale=locale, created=created,
+                       title=saved.title)
+        _commit()
+    except appeals.AppealError:
+        db.session.rollback()
+        form.title.errors.append(_("Give the translation a title."))
+        return None
+    except IntegrityError:  # another editor created it a moment ago
+        db.session.rollback()
+        form.form_errors.append(_("Someone else saved this translation at the same moment. "
+                                  "Check it below and save again."))
+        return None
+    flash(_("Saved the %(language)s translation.", language=_language_name(locale)))
+    return redirect(url_for("staff.translate_appeal", appeal_id=appeal.id, locale=locale),
+                    code=303)
 
 
 @bp.post("/appeals/<int:appeal_id>/translations/<locale>/delete")

@@ -190,3 +190,18 @@ def test_the_thank_you_page_is_in_the_donors_language_too(db, staff_client, clie
     assert '<div class="story" lang="he" dir="rtl"><p>תודה <em>מכל</em> הלב.</p>' in hebrew
     english = client.get(f"/give/{gift.public_id}/thanks", headers=ENGLISH).get_data(as_text=True)
     assert "Thank you, truly." in english and "מכל" not in english
+
+
+def test_two_editors_creating_one_translation_at_once_get_a_message(db, appeal, staff_client,
+                                                                   monkeypatch):
+    from fundraiser.appeals import services as appeal_services
+
+    editor = staff_client("editor")
+    assert editor.post(url(appeal), HE).status_code == 303
+    # The second editor's request looked before the first one's row existed.
+    monkeypatch.setattr(appeal_services, "translation_for", lambda *a, **k: None)
+    before = snapshot(db)
+    response = editor.post(url(appeal), {**HE, "title": "אחר"})
+    assert response.status_code == 422
+    assert "Someone else saved this translation" in response.get_data(as_text=True)
+    assert snapshot(db) == before
