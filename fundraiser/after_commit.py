@@ -18,6 +18,8 @@ _KEY = "fundraiser.after_commit"
 
 
 def after_commit(session, fn: Callable[[], None]) -> None:
+    """`fn` runs inside the commit's after-event, where the session can emit no
+    SQL: prepare everything it needs before queueing it."""
     session.info.setdefault(_KEY, []).append(fn)
 
 
