@@ -121,11 +121,12 @@ def db(app):
 
 class _FreshContextClient(FlaskClient):
     """Tests keep an app context pushed (to use db.session directly), so every
-    request would share one `g`; clear what Flask-Babel caches there, as a
-    real server's fresh context per request would."""
+    request would share one `g`; clear what Flask-Babel and Flask-WTF cache
+    there, as a real server's fresh context per request would."""
 
     def open(self, *args, **kwargs):
         g.pop("_flask_babel", None)
+        g.pop("csrf_token", None)
         return super().open(*args, **kwargs)
 
 

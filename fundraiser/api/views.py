@@ -17,11 +17,6 @@ def _iso(dt):
 
 
 def appeal_json(appeal) -> dict:
-    return current_app.extensions["fundraiser.public_cache"].get_or_set(
-        ("api", appeal.id), lambda: _appeal_json(appeal))
-
-
-def _appeal_json(appeal) -> dict:
     progress = appeal_progress(appeal)
     return {
         "slug": appeal.slug,
@@ -50,12 +45,20 @@ def list_appeals():
     ])
 
 
+def _public_appeal_json(slug) -> dict | None:
+    appeal = appeals.get_public(db.session, slug)
+    return appeal_json(appeal) if appeal is not None else None
+
+
 @bp.get("/appeals/<slug>")
 def get_appeal(slug):
-    appeal = appeals.get_public(db.session, slug)
-    if appeal is None:
+    # Served from the per-process cache (fundraiser/cache.py): a warm request
+    # touches no database at all.
+    body = current_app.extensions["fundraiser.public_cache"].get_or_set(
+        ("api", slug[:80]), lambda: _public_appeal_json(slug))
+    if body is None:
         abort(404)
-    return jsonify(appeal_json(appeal))
+    return jsonify(body)
 
 
 @bp.get("/openapi.json")

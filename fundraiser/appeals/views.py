@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -13,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 
 from ..donations import services as donations
 from ..extensions import db
@@ -61,12 +63,37 @@ def render_appeal(appeal, form=None):
     )
 
 
-@bp.get("/appeals/<slug>")
-def show(slug):
+# Stands in for the visitor's CSRF token in a cached page; see show().
+_CSRF_PLACEHOLDER = "csrf-placeholder-3f9c1e7a"
+
+
+def _render_shared(slug) -> str | None:
+    """The appeal page as any visitor with this locale sees it, with a
+    placeholder where each visitor's own CSRF token goes."""
     appeal = services.get_public(db.session, slug)
     if appeal is None:
+        return None
+    g.csrf_token = _CSRF_PLACEHOLDER  # Flask-WTF takes the request's token from g
+    try:
+        return render_appeal(appeal)
+    finally:
+        g.pop("csrf_token", None)
+
+
+@bp.get("/appeals/<slug>")
+def show(slug):
+    if request.args:  # ?ref= or ?amount= make the page personal: no sharing
+        appeal = services.get_public(db.session, slug)
+        if appeal is None:
+            abort(404)
+        return render_appeal(appeal)
+    # The page is the same for every visitor of one locale but for the CSRF
+    # token, so it is rendered once per cache period and the token put in.
+    html = current_app.extensions["fundraiser.public_cache"].get_or_set(
+        ("page", slug[:80], str(get_locale())), lambda: _render_shared(slug))
+    if html is None:
         abort(404)
-    return render_appeal(appeal)
+    return html.replace(_CSRF_PLACEHOLDER, generate_csrf())
 
 
 @bp.get("/lang/<code>")

@@ -21,6 +21,30 @@ except ImportError:  # pragma: no cover
         return (value, label)
 
 
+def parse_amount(raw, currency: str, min_major: int, max_major: int) -> Money:
+    """What a person typed → Money within the online gift limits, or a
+    ValidationError that says what to type instead."""
+    try:
+        money = Money.parse(str(raw or ""), currency)
+    except MoneyError as exc:
+        if exc.places == 0:
+            raise ValidationError(_l("Please enter a whole amount, without decimals.")) from exc
+        if exc.places is not None:
+            raise ValidationError(_l("Please use at most %(places)s decimal places.",
+                                     places=exc.places)) from exc
+        raise ValidationError(
+            _l("Please enter an amount as a number, like 25 or 25.50.")) from exc
+    low = Money.from_major(min_major, currency)
+    high = Money.from_major(max_major, currency)
+    if money < low:
+        raise ValidationError(_l("The smallest gift we can take is %(amount)s.",
+                                 amount=low.format(str(get_locale()))))
+    if money > high:
+        raise ValidationError(_l("The largest gift we can take online is %(amount)s.",
+                                 amount=high.format(str(get_locale()))))
+    return money
+
+
 class DonationForm(FlaskForm):
     """Step one of a gift: how much and who. The card comes on the next page."""
 
@@ -56,7 +80,7 @@ class DonationForm(FlaskForm):
         self.appeal = appeal
         self.min_major = min_major
         self.max_major = max_major
-        self.currency.choices = [(appeal.currency, appeal.currency)] if appeal else []
+        self.currency.choices = [_Choice(appeal.currency, appeal.currency)] if appeal else []
         self.money: Money | None = None
 
     def validate_other_amount(self, field):
@@ -66,25 +90,7 @@ class DonationForm(FlaskForm):
         if not raw or not str(raw).strip():
             raise ValidationError(_l("Please choose or enter an amount."))
         currency = self.currency.data or (self.appeal.currency if self.appeal else "USD")
-        try:
-            money = Money.parse(str(raw), currency)
-        except MoneyError as exc:
-            if exc.places == 0:
-                raise ValidationError(_l("Please enter a whole amount, without decimals.")) from exc
-            if exc.places is not None:
-                raise ValidationError(_l("Please use at most %(places)s decimal places.",
-                                         places=exc.places)) from exc
-            raise ValidationError(
-                _l("Please enter an amount as a number, like 25 or 25.50.")) from exc
-        low = Money.from_major(self.min_major, currency)
-        high = Money.from_major(self.max_major, currency)
-        if money < low:
-            raise ValidationError(_l("The smallest gift we can take is %(amount)s.",
-                                     amount=low.format(str(get_locale()))))
-        if money > high:
-            raise ValidationError(_l("The largest gift we can take online is %(amount)s.",
-                                     amount=high.format(str(get_locale()))))
-        self.money = money
+        self.money = parse_amount(raw, currency, self.min_major, self.max_major)
 
 
 class PledgeForm(FlaskForm):
@@ -116,17 +122,4 @@ class PledgeForm(FlaskForm):
         self.money: Money | None = None
 
     def validate_amount(self, field):
-        try:
-            money = Money.parse(str(field.data or ""), self.currency)
-        except MoneyError as exc:
-            raise ValidationError(
-                _l("Please enter an amount as a number, like 25 or 25.50.")) from exc
-        low = Money.from_major(self.min_major, self.currency)
-        high = Money.from_major(self.max_major, self.currency)
-        if money < low:
-            raise ValidationError(_l("The smallest gift we can take is %(amount)s.",
-                                     amount=low.format(str(get_locale()))))
-        if money > high:
-            raise ValidationError(_l("The largest gift we can take online is %(amount)s.",
-                                     amount=high.format(str(get_locale()))))
-        self.money = money
+        self.money = parse_amount(field.data, self.currency, self.min_major, self.max_major)

@@ -1,5 +1,6 @@
 """Receipts: sent once when a payment succeeds, right after its match is
-allocated (called from matching_hooks.on_succeeded)."""
+allocated (called from matching_hooks.on_succeeded), and only once the
+transaction that recorded the success has committed."""
 
 import logging
 
@@ -8,6 +9,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMessage
 
+from ..after_commit import after_commit
 from ..matching import services as matching
 from ..money import Money
 from . import services
@@ -25,9 +27,15 @@ def send_receipt(session, payment_id: int) -> None:
                                matched_minor=matched_minor,
                                matched=Money(matched_minor, donation.currency))
         subject = _("Thank you for your gift to %(title)s", title=donation.appeal.title)
-    try:
-        EmailMessage(subject=subject, body=body, to=[donation.email]).send()
-    except OSError:
-        # The gift stands; the receipt can be re-sent from the staff side.
-        log.exception("receipt for donation %s not sent", donation.id)
+    message = EmailMessage(subject=subject, body=body, to=[donation.email])
+    donation_id = donation.id
+
+    def deliver():
+        try:
+            message.send()
+        except OSError:
+            # The gift stands; the receipt can be re-sent from the staff side.
+            log.exception("receipt for donation %s not sent", donation_id)
+
+    after_commit(session, deliver)
 

@@ -8,7 +8,7 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import signals
@@ -50,10 +50,12 @@ def transition_to(session, payment_id: int, new: str, **fields) -> bool:
         raise LookupError(f"no payment {payment_id}")
     if not states.check_transition(current, new):
         return False
-    values = {"status": new, "updated_at": utcnow(), **fields}
+    now = utcnow()
+    values = {"status": new, "updated_at": now, **fields}
     if new == states.SUCCEEDED:
         values["failure_code"] = None
         values["failure_message"] = None
+        values["succeeded_at"] = func.coalesce(Payment.succeeded_at, now)  # the first time
     result = session.execute(
         update(Payment)
         .where(Payment.id == payment_id, Payment.status == current)
@@ -61,12 +63,6 @@ def transition_to(session, payment_id: int, new: str, **fields) -> bool:
     )
     if result.rowcount != 1:  # cannot happen under the row lock; be loud if it does
         raise RuntimeError(f"payment {payment_id} changed under its lock")
-    if new == states.SUCCEEDED:
-        session.execute(
-            update(Payment)
-            .where(Payment.id == payment_id, Payment.succeeded_at.is_(None))
-            .values(succeeded_at=utcnow())
-        )
     log.info("payment %s: %s -> %s", payment_id, current, new)
     if new == states.SUCCEEDED and current in (*states.PENDING, states.FAILED):
         signals.payment_succeeded.send(None, payment_id=payment_id, session=session)

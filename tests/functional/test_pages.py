@@ -182,3 +182,35 @@ def test_public_figures_are_cached_briefly_and_a_payment_change_clears_them(tmp_
         assert client.get("/api/v1/appeals/test-appeal").get_json()["raised_minor"] == 2500
         _db.session.remove()
         _db.engine.dispose()
+
+
+def test_a_shared_appeal_page_still_gives_each_visitor_their_own_csrf_token(tmp_path):
+    """With the page cache on, two visitors get the same page but their own
+    token, and each can give with it."""
+    import re
+
+    from fundraiser.extensions import db as _db
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'p.sqlite'}", PUBLIC_CACHE_SECONDS=60)
+    with app.app_context():
+        create_appeal(_db.session)
+        _db.session.commit()
+        _db.session.remove()
+    # No app context held here: each request gets its own, as on a server.
+    tokens = []
+    for visitor in range(2):
+        client = app.test_client()
+        page = client.get("/appeals/test-appeal").data.decode()
+        assert "csrf-placeholder" not in page
+        meta = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        hidden = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        assert meta == hidden
+        tokens.append(meta)
+        response = client.post("/appeals/test-appeal/give", data={
+            "csrf_token": hidden, "amount": "25", "currency": "USD",
+            "name": f"Visitor {visitor}", "email": f"v{visitor}@example.org"})
+        assert response.status_code == 303
+    assert tokens[0] != tokens[1]
+    with app.app_context():
+        _db.engine.dispose()

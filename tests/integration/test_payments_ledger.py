@@ -253,3 +253,17 @@ def test_a_receipt_is_sent_once_however_often_success_is_reported(app, db):
     assert len(sent) == 1
     assert "Receipts appeal" in sent[0].subject
     assert "$25.00" in sent[0].body
+
+
+def test_no_receipt_leaves_for_a_success_that_was_rolled_back(app, db):
+    appeal = create_appeal(db.session, title="Rollback appeal")
+    gift = create_donation(db.session, appeal, email="rollback@example.org")
+    ev = succeeded_event(gift.payment, "pi_rb", "evt_rb")
+    db.session.commit()
+    payments.ingest_event(db.session, ev)
+    db.session.rollback()  # e.g. the webhook handler failed after applying it
+    assert [m for m in outbox(app) if "rollback@example.org" in m.to] == []
+    # the retried delivery is applied and receipted, once
+    assert payments.ingest_event(db.session, ev) == "applied"
+    db.session.commit()
+    assert len([m for m in outbox(app) if "rollback@example.org" in m.to]) == 1
