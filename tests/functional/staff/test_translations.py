@@ -205,3 +205,17 @@ def test_two_editors_creating_one_translation_at_once_get_a_message(db, appeal, 
     assert response.status_code == 422
     assert "Someone else saved this translation" in response.get_data(as_text=True)
     assert snapshot(db) == before
+
+
+def test_the_shared_page_cache_keeps_each_locale_its_own_text(app, db, appeal, staff_client,
+                                                              client):
+    from fundraiser.cache import TTLCache
+
+    staff_client("editor").post(url(appeal), HE)
+    app.extensions["fundraiser.public_cache"] = TTLCache(ttl=60)  # as in production
+    for _ in range(2):  # rendered once, then served from the cache
+        english = client.get("/appeals/test-appeal", headers=ENGLISH).get_data(as_text=True)
+        hebrew = client.get("/appeals/test-appeal", headers=HEBREW).get_data(as_text=True)
+        assert "Bread and roses" in english
+        assert "לחם ושושנים" not in english
+        assert 'lang="he" dir="rtl"' in heading(hebrew) and "Bread and roses" not in hebrew
