@@ -1,6 +1,14 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -8,6 +16,7 @@ from ..money import Money
 from ..payments.models import utcnow
 
 DRAFT, PUBLISHED, CLOSED = "draft", "published", "closed"
+RTL_LANGUAGES = ("he", "ar", "fa", "ur", "yi")
 
 
 class Appeal(db.Model):
@@ -42,6 +51,10 @@ class Appeal(db.Model):
     cosigners: Mapped[list["Cosigner"]] = relationship(
         back_populates="appeal", order_by="Cosigner.position", cascade="all, delete-orphan"
     )
+    translations: Mapped[list["AppealTranslation"]] = relationship(
+        back_populates="appeal", order_by="AppealTranslation.locale",
+        cascade="all, delete-orphan"
+    )
 
     @property
     def goal(self) -> Money:
@@ -53,7 +66,7 @@ class Appeal(db.Model):
 
     @property
     def is_rtl(self) -> bool:
-        return self.language in ("he", "ar", "fa", "ur", "yi")
+        return self.language in RTL_LANGUAGES
 
     def accepts_gifts(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -78,3 +91,36 @@ class Cosigner(db.Model):
     url: Mapped[str] = mapped_column(String(500), default="", nullable=False)
 
     appeal: Mapped[Appeal] = relationship(back_populates="cosigners")
+
+
+class AppealTranslation(db.Model):
+    """An appeal's words in another interface language. Money, dates, the
+    image and co-signers stay the appeal's own; only the text is here."""
+
+    __tablename__ = "appeal_translations"
+    # One per appeal and locale; the unique index also serves lookups by appeal.
+    __table_args__ = (UniqueConstraint("appeal_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(
+        ForeignKey("appeals.id", ondelete="CASCADE"), nullable=False
+    )
+    locale: Mapped[str] = mapped_column(String(8), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    summary: Mapped[str] = mapped_column(String(300), default="", nullable=False)
+    story_md: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    story_html: Mapped[str] = mapped_column(Text, default="", nullable=False)  # sanitised
+    thank_you_md: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    thank_you_html: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+    appeal: Mapped[Appeal] = relationship(back_populates="translations")
+
+    @property
+    def language(self) -> str:
+        return self.locale
+
+    @property
+    def is_rtl(self) -> bool:
+        return self.locale in RTL_LANGUAGES

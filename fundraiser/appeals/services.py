@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 import nh3
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from ..money import Money, check_currency
 from ..payments.models import utcnow
-from .models import DRAFT, PUBLISHED, Appeal, Cosigner
+from .models import DRAFT, PUBLISHED, RTL_LANGUAGES, Appeal, AppealTranslation, Cosigner
 
 # Raw HTML in Markdown is off; whatever the renderer still emits is cleaned.
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
@@ -101,3 +102,101 @@ def get_public(session, slug: str) -> Appeal | None:
     return session.scalar(
         select(Appeal).where(Appeal.slug == slug, Appeal.status != DRAFT)
     )
+
+
+# -- translations -------------------------------------------------------------
+
+TITLE_MAX, SUMMARY_MAX, STORY_MAX, THANK_YOU_MAX = 200, 300, 50_000, 10_000
+
+
+@dataclass(frozen=True)
+class AppealText:
+    """The words a visitor reads: the appeal's own, or a translation."""
+
+    title: str
+    summary: str
+    story_html: str
+    thank_you_html: str
+    language: str
+    is_translation: bool = False
+
+    @property
+    def is_rtl(self) -> bool:
+        return self.language in RTL_LANGUAGES
+
+    @property
+    def dir(self) -> str:
+        return "rtl" if self.is_rtl else "ltr"
+
+
+def original_text(appeal: Appeal) -> AppealText:
+    return AppealText(appeal.title, appeal.summary, appeal.story_html, appeal.thank_you_html,
+                      appeal.language)
+
+
+def _translated_text(t: AppealTranslation) -> AppealText:
+    return AppealText(t.title, t.summary, t.story_html, t.thank_you_html, t.locale, True)
+
+
+def translation_for(session, appeal_id: int, locale: str) -> AppealTranslation | None:
+    return session.scalar(select(AppealTranslation).where(
+        AppealTranslation.appeal_id == appeal_id, AppealTranslation.locale == locale))
+
+
+def texts_for(session, appeals: list[Appeal], locale: str) -> dict[int, AppealText]:
+    """{appeal id: text} for a visitor reading in `locale`: the translation
+    into that locale where one exists, else the original. One query."""
+    wanted = [a.id for a in appeals if a.language != locale]
+    found = {}
+    if wanted:
+        found = {t.appeal_id: t for t in session.scalars(select(AppealTranslation).where(
+            AppealTranslation.appeal_id.in_(wanted), AppealTranslation.locale == locale))}
+    return {a.id: _translated_text(found[a.id]) if a.id in found else original_text(a)
+            for a in appeals}
+
+
+def text_for(session, appeal: Appeal, locale: str) -> AppealText:
+    return texts_for(session, [appeal], locale)[appeal.id]
+
+
+def save_translation(session, appeal: Appeal, locale: str, *, languages, title: str,
+                     summary: str = "", story_md: str = "",
+                     thank_you_md: str = "") -> tuple[AppealTranslation, bool]:
+    """Create or replace the appeal's translation into `locale` (one of
+    `languages`, not the appeal's own). Markdown is rendered and sanitised
+    here, like the original's. Returns (translation, created)."""
+    if locale not in languages:
+        raise AppealError("unknown locale")
+    if locale == appeal.language:
+        raise AppealError("the appeal is already in this language")
+    title, summary = (title or "").strip(), (summary or "").strip()
+    story_md, thank_you_md = story_md or "", thank_you_md or ""
+    if not title:
+        raise AppealError("title is required")
+    if (len(title) > TITLE_MAX or len(summary) > SUMMARY_MAX or len(story_md) > STORY_MAX
+            or len(thank_you_md) > THANK_YOU_MAX):
+        raise AppealError("too long")
+    translation = translation_for(session, appeal.id, locale)
+    created = translation is None
+    if created:
+        translation = AppealTranslation(appeal_id=appeal.id, locale=locale)
+        session.add(translation)
+    translation.title = title
+    translation.summary = summary
+    translation.story_md = story_md
+    translation.story_html = render_markdown(story_md)
+    translation.thank_you_md = thank_you_md
+    translation.thank_you_html = render_markdown(thank_you_md)
+    translation.updated_at = utcnow()
+    session.flush()
+    return translation, created
+
+
+def delete_translation(session, appeal: Appeal, locale: str) -> bool:
+    """Remove a translation; visitors in that locale read the original again."""
+    translation = translation_for(session, appeal.id, locale)
+    if translation is None:
+        return False
+    session.delete(translation)
+    session.flush()
+    return True

@@ -38,6 +38,7 @@ def progress(appeal):
 def index():
     appeals = services.published(db.session)
     return render_template("appeals/index.html", appeals=appeals,
+                           texts=services.texts_for(db.session, appeals, str(get_locale())),
                            progress={a.id: progress(a) for a in appeals})
 
 
@@ -57,6 +58,7 @@ def render_appeal(appeal, form=None):
     match_box = match_views.appeal_match_box(appeal, form.source.data or None, amount_text)
     return render_template(
         "appeals/show.html", appeal=appeal, form=form, progress=progress(appeal),
+        text=services.text_for(db.session, appeal, str(get_locale())),
         supporters=donations.recent_supporters(db.session, appeal.id), match_box=match_box,
     )
 

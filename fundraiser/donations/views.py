@@ -176,6 +176,8 @@ def render_thanks(donation, pledge_form=None):
         match["form"] = pledge_form or match_views.pledge_form(donation, formdata=None)
     match["has_matching"] = match_views.has_matching(donation.appeal_id, donation.source or None)
     return render_template("donations/thanks.html", donation=donation, appeal=donation.appeal,
+                           text=appeals.text_for(db.session, donation.appeal,
+                                                 str(get_locale())),
                            payment=payment, message=status_message(payment), match=match)
 
 

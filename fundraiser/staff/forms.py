@@ -4,6 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     PasswordField,
     SelectField,
@@ -92,3 +93,49 @@ class AppealForm(FlaskForm):
                               validators=[Optional(), Length(max=50_000)])
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save appeal"))
+
+
+class PoolForm(FlaskForm):
+    """A new sponsor match pool. Amounts are in the appeal's currency; the
+    window is in UTC."""
+
+    sponsor = StringField(_l("Sponsor's public name"), validators=[Optional(), Length(max=120)])
+    anonymous = BooleanField(_l("Anonymous sponsor (no name is shown)"))
+    ratio = StringField(_l("Ratio (matched:given)"), validators=[DataRequired(), Length(max=9)],
+                        default="1:1")
+    cap = StringField(_l("Cap: the most the sponsor gives"),
+                      validators=[DataRequired(), Length(max=20)])
+    starts_at = DateTimeLocalField(_l("Opens (UTC, optional)"), validators=[Optional()],
+                                   format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    ends_at = DateTimeLocalField(_l("Closes (UTC, optional)"), validators=[Optional()],
+                                 format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    per_gift_limit = StringField(_l("Most one gift can unlock (optional)"),
+                                 validators=[Optional(), Length(max=20)])
+    min_gift = StringField(_l("Smallest gift that is matched (optional)"),
+                           validators=[Optional(), Length(max=20)])
+    first_time_only = BooleanField(_l("Match first-time donors only"))
+    submit = SubmitField(_l("Add match pool"))
+
+
+class PoolChangeForm(FlaskForm):
+    """Raise a pool's cap or move its window (one form per pool, prefixed)."""
+
+    cap = StringField(_l("Cap"), validators=[DataRequired(), Length(max=20)])
+    starts_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()],
+                                   format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    ends_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()],
+                                 format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+    submit = SubmitField(_l("Save changes"))
+
+
+class TranslationForm(FlaskForm):
+    """An appeal's words in another language (the rest stays the appeal's own)."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    summary = StringField(_l("Summary"), validators=[Optional(), Length(max=300)])
+    story_md = TextAreaField(_l("Story (Markdown)"), validators=[Optional(),
+                                                                 Length(max=50_000)])
+    thank_you_md = TextAreaField(_l("Thank-you message (Markdown)"),
+                                 validators=[Optional(), Length(max=10_000)])
+    preview = SubmitField(_l("Preview"))
+    submit = SubmitField(_l("Save translation"))

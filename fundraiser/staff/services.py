@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from ..appeals.models import Appeal
 from ..donations.models import Donation
+from ..matching import services as matching
 from ..money import Money
 from ..payments import services as payments
 from ..payments import states
@@ -321,3 +323,97 @@ def record_offline_gift(session, *, appeal: Appeal, amount: Money, name: str, em
               amount_minor=amount.minor, currency=amount.currency, method=method,
               appeal=appeal.slug)
     return donation
+
+
+# -- match pools ------------------------------------------------------------------
+
+class PoolError(ValueError):
+    """A pool change a staff member asked for that cannot be made (the code
+    is a short English reason; the view turns it into a sentence)."""
+
+
+# Guards against typos and overflow: a cap above this many major units is refused.
+POOL_CAP_MAX_MAJOR = 100_000_000
+# Windows outside these years are typos (and beyond what every database stores alike).
+POOL_YEARS = (2000, 2100)
+
+
+def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    for when in (starts_at, ends_at):
+        if when is not None and not POOL_YEARS[0] <= when.year <= POOL_YEARS[1]:
+            raise PoolError("window out of range")
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise PoolError("the pool must end after it starts")
+
+
+def _check_cap(cap_minor: int, currency: str) -> None:
+    if cap_minor <= 0:
+        raise PoolError("cap must be positive")
+    if cap_minor > Money.from_major(POOL_CAP_MAX_MAJOR, currency).minor:
+        raise PoolError("cap too large")
+
+
+def create_match_pool(session, *, appeal: Appeal, actor: StaffUser, ip: str = "",
+                      sponsor_name: str, anonymous: bool, ratio: tuple[int, int],
+                      cap_minor: int, starts_at: datetime | None, ends_at: datetime | None,
+                      per_gift_limit_minor: int | None, min_gift_minor: int,
+                      first_time_only: bool):
+    """A sponsor's pool on an appeal, in the appeal's currency, and its audit row."""
+    sponsor_name = (sponsor_name or "").strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in sponsor_name):
+        raise PoolError("sponsor name has control characters")
+    if not anonymous and not sponsor_name:
+        raise PoolError("name the sponsor or make the pool anonymous")
+    _check_cap(cap_minor, appeal.currency)
+    _check_window(starts_at, ends_at)
+    if per_gift_limit_minor is not None:
+        if per_gift_limit_minor <= 0:
+            raise PoolError("per-gift limit must be positive")
+        if per_gift_limit_minor > cap_minor:
+            raise PoolError("per-gift limit above the cap")
+    if min_gift_minor < 0 or min_gift_minor > Money.from_major(
+            POOL_CAP_MAX_MAJOR, appeal.currency).minor:
+        raise PoolError("minimum gift out of range")
+    try:
+        pool = matching.create_pool(
+            session, appeal_id=appeal.id, currency=appeal.currency, cap_minor=cap_minor,
+            ratio=ratio, sponsor_name=sponsor_name, anonymous=anonymous, starts_at=starts_at,
+            ends_at=ends_at, per_gift_limit_minor=per_gift_limit_minor,
+            min_gift_minor=min_gift_minor, first_time_only=first_time_only)
+    except matching.MatchingError as exc:
+        raise PoolError(str(exc)) from exc
+    audit(session, actor, "pool.created", "match_pool", pool.id, ip=ip, appeal=appeal.slug,
+          sponsor=pool.sponsor_name, anonymous=pool.is_anonymous, ratio=pool.ratio,
+          cap_minor=pool.cap_minor, currency=pool.currency, starts_at=pool.starts_at,
+          ends_at=pool.ends_at, per_gift_limit_minor=pool.per_gift_limit_minor,
+          min_gift_minor=pool.min_gift_minor, first_time_only=pool.first_time_only)
+    return pool
+
+
+def change_match_pool(session, pool, *, actor: StaffUser, ip: str = "", cap_minor: int,
+                      starts_at: datetime | None, ends_at: datetime | None) -> dict:
+    """Raise (or lower, down to what is matched) a pool's cap and move its
+    window. All or nothing: a refused part raises PoolError before anything
+    is written. Returns what changed ({} when nothing did)."""
+    _check_cap(cap_minor, pool.currency)
+    _check_window(starts_at, ends_at)
+    changed = {}
+    if cap_minor != pool.cap_minor:
+        old_cap = pool.cap_minor
+        try:
+            matching.set_pool_cap(session, pool.id, cap_minor)
+        except matching.MatchingError as exc:
+            raise PoolError("cap below matched") from exc
+        changed["cap_minor"] = [old_cap, cap_minor]
+    if (starts_at, ends_at) != (pool.starts_at, pool.ends_at):
+        old = [pool.starts_at, pool.ends_at]
+        try:
+            matching.set_pool_window(session, pool.id, starts_at, ends_at)
+        except matching.MatchingError as exc:
+            raise PoolError(str(exc)) from exc
+        changed["window"] = [old, [starts_at, ends_at]]
+    if changed:
+        session.refresh(pool)
+        audit(session, actor, "pool.changed", "match_pool", pool.id, ip=ip,
+              currency=pool.currency, **changed)
+    return changed

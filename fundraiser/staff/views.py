@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
+from babel import Locale, UnknownLocaleError
 from flask import (
     Blueprint,
     Response,
@@ -30,12 +31,15 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..appeals import services as appeals
-from ..appeals.models import Appeal
+from ..appeals.models import RTL_LANGUAGES, Appeal, AppealTranslation
 from ..donations.models import Donation
 from ..extensions import db, limiter
+from ..matching import rules
 from ..matching import services as matching
+from ..matching.models import MatchPool
 from ..money import Money, MoneyError
 from ..payments import states
 from ..payments.gateway import GatewayError
@@ -55,8 +59,11 @@ from .forms import (
     LoginForm,
     NewUserForm,
     OfflineGiftForm,
+    PoolChangeForm,
+    PoolForm,
     RefundForm,
     SetPasswordForm,
+    TranslationForm,
 )
 from .models import (
     EDIT_APPEALS,
@@ -814,3 +821,227 @@ def _upload_message(code):
         "not an image": _("That file is not a JPEG, PNG or WebP image."),
         "too many pixels": _("The image is too large. Please choose a smaller one."),
     }.get(code, _("That file is not a JPEG, PNG or WebP image."))
+
+
+# -- match pools ----------------------------------------------------------------
+
+def _pool_change_form(pool, formdata=None):
+    # CSRF is checked for every POST by CSRFProtect (the plain `csrf_token`
+    # field); a prefixed form would otherwise want `p<id>-csrf_token`.
+    form = PoolChangeForm(formdata=formdata, prefix=f"p{pool.id}", meta={"csrf": False})
+    if formdata is None:
+        form.cap.data = str(pool.cap.as_decimal())
+        form.starts_at.data = pool.starts_at
+        form.ends_at.data = pool.ends_at
+    return form
+
+
+def _render_pools(appeal, form=None, change_forms=None, status=200):
+    pools = matching.pools_for(db.session, appeal.id)
+    forms = {p.id: _pool_change_form(p) for p in pools}
+    forms.update(change_forms or {})
+    return render_template("staff/pools.html", appeal=appeal, pools=pools,
+                           form=form or PoolForm(formdata=None), change_forms=forms,
+                           now=utcnow()), status
+
+
+@bp.get("/appeals/<int:appeal_id>/pools")
+@staff_view(EDIT_APPEALS)
+def pools(appeal_id):
+    return _render_pools(db.get_or_404(Appeal, appeal_id))
+
+
+def _optional_minor(field, currency, errors_to):
+    """Money in minor units from an optional field; None when empty."""
+    text = (field.data or "").strip()
+    if not text:
+        return None
+    try:
+        return Money.parse(text, currency).minor
+    except MoneyError:
+        errors_to.append(_("Enter an amount like 250 or 250.50, in %(currency)s.",
+                           currency=currency))
+        return None
+
+
+@bp.post("/appeals/<int:appeal_id>/pools")
+@staff_view(EDIT_APPEALS)
+def create_pool(appeal_id):
+    appeal = db.get_or_404(Appeal, appeal_id)
+    form = PoolForm()
+    if form.validate_on_submit():
+        try:
+            ratio = rules.parse_ratio(form.ratio.data)
+        except ValueError:
+            ratio = None
+            form.ratio.errors.append(_("Write the ratio as two whole numbers, like 1:1, 2:1 "
+                                       "or 1:2 (at most 1000)."))
+        cap = _optional_minor(form.cap, appeal.currency, form.cap.errors)
+        limit = _optional_minor(form.per_gift_limit, appeal.currency,
+                                form.per_gift_limit.errors)
+        minimum = _optional_minor(form.min_gift, appeal.currency, form.min_gift.errors)
+        if not form.errors:
+            try:
+                pool = services.create_match_pool(
+                    db.session, appeal=appeal, actor=current_user, ip=client_ip(),
+                    sponsor_name=form.sponsor.data or "", anonymous=form.anonymous.data,
+                    ratio=ratio, cap_minor=cap or 0, starts_at=form.starts_at.data,
+                    ends_at=form.ends_at.data, per_gift_limit_minor=limit,
+                    min_gift_minor=minimum or 0, first_time_only=form.first_time_only.data)
+            except services.PoolError as exc:
+                db.session.rollback()
+                _pool_error(form, str(exc), appeal.currency)
+            else:
+                _commit()
+                flash(_("Added a %(ratio)s match pool of %(cap)s.", ratio=pool.ratio,
+                        cap=_money(pool.cap_minor, pool.currency)))
+                return redirect(url_for("staff.pools", appeal_id=appeal.id), code=303)
+    return _render_pools(appeal, form=form, status=422)
+
+
+@bp.post("/appeals/<int:appeal_id>/pools/<int:pool_id>")
+@staff_view(EDIT_APPEALS)
+def change_pool(appeal_id, pool_id):
+    appeal = db.get_or_404(Appeal, appeal_id)
+    pool = db.get_or_404(MatchPool, pool_id)
+    if pool.appeal_id != appeal.id:
+        abort(404)
+    form = _pool_change_form(pool, formdata=request.form)
+    if form.validate_on_submit():
+        cap = _optional_minor(form.cap, pool.currency, form.cap.errors)
+        if not form.errors:
+            try:
+                changed = services.change_match_pool(
+                    db.session, pool, actor=current_user, ip=client_ip(), cap_minor=cap,
+                    starts_at=form.starts_at.data, ends_at=form.ends_at.data)
+            except services.PoolError as exc:
+                db.session.rollback()
+                _pool_error(form, str(exc), pool.currency, pool)
+            else:
+                _commit()
+                flash(_("Saved the pool's changes.") if changed else _("Nothing changed."))
+                return redirect(url_for("staff.pools", appeal_id=appeal.id) +
+                                f"#pool-{pool.id}", code=303)
+    return _render_pools(appeal, change_forms={pool.id: form}, status=422)
+
+
+def _pool_error(form, code, currency, pool=None):
+    """A refused pool change, as a sentence beside the field it concerns."""
+    if code == "cap below matched":
+        form.cap.errors.append(_(
+            "The cap cannot be lower than what is already matched (%(matched)s). "
+            "Nothing was changed.",
+            matched=_money(pool.allocated_minor, currency) if pool else "?"))
+    elif code in ("cap must be positive", "cap too large"):
+        form.cap.errors.append(_("Enter a cap more than zero and at most %(max)s.",
+                                 max=_money(Money.from_major(services.POOL_CAP_MAX_MAJOR,
+                                                             currency).minor, currency)))
+    elif code == "the pool must end after it starts":
+        form.ends_at.errors.append(_("The pool must close after it opens."))
+    elif code == "window out of range":
+        starts = form.starts_at.data
+        field = form.starts_at if starts and not (
+            services.POOL_YEARS[0] <= starts.year <= services.POOL_YEARS[1]) else form.ends_at
+        field.errors.append(_("Use dates between the years 2000 and 2100."))
+    elif code in ("per-gift limit must be positive", "per-gift limit above the cap"):
+        form.per_gift_limit.errors.append(_("The limit per gift must be more than zero and "
+                                            "not more than the cap."))
+    elif code == "minimum gift out of range":
+        form.min_gift.errors.append(_("Enter a smaller minimum gift."))
+    elif code in ("name the sponsor or make the pool anonymous",
+                  "sponsor name has control characters"):
+        form.sponsor.errors.append(_("Give the sponsor's name, or tick “Anonymous sponsor”."))
+    else:
+        form.form_errors.append(_("The pool could not be saved. Check the values and try "
+                                  "again."))
+
+
+# -- translations -----------------------------------------------------------------
+
+def _language_name(code: str) -> str:
+    try:
+        return Locale.parse(code).get_display_name(str(get_locale())) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+def _target_locales(appeal) -> list[str]:
+    return [code for code in current_app.config["LANGUAGES"] if code != appeal.language]
+
+
+@bp.route("/appeals/<int:appeal_id>/translations", methods=["GET"])
+@bp.route("/appeals/<int:appeal_id>/translations/<locale>", methods=["GET", "POST"])
+@staff_view(EDIT_APPEALS)
+def translate_appeal(appeal_id, locale=None):
+    appeal = db.get_or_404(Appeal, appeal_id)
+    targets = _target_locales(appeal)
+    if locale is None:
+        if not targets:
+            abort(404)
+        return redirect(url_for("staff.translate_appeal", appeal_id=appeal.id,
+                                locale=targets[0]))
+    if locale not in targets:
+        abort(404)
+    translation = appeals.translation_for(db.session, appeal.id, locale)
+    form = TranslationForm()
+    if request.method == "GET" and translation is not None:
+        form.process(obj=translation)
+    preview = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview = {"title": form.title.data.strip(), "summary": form.summary.data or "",
+                       "story_html": appeals.render_markdown(form.story_md.data or ""),
+                       "thank_you_html": appeals.render_markdown(form.thank_you_md.data or "")}
+        else:
+            done = _save_translation(form, appeal, locale, targets)
+            if done is not None:
+                return done
+    existing = set(db.session.scalars(select(AppealTranslation.locale).where(
+        AppealTranslation.appeal_id == appeal.id)))
+    status = 422 if form.errors else 200
+    return render_template(
+        "staff/translate.html", appeal=appeal, form=form, locale=locale, preview=preview,
+        translation=translation, targets=targets, existing=existing,
+        names={code: _language_name(code) for code in [*targets, appeal.language]},
+        target_dir="rtl" if locale in RTL_LANGUAGES else "ltr",
+        action_form=ActionForm()), status
+
+
+def _save_translation(form, appeal, locale, targets):
+    """Save, audit, commit; a redirect, or None with the error on the form."""
+    try:
+        saved, created = appeals.save_translation(
+            db.session, appeal, locale, languages=targets, title=form.title.data,
+            summary=form.summary.data or "", story_md=form.story_md.data or "",
+            thank_you_md=form.thank_you_md.data or "")
+        services.audit(db.session, current_user, "appeal.translation_saved", "appeal",
+                       appeal.id, ip=client_ip(), locale=locale, created=created,
+                       title=saved.title)
+        _commit()
+    except appeals.AppealError:
+        db.session.rollback()
+        form.title.errors.append(_("Give the translation a title."))
+        return None
+    except IntegrityError:  # another editor created it a moment ago
+        db.session.rollback()
+        form.form_errors.append(_("Someone else saved this translation at the same moment. "
+                                  "Check it below and save again."))
+        return None
+    flash(_("Saved the %(language)s translation.", language=_language_name(locale)))
+    return redirect(url_for("staff.translate_appeal", appeal_id=appeal.id, locale=locale),
+                    code=303)
+
+
+@bp.post("/appeals/<int:appeal_id>/translations/<locale>/delete")
+@staff_view(EDIT_APPEALS)
+def delete_translation(appeal_id, locale):
+    appeal = db.get_or_404(Appeal, appeal_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if appeals.delete_translation(db.session, appeal, locale):
+        services.audit(db.session, current_user, "appeal.translation_deleted", "appeal",
+                       appeal.id, ip=client_ip(), locale=locale)
+        _commit()
+        flash(_("Removed the %(language)s translation: visitors read the original again.",
+                language=_language_name(locale)))
+    return redirect(url_for("staff.edit_appeal", appeal_id=appeal.id), code=303)

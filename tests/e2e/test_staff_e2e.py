@@ -92,7 +92,9 @@ def test_staff_sees_a_new_gift_live_refunds_it_and_the_total_drops(staff_site, r
     axe = request.getfixturevalue("axe")
     for path in ("/staff/", "/staff/donations", "/staff/donations?status=refunded",
                  "/staff/donors", "/staff/audit", "/staff/users", "/staff/appeals",
-                 f"/staff/appeals/{appeal_id}/edit", "/staff/gifts/new", "/staff/donations/1",
+                 f"/staff/appeals/{appeal_id}/edit", f"/staff/appeals/{appeal_id}/pools",
+                 f"/staff/appeals/{appeal_id}/translations", "/staff/gifts/new",
+                 "/staff/donations/1",
                  "/lang/he?next=/staff/"):
         page.goto(site.url + path)
         assert serious_violations(axe, page) == [], path

@@ -50,6 +50,20 @@ def matrix(gift, other_user):
         ("staff.edit_appeal", "POST", "/staff/appeals/new", new_appeal, EDIT_APPEALS),
         ("staff.edit_appeal", "GET", f"/staff/appeals/{a}/edit", None, EDIT_APPEALS),
         ("staff.edit_appeal", "POST", f"/staff/appeals/{a}/edit", appeal_data, EDIT_APPEALS),
+        ("staff.pools", "GET", f"/staff/appeals/{a}/pools", None, EDIT_APPEALS),
+        ("staff.create_pool", "POST", f"/staff/appeals/{a}/pools",
+         {"sponsor": "Matcher", "ratio": "1:1", "cap": "1000"}, EDIT_APPEALS),
+        # the pool made by the row above (id 1) for roles that may; 404 is fine otherwise
+        ("staff.change_pool", "POST", f"/staff/appeals/{a}/pools/1",
+         {"p1-cap": "2000"}, EDIT_APPEALS),
+        ("staff.translate_appeal", "GET", f"/staff/appeals/{a}/translations", None,
+         EDIT_APPEALS),
+        ("staff.translate_appeal", "GET", f"/staff/appeals/{a}/translations/he", None,
+         EDIT_APPEALS),
+        ("staff.translate_appeal", "POST", f"/staff/appeals/{a}/translations/he",
+         {"title": "כותרת", "story_md": "סיפור", "submit": "1"}, EDIT_APPEALS),
+        ("staff.delete_translation", "POST", f"/staff/appeals/{a}/translations/he/delete", {},
+         EDIT_APPEALS),
     ]
 
 
