@@ -105,3 +105,10 @@ HE.update({
 "given": "נתרם",
 "nothing is charged today. When the appeal closes, your card is charged once, for exactly what your friends unlocked, never more than the amount you pledge.": "שום דבר לא מחויב היום. כשהקמפיין ייסגר, הכרטיס שלך יחויב פעם אחת, בדיוק בסכום שהחברים שלך פתחו, ולעולם לא יותר מהסכום שהתחייבת אליו.",
 })
+
+HE.update({
+    "This pledge was withdrawn because its payment did not go through or was refunded. The gifts it had matched are no longer matched; the public ledger shows each reversal.":
+        "ההתחייבות בוטלה כי התשלום שלה לא עבר או הוחזר. התרומות שהוכפלו בזכותה כבר לא מוכפלות; יומן ההכפלות הציבורי מראה כל ביטול.",
+    "This pledge was withdrawn: the saved card could not be charged when the appeal closed. The gifts it had matched are no longer matched; the public ledger shows each reversal.":
+        "ההתחייבות בוטלה: לא ניתן היה לחייב את הכרטיס השמור כשהקמפיין נסגר. התרומות שהוכפלו בזכותה כבר לא מוכפלות; יומן ההכפלות הציבורי מראה כל ביטול.",
+})

@@ -26,6 +26,7 @@ from ..matching.models import (
     PLEDGE_ACTIVE,
     PLEDGE_CLOSED,
     PLEDGE_PENDING,
+    PLEDGE_WITHDRAWN,
     MatchPledge,
     MatchPool,
 )
@@ -244,7 +245,8 @@ def pledge_card_confirm(code):
 @bp.get("/match/<code>")
 def pledge_page(code):
     pledge = matching.pledge_by_code(db.session, code)
-    if pledge is None or pledge.status not in (PLEDGE_ACTIVE, PLEDGE_CLOSED):
+    # A withdrawn pledge keeps its page, so the pledger and friends read why.
+    if pledge is None or pledge.status not in (PLEDGE_ACTIVE, PLEDGE_CLOSED, PLEDGE_WITHDRAWN):
         abort(404)
     appeal = db.session.get(Appeal, pledge.appeal_id)
     if appeal is None or appeal.status == DRAFT:

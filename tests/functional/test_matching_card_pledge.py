@@ -109,6 +109,9 @@ def test_a_declined_charge_at_the_close_withdraws_the_pledge(donor, appeal, clie
     body = api(client)
     assert (body["matched_minor"], body["pledges"]) == (0, [])
     assert "pledge withdrawn: line" in client.get("/appeals/test-appeal/matching").data.decode()
+    # the pledger's page says what happened, in plain words
+    page = client.get(f"/match/{code}").data.decode()
+    assert "the saved card could not be charged when the appeal closed" in page
 
 
 def test_the_card_page_is_only_for_a_pending_saved_card_pledge(client, appeal):
