@@ -125,10 +125,7 @@ def preview(slug):
     except MoneyError:
         return jsonify(error="amount", message=""), 400
     ref = request.args.get("ref", "")[:16] or None
-    body = preview_json(appeal.id, appeal_preview(appeal, amount, ref), ref)
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _preview_response(appeal.id, appeal_preview(appeal, amount, ref), ref)
 
 
 @bp.get("/give/<public_id>/match-preview")
@@ -136,8 +133,13 @@ def donation_preview_view(public_id):
     donation = services.by_public_id(db.session, public_id)
     if donation is None:
         abort(404)
-    body = preview_json(donation.appeal_id, donation_preview(donation), donation.source or None)
-    response = jsonify(body)
+    return _preview_response(donation.appeal_id, donation_preview(donation),
+                             donation.source or None)
+
+
+def _preview_response(appeal_id, preview, pledge_code):
+    # A pool's remaining amount changes with every gift: never cache a preview.
+    response = jsonify(preview_json(appeal_id, preview, pledge_code))
     response.headers["Cache-Control"] = "no-store"
     return response
 
