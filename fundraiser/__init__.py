@@ -162,15 +162,21 @@ def _register_blueprints(app: Flask) -> None:
     from .appeals.views import bp as appeals_bp
     from .donations.match_views import bp as matching_bp
     from .donations.views import bp as donations_bp
+    from .media.views import bp as media_bp
     from .payments.webhooks import bp as webhooks_bp
+    from .staff import cosigner_views  # noqa: F401  (adds its routes to the staff blueprint)
     from .staff.views import bp as staff_bp
 
-    for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp):
+    for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
+               media_bp):
         app.register_blueprint(bp)
 
 
 def _register_templating(app: Flask) -> None:
+    from .media.views import image_url
     from .money import Money
+
+    app.add_template_global(image_url)
 
     @app.template_filter("money")
     def money_filter(minor, currency, whole=False):

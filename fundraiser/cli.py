@@ -3,6 +3,7 @@ and commits once."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from datetime import timedelta
@@ -42,6 +43,9 @@ def demo():
     from .staff.services import create_staff as make_staff
 
     for spec in demo_content.appeals(utcnow()):
+        spec["hero_image"] = _demo_drawing(spec["hero_image"])
+        for number, cosigner in enumerate(spec["cosigners"][:10]):
+            cosigner["logo"] = _demo_logo(cosigner["name"], number)
         currency = spec.pop("currency")
         goal = Money.from_major(spec.pop("goal_major"), currency)
         suggested = [Money.from_major(x, currency) for x in spec.pop("suggested_major")]
@@ -57,6 +61,37 @@ def demo():
     db.session.commit()
     click.echo(f"staff: {user.email} ({user.role}){' created' if created else ''}, "
                f"password {DEMO_STAFF_PASSWORD!r} (demo only)")
+
+
+def _demo_drawing(path):
+    """One of the demo's own SVG drawings from static/, stored as an image."""
+    from .media import services as media
+
+    with open(os.path.join(current_app.static_folder, path), "rb") as f:
+        data = f.read()
+    box = re.search(rb'viewBox="0 0 (\d+) (\d+)"', data)
+    return media.store_svg(db.session, data, int(box[1]), int(box[2]))
+
+
+def _demo_logo(name, number):
+    """A made-up logo (the organisation's initials on a coloured disc), put
+    through the same checks as an uploaded one."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    from .media import services as media
+
+    colours = ["#1d6f5f", "#8a3b12", "#284b8f", "#6b2d6b", "#866200"]
+    image = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((4, 4, 156, 156), fill=colours[number % len(colours)])
+    initials = "".join(w[0] for w in name.split()[:3] if w[0].isalpha()).upper()
+    draw.text((80, 80), initials, fill="white", anchor="mm", font_size=54)
+    out = BytesIO()
+    image.save(out, "PNG")
+    out.seek(0)
+    return media.store_upload(db.session, out, media.LOGO)
 
 
 def _demo_pools(specs):

@@ -12,6 +12,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..media.models import StoredImage
 from ..money import Money
 from ..payments.models import utcnow
 
@@ -36,7 +37,7 @@ class Appeal(db.Model):
     story_html: Mapped[str] = mapped_column(Text, default="", nullable=False)  # sanitised
     thank_you_md: Mapped[str] = mapped_column(Text, default="", nullable=False)
     thank_you_html: Mapped[str] = mapped_column(Text, default="", nullable=False)
-    hero_image: Mapped[str | None] = mapped_column(String(255))  # path under static/
+    hero_image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
     hero_alt: Mapped[str] = mapped_column(String(300), default="", nullable=False)
     hero_credit: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     goal_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -48,6 +49,7 @@ class Appeal(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     published_at: Mapped[datetime | None]
 
+    hero_image: Mapped[StoredImage | None] = relationship(lazy="joined")
     cosigners: Mapped[list["Cosigner"]] = relationship(
         back_populates="appeal", order_by="Cosigner.position", cascade="all, delete-orphan"
     )
@@ -89,8 +91,10 @@ class Cosigner(db.Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     country: Mapped[str] = mapped_column(String(80), default="", nullable=False)
     url: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    logo_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
 
     appeal: Mapped[Appeal] = relationship(back_populates="cosigners")
+    logo: Mapped[StoredImage | None] = relationship(lazy="joined")
 
 
 class AppealTranslation(db.Model):

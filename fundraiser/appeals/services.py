@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 
+from ..media.models import StoredImage
 from ..money import Money, check_currency
 from ..payments.models import utcnow
 from .models import DRAFT, PUBLISHED, RTL_LANGUAGES, Appeal, AppealTranslation, Cosigner
@@ -37,7 +39,7 @@ def render_markdown(text: str) -> str:
 
 def save_appeal(session, *, slug: str, title: str, goal: Money, story_md: str = "",
                 summary: str = "", language: str = "en", thank_you_md: str = "",
-                hero_image: str | None = None, hero_alt: str = "", hero_credit: str = "",
+                hero_image: StoredImage | None = None, hero_alt: str = "", hero_credit: str = "",
                 suggested: list[Money] | None = None, ends_at: datetime | None = None,
                 status: str = DRAFT, cosigners: list[dict] | None = None) -> Appeal:
     """Create an appeal or update the one with this slug."""
@@ -73,7 +75,7 @@ def save_appeal(session, *, slug: str, title: str, goal: Money, story_md: str = 
     if cosigners is not None:
         appeal.cosigners = [
             Cosigner(position=i, name=c["name"], country=c.get("country", ""),
-                     url=c.get("url", ""))
+                     url=c.get("url", ""), logo=c.get("logo"))
             for i, c in enumerate(cosigners)
         ]
     session.flush()
@@ -200,3 +202,112 @@ def delete_translation(session, appeal: Appeal, locale: str) -> bool:
     session.delete(translation)
     session.flush()
     return True
+
+
+# -- co-signers ---------------------------------------------------------------
+
+COSIGNERS_MAX, NAME_MAX, COUNTRY_MAX, URL_MAX = 500, 200, 80, 500
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_KEEP = object()    # "leave the logo as it is"
+
+
+def check_cosigner(name: str, country: str = "", url: str = "") -> dict:
+    """A co-signer's fields, trimmed, or AppealError naming what is wrong.
+    Bidirectional-override characters are refused with the control characters:
+    in a list of names they could make one name look like another."""
+    name, country, url = (name or "").strip(), (country or "").strip(), (url or "").strip()
+    if not name:
+        raise AppealError("co-signer name is required")
+    if any(_CONTROL.search(x) for x in (name, country, url)):
+        raise AppealError("control characters")
+    if len(name) > NAME_MAX or len(country) > COUNTRY_MAX or len(url) > URL_MAX:
+        raise AppealError("too long")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+            raise AppealError("bad web address")
+    return {"name": name, "country": country, "url": url}
+
+
+def parse_cosigner_lines(text: str) -> list[dict]:
+    """"name | country | web address", one co-signer a line; blank lines are
+    skipped. AppealError's second argument is the (1-based) line at fault."""
+    found = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("|")
+        if len(parts) > 3:
+            raise AppealError("too many parts", number)
+        try:
+            found.append(check_cosigner(*parts))
+        except AppealError as exc:
+            raise AppealError(exc.args[0], number) from None
+    return found
+
+
+def _locked_cosigners(session, appeal: Appeal) -> list[Cosigner]:
+    """The appeal's co-signers in order, with the appeal row locked so that two
+    editors' changes to the order follow one another."""
+    session.execute(select(Appeal.id).where(Appeal.id == appeal.id).with_for_update())
+    session.expire(appeal, ["cosigners"])
+    return list(appeal.cosigners)
+
+
+def _renumber(items: list[Cosigner]) -> None:
+    for position, cosigner in enumerate(items):
+        cosigner.position = position
+
+
+def add_cosigners(session, appeal: Appeal, items: list[dict],
+                  logo: StoredImage | None = None) -> list[Cosigner]:
+    """Append co-signers (checked with check_cosigner) after the last one."""
+    current = _locked_cosigners(session, appeal)
+    if not items:
+        raise AppealError("co-signer name is required")
+    if len(current) + len(items) > COSIGNERS_MAX:
+        raise AppealError("too many co-signers")
+    added = [Cosigner(name=c["name"], country=c["country"], url=c["url"], logo=logo)
+             for c in items]
+    appeal.cosigners = current + added
+    _renumber(appeal.cosigners)
+    session.flush()
+    return added
+
+
+def update_cosigner(session, cosigner: Cosigner, fields: dict, logo=_KEEP) -> list[str]:
+    """Change a co-signer; ``logo`` is an image, None to remove it, or left out
+    to keep it. Returns the names of the fields that changed."""
+    changed = [k for k in ("name", "country", "url") if getattr(cosigner, k) != fields[k]]
+    for key in changed:
+        setattr(cosigner, key, fields[key])
+    if logo is not _KEEP and logo is not cosigner.logo:
+        cosigner.logo = logo
+        changed.append("logo")
+    session.flush()
+    return changed
+
+
+def move_cosigner(session, appeal: Appeal, cosigner_id: int, position: int) -> int | None:
+    """Put a co-signer at ``position`` (1-based, clamped to the list); its old
+    position (1-based), or None when it is not this appeal's."""
+    items = _locked_cosigners(session, appeal)
+    index = next((i for i, c in enumerate(items) if c.id == cosigner_id), None)
+    if index is None:
+        return None
+    moving = items.pop(index)
+    items.insert(min(max(position, 1), len(items) + 1) - 1, moving)
+    _renumber(items)
+    session.flush()
+    return index + 1
+
+
+def remove_cosigner(session, appeal: Appeal, cosigner_id: int) -> Cosigner | None:
+    items = _locked_cosigners(session, appeal)
+    gone = next((c for c in items if c.id == cosigner_id), None)
+    if gone is None:
+        return None
+    appeal.cosigners = [c for c in items if c is not gone]
+    _renumber(appeal.cosigners)
+    session.flush()
+    return gone

@@ -6,6 +6,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     EmailField,
+    IntegerField,
     PasswordField,
     SelectField,
     StringField,
@@ -89,10 +90,29 @@ class AppealForm(FlaskForm):
     hero_alt = StringField(_l("Image description (alt text)"),
                            validators=[Optional(), Length(max=300)])
     hero_credit = StringField(_l("Image credit"), validators=[Optional(), Length(max=200)])
-    cosigners = TextAreaField(_l("Co-signers, one per line: name | country | web address"),
-                              validators=[Optional(), Length(max=50_000)])
+    remove_hero = BooleanField(_l("Remove the image"))
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save appeal"))
+
+
+class CosignerForm(FlaskForm):
+    """One co-signer; the lengths are checked again in appeals.services."""
+
+    name = StringField(_l("Organisation"), validators=[DataRequired(), Length(max=200)],
+                       render_kw={"dir": "auto"})
+    country = StringField(_l("Country (optional)"), validators=[Optional(), Length(max=80)],
+                          render_kw={"dir": "auto"})
+    url = StringField(_l("Web address (optional)"), validators=[Optional(), Length(max=500)],
+                      render_kw={"dir": "ltr"})
+    logo = FileField(_l("Logo (PNG, JPEG or WebP, up to 2 MB)"))
+    remove_logo = BooleanField(_l("Remove the logo"))
+    position = IntegerField(_l("Position in the list"), validators=[Optional()])
+
+
+class CosignerBulkForm(FlaskForm):
+    lines = TextAreaField(_l("One co-signer per line: name | country | web address"),
+                          validators=[DataRequired(), Length(max=100_000)],
+                          render_kw={"dir": "auto"})
 
 
 class PoolForm(FlaskForm):

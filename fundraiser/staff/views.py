@@ -40,11 +40,12 @@ from ..extensions import db, limiter
 from ..matching import rules
 from ..matching import services as matching
 from ..matching.models import MatchPool
+from ..media import services as media
 from ..money import Money, MoneyError
 from ..payments import states
 from ..payments.gateway import GatewayError
 from ..payments.models import utcnow
-from . import reports, services, uploads
+from . import reports, services
 from .auth import (
     check_session_age,
     client_ip,
@@ -708,22 +709,6 @@ def _fill_appeal_form(form, appeal):
     form.status.data = appeal.status
     form.hero_alt.data = appeal.hero_alt
     form.hero_credit.data = appeal.hero_credit
-    form.cosigners.data = "\n".join(
-        " | ".join(x for x in (c.name, c.country, c.url)) for c in appeal.cosigners)
-
-
-def _parse_cosigners(text: str) -> list[dict]:
-    result = []
-    for line in (text or "").splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if not parts[0]:
-            continue
-        url = parts[2] if len(parts) > 2 else ""
-        if url and not url.startswith(("https://", "http://")):
-            raise ValueError(url)
-        result.append({"name": parts[0][:200], "country": (parts[1] if len(parts) > 1
-                                                           else "")[:80], "url": url[:500]})
-    return result
 
 
 @bp.route("/appeals/new", methods=["GET", "POST"])
@@ -769,19 +754,11 @@ def _save_appeal(form, appeal):
     except MoneyError:
         form.suggested.errors.append(_("Separate amounts with commas, like 10, 25, 50."))
         return None
+    hero = appeal.hero_image if appeal is not None and not form.remove_hero.data else None
     try:
-        cosigners = _parse_cosigners(form.cosigners.data)
-    except ValueError:
-        form.cosigners.errors.append(_("Web addresses must start with https:// or http://."))
+        hero = stored_upload(form.hero, media.HERO) or hero
+    except media.UploadError:
         return None
-    hero = appeal.hero_image if appeal is not None else None
-    upload = form.hero.data
-    if upload and getattr(upload, "filename", ""):
-        try:
-            hero = uploads.save_hero_image(upload.stream, current_app.static_folder)
-        except uploads.UploadError as exc:
-            form.hero.errors.append(_upload_message(str(exc)))
-            return None
     ends_at = datetime.combine(form.ends_on.data, dtime(23, 59, 59)) if form.ends_on.data \
         else None
     old_status = appeal.status if appeal is not None else None
@@ -792,7 +769,7 @@ def _save_appeal(form, appeal):
             language=form.language.data, thank_you_md=form.thank_you_md.data or "",
             hero_image=hero, hero_alt=form.hero_alt.data or "",
             hero_credit=form.hero_credit.data or "", suggested=suggested, ends_at=ends_at,
-            status=form.status.data, cosigners=cosigners)
+            status=form.status.data)
     except appeals.AppealError as exc:
         form.form_errors.append(_appeal_message(str(exc)))
         db.session.rollback()
@@ -813,6 +790,20 @@ def _appeal_message(code):
         "suggested amounts must be positive, in the goal's currency":
             _("Suggested amounts must be more than zero."),
     }.get(code, _("Check the currency code: it must be three letters, like USD."))
+
+
+def stored_upload(field, kind):
+    """The image uploaded in a file field, checked and stored; None when no
+    file was sent. A bad file puts the reason beside the field and raises
+    media.UploadError."""
+    upload = field.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    try:
+        return media.store_upload(db.session, upload.stream, kind)
+    except media.UploadError as exc:
+        field.errors.append(_upload_message(str(exc)))
+        raise
 
 
 def _upload_message(code):

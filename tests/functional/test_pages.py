@@ -1,8 +1,11 @@
 """What a donor sees: pages, forms and their messages, languages, the API."""
 
+import os
+
 import pytest
 from sqlalchemy import func, select
 
+from fundraiser.media import services as media
 from fundraiser.payments.models import Payment
 from tests.factories import create_appeal
 
@@ -85,10 +88,12 @@ def test_draft_appeals_are_not_public_and_closed_ones_take_no_gifts(client, db):
     assert payments_count(db) == 0
 
 
-def test_appeal_page_has_story_cosigners_goal_and_link_preview(client, db):
+def test_appeal_page_has_story_cosigners_goal_and_link_preview(app, client, db):
+    with open(os.path.join(app.static_folder, "img", "coalition.svg"), "rb") as f:
+        hero = media.store_svg(db.session, f.read(), 1200, 600)
     create_appeal(db.session, slug="with-cosigners", title="Sign & give",
                   summary="Short summary", story_md="We **stand** together.",
-                  hero_image="img/coalition.svg", hero_alt="Hands holding a paper",
+                  hero_image=hero, hero_alt="Hands holding a paper",
                   hero_credit="Photo: Someone",
                   cosigners=[{"name": f"Org {i}", "country": "Canada",
                               "url": "https://example.org"} for i in range(40)])
@@ -98,7 +103,8 @@ def test_appeal_page_has_story_cosigners_goal_and_link_preview(client, db):
     assert "Signed by 40 organisations" in page and "Org 39" in page
     assert "Show all 40 organisations" in page  # a long list folds away on a phone
     assert 'property="og:title" content="Sign &amp; give"' in page
-    assert 'property="og:image" content="http://127.0.0.1:5000/static/img/coalition.svg"' in page
+    assert ('property="og:image" content="http://127.0.0.1:5000/media/'
+            f'{hero.digest}.svg"') in page
     assert 'alt="Hands holding a paper"' in page and "Photo: Someone" in page
     assert "$0" in page and "of $10,000 goal" in page and "Days left" in page
 

@@ -64,6 +64,19 @@ def matrix(gift, other_user):
          {"title": "כותרת", "story_md": "סיפור", "submit": "1"}, EDIT_APPEALS),
         ("staff.delete_translation", "POST", f"/staff/appeals/{a}/translations/he/delete", {},
          EDIT_APPEALS),
+        ("staff.cosigners", "GET", f"/staff/appeals/{a}/cosigners", None, EDIT_APPEALS),
+        ("staff.add_cosigner", "POST", f"/staff/appeals/{a}/cosigners", {"name": "Org One"},
+         EDIT_APPEALS),
+        ("staff.add_cosigners_bulk", "POST", f"/staff/appeals/{a}/cosigners/bulk",
+         {"lines": "Org Two | Chile\nOrg Three"}, EDIT_APPEALS),
+        # co-signer 1 is the one added above, for roles that may; 404 is fine otherwise
+        ("staff.edit_cosigner", "GET", f"/staff/appeals/{a}/cosigners/1", None, EDIT_APPEALS),
+        ("staff.edit_cosigner", "POST", f"/staff/appeals/{a}/cosigners/1",
+         {"name": "Org One B", "position": "2"}, EDIT_APPEALS),
+        ("staff.move_cosigner", "POST", f"/staff/appeals/{a}/cosigners/1/move", {"to": "top"},
+         EDIT_APPEALS),
+        ("staff.remove_cosigner", "POST", f"/staff/appeals/{a}/cosigners/1/delete", {},
+         EDIT_APPEALS),
     ]
 
 
