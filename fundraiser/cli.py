@@ -191,6 +191,7 @@ def charge_pledges(slug, now):
     from .matching import services as matching
     from .payments.gateway import GatewayError
     from .payments.models import utcnow
+    from .payments.services import caused_by
 
     appeal_id = None
     if slug:
@@ -206,7 +207,8 @@ def charge_pledges(slug, now):
         amount = matching.close_card_pledge(db.session, pledge_id)
         db.session.commit()  # closed and claimed before the card is charged
         try:
-            status = matching.charge_closed_pledge(db.session, gateway, pledge_id)
+            with caused_by("charge-pledges"):
+                status = matching.charge_closed_pledge(db.session, gateway, pledge_id)
             db.session.commit()
         except GatewayError as exc:
             # The payment stays `processing`; reconcile finds it by its reference.
@@ -253,8 +255,9 @@ def reconcile(since):
     left behind. Prints every payment that changed."""
     from .payments import services
 
-    changes = services.reconcile(db.session, current_app.extensions["fundraiser.gateway"],
-                                 parse_duration(since))
+    with services.caused_by("reconcile"):
+        changes = services.reconcile(db.session, current_app.extensions["fundraiser.gateway"],
+                                     parse_duration(since))
     db.session.commit()
     for payment_id, old, new in changes:
         click.echo(f"payment {payment_id}: {old} -> {new}")

@@ -1,7 +1,7 @@
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -73,3 +73,21 @@ class WebhookEvent(db.Model):
     # applied | ignored | stale | unmatched | mismatch
     outcome: Mapped[str] = mapped_column(String(16), default="received", nullable=False)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+
+class PaymentStatusChange(db.Model):
+    """One move of a payment's status, written beside the move itself (by
+    `services.transition_to()` and the submission claim), with what caused
+    it: the gateway's answer to our call, a webhook event, reconcile, a staff
+    member. `from_status` is empty for the status a payment had when this
+    history began (payments older than the table)."""
+
+    __tablename__ = "payment_status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True,
+                                            nullable=False)
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24), nullable=False)
+    cause: Mapped[str] = mapped_column(String(120), default="", nullable=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import signals
 from . import states
 from .gateway import CardDeclined, GatewayError, GatewayEvent, IntentResult
-from .models import Payment, WebhookEvent, utcnow
+from .models import Payment, PaymentStatusChange, WebhookEvent, utcnow
 from .stripe_gateway import intent_from_event_object
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,26 @@ class AlreadySubmitted(Exception):
     def __init__(self, status: str):
         super().__init__(status)
         self.status = status
+
+
+# What is moving payments in this context, for their status history: the
+# default is the gateway's answer to a call this app made (a donor's request).
+_cause: ContextVar[str] = ContextVar("payment_cause", default="gateway answer")
+
+
+@contextmanager
+def caused_by(cause: str):
+    """Record `cause` on every status change made inside the block."""
+    token = _cause.set(cause[:120])
+    try:
+        yield
+    finally:
+        _cause.reset(token)
+
+
+def _record_change(session, payment_id: int, old: str | None, new: str, at) -> None:
+    session.execute(insert(PaymentStatusChange).values(
+        payment_id=payment_id, from_status=old, to_status=new, cause=_cause.get(), at=at))
 
 
 def create_payment(session, amount_minor: int, currency: str) -> Payment:
@@ -63,6 +85,7 @@ def transition_to(session, payment_id: int, new: str, **fields) -> bool:
     )
     if result.rowcount != 1:  # cannot happen under the row lock; be loud if it does
         raise RuntimeError(f"payment {payment_id} changed under its lock")
+    _record_change(session, payment_id, current, new, now)
     log.info("payment %s: %s -> %s", payment_id, current, new)
     if new == states.SUCCEEDED and current in (*states.PENDING, states.FAILED):
         signals.payment_succeeded.send(None, payment_id=payment_id, session=session)
@@ -79,16 +102,19 @@ def claim_for_submission(session, payment_id: int) -> None:
     """created → processing, atomically. A second submit (double click, two
     tabs, a replayed request) finds it taken and gets AlreadySubmitted: one
     PaymentIntent per payment row, never two."""
+    now = utcnow()
     result = session.execute(
         update(Payment)
         .where(Payment.id == payment_id, Payment.status == states.CREATED)
-        .values(status=states.PROCESSING, updated_at=utcnow())
+        .values(status=states.PROCESSING, updated_at=now)
     )
     if result.rowcount != 1:
         status = session.scalar(select(Payment.status).where(Payment.id == payment_id))
         if status is None:
             raise LookupError(f"no payment {payment_id}")
         raise AlreadySubmitted(status)
+    with caused_by("card submitted"):
+        _record_change(session, payment_id, states.CREATED, states.PROCESSING, now)
 
 
 def charge_card(session, gateway, *, payment_id: int, reference: str, amount_minor: int,
@@ -214,12 +240,17 @@ def ingest_event(session, event: GatewayEvent) -> str:
     object_id = _event_object_id(event)
     if not _insert_event_once(session, event, object_id):
         return "duplicate"
-    payment_id, outcome = _apply_event(session, event)
+    with caused_by(_event_cause(event)):
+        payment_id, outcome = _apply_event(session, event)
     session.execute(
         update(WebhookEvent).where(WebhookEvent.event_id == event.id)
         .values(outcome=outcome, payment_id=payment_id)
     )
     return outcome
+
+
+def _event_cause(event: GatewayEvent) -> str:
+    return f"webhook {event.type} {event.id}"
 
 
 def _find_payment(session, intent_id: str | None, reference: str | None) -> Payment | None:
@@ -293,7 +324,8 @@ def apply_pending_events(session, intent_id: str) -> int:
         data = json.loads(row.payload)
         event = GatewayEvent(id=row.event_id, type=row.type, created=int(data.get("created") or 0),
                              object=(data.get("data") or {}).get("object") or {}, raw=row.payload)
-        row.payment_id, row.outcome = _apply_event(session, event)
+        with caused_by(_event_cause(event)):
+            row.payment_id, row.outcome = _apply_event(session, event)
     session.flush()
     return len(pending)
 

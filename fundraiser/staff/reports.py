@@ -18,7 +18,7 @@ from ..donations import services as donations
 from ..donations.models import Donation
 from ..money import Money, MoneyError, decimals
 from ..payments import states
-from ..payments.models import Payment, WebhookEvent, utcnow
+from ..payments.models import Payment, PaymentStatusChange, WebhookEvent, utcnow
 from .models import AuditEvent, OfflineGift, StaffRefund
 
 PAGE_SIZE = 50
@@ -417,8 +417,11 @@ def donation_history(session, donation: Donation) -> dict:
                                  AuditEvent.target_id == str(donation.id))
         .order_by(AuditEvent.id)))
     offline = session.scalar(select(OfflineGift).where(OfflineGift.donation_id == donation.id))
+    changes = list(session.scalars(
+        select(PaymentStatusChange).where(PaymentStatusChange.payment_id == payment.id)
+        .order_by(PaymentStatusChange.id)))
     return {"payment": payment, "events": events, "refunds": refunds, "audit": audit,
-            "offline": offline}
+            "offline": offline, "changes": changes}
 
 
 # -- donors ---------------------------------------------------------------------

@@ -261,7 +261,8 @@ def finish_refund(session, refund_id: int, gateway_refund_id: str, actor: StaffU
     total = session.scalar(
         select(func.coalesce(func.sum(StaffRefund.amount_minor), 0))
         .where(StaffRefund.payment_id == refund.payment_id, StaffRefund.status == "succeeded"))
-    delta = payments.apply_refund_total(session, refund.payment_id, int(total))
+    with payments.caused_by(f"refund by {actor.email}"):
+        delta = payments.apply_refund_total(session, refund.payment_id, int(total))
     donation = session.scalar(select(Donation).where(Donation.payment_id == refund.payment_id))
     audit(session, actor, "refund.succeeded", "donation", donation.id if donation else "",
           ip=ip, refund_id=refund.id, amount_minor=refund.amount_minor,
@@ -314,7 +315,9 @@ def record_offline_gift(session, *, appeal: Appeal, amount: Money, name: str, em
                             note=(note or "").strip()[:500], is_demo=is_demo,
                             entered_by_id=actor.id if actor else None))
     session.flush()
-    payments.transition_to(session, payment.id, states.SUCCEEDED)
+    by = actor.email if actor else "command line"
+    with payments.caused_by(f"offline gift entered by {by}"):
+        payments.transition_to(session, payment.id, states.SUCCEEDED)
     if created_at is not None:
         session.execute(update(Payment).where(Payment.id == payment.id)
                         .values(created_at=created_at, succeeded_at=created_at))

@@ -342,6 +342,24 @@ def _status_filter(status):
     return status_label(status)
 
 
+@bp.app_template_filter("status_cause")
+def _cause_filter(cause):
+    """A payment status change's cause (see payments.services.caused_by), in words."""
+    fixed = {"gateway answer": _("the payment service's answer to our request"),
+             "card submitted": _("the donor submitted the card"),
+             "history begins": _("the status when this history began"),
+             "reconcile": _("reconcile, checking with the payment service"),
+             "charge-pledges": _("a saved-card pledge charged at the close")}
+    if cause in fixed:
+        return fixed[cause]
+    for prefix, words in (("webhook ", _("event from the payment service: %(what)s")),
+                          ("refund by ", _("refund by %(what)s")),
+                          ("offline gift entered by ", _("offline gift entered by %(what)s"))):
+        if cause.startswith(prefix):
+            return words % {"what": cause[len(prefix):]}
+    return cause
+
+
 def _page_arg() -> int:
     raw = request.args.get("page", "1")
     return int(raw) if raw.isdigit() and len(raw) < 7 else 1

@@ -85,3 +85,22 @@ def test_hero_images_move_from_the_static_folder_into_the_database(empty_url):
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM appeals")).scalar() == 4
         db.engine.dispose()
+
+
+def test_the_status_history_begins_with_each_payments_status_of_the_day(empty_url):
+    app = app_for(empty_url)
+    with app.app_context():
+        upgrade(revision="a7e3c91d5b20")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO payments (reference, status, amount_minor, currency,"
+                " refunded_minor, provider, created_at, updated_at) VALUES"
+                " ('ref1', 'succeeded', 500, 'USD', 0, 'stripe', '2026-01-01 10:00:00',"
+                " '2026-01-01 10:05:00')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT from_status, to_status, cause, at FROM payment_status_changes")).all()
+        assert [tuple(r[:3]) for r in rows] == [(None, "succeeded", "history begins")]
+        assert str(rows[0][3]).startswith("2026-01-01 10:05:00")
+        db.engine.dispose()

@@ -8,7 +8,7 @@ from fundraiser import signals
 from fundraiser.appeals.models import Appeal
 from fundraiser.donations import services as donations
 from fundraiser.payments import states
-from fundraiser.payments.models import Payment
+from fundraiser.payments.models import Payment, PaymentStatusChange
 from fundraiser.staff.models import AuditEvent, OfflineGift, StaffRefund
 from tests import support
 
@@ -276,3 +276,50 @@ def test_when_the_gateway_fails_nothing_is_refunded_and_the_page_says_so(db, car
     from fundraiser.staff import services
 
     assert services.refundable_minor(db.session, payment) == 2500
+
+
+def test_the_donation_page_shows_each_status_change_and_its_cause(
+        app, db, client, donor, localstripe, appeal, staff_client):
+    public_id = paid_gift(donor, localstripe)
+    gift = donations.by_public_id(db.session, public_id)
+    intent_id, reference = gift.payment.intent_id, gift.payment.reference
+    # A late payment_intent.succeeded repeats what we know: no new change.
+    late = support.stripe_event("payment_intent.succeeded", support.intent_object(
+        intent_id, "succeeded", 2500, "USD", reference), "evt_late")
+    assert post_event(client, app, late).get_json()["outcome"] == "repeat"
+    dispute = support.stripe_event("charge.dispute.created", {
+        "id": "dp_1", "object": "dispute", "payment_intent": intent_id, "amount": 2500,
+        "currency": "usd", "status": "needs_response"}, "evt_dispute")
+    assert post_event(client, app, dispute).get_json()["outcome"] == "applied"
+    db.session.rollback()
+    changes = db.session.execute(
+        select(PaymentStatusChange.from_status, PaymentStatusChange.to_status,
+               PaymentStatusChange.cause)
+        .where(PaymentStatusChange.payment_id == gift.payment_id)
+        .order_by(PaymentStatusChange.id)).all()
+    assert changes == [
+        ("created", "processing", "card submitted"),
+        ("processing", "succeeded", "gateway answer"),
+        ("succeeded", "disputed", "webhook charge.dispute.created evt_dispute"),
+    ]
+    page = staff_client("viewer").get(f"/staff/donations/{gift.id}").text
+    history = page[page.index('id="changes-heading"'):page.index('id="events-heading"')]
+    assert "the donor submitted the card" in history
+    assert "the payment service&#39;s answer to our request" in history
+    assert "event from the payment service: charge.dispute.created evt_dispute" in history
+
+
+def test_a_refund_and_an_offline_gift_name_the_staff_member_who_moved_them(
+        db, donor, localstripe, appeal, staff_client):
+    gift = donations.by_public_id(db.session, paid_gift(donor, localstripe))
+    finance = staff_client("finance")
+    finance.post(f"/staff/donations/{gift.id}/refund", {"amount": "25", "reason": "asked"})
+    finance.post("/staff/gifts/new", {"appeal": appeal.id, "amount": "40", "name": "Cash Giver",
+                                      "email": "cash@example.org", "method": "cash",
+                                      "received_on": "2026-11-01"})
+    db.session.rollback()
+    causes = db.session.scalars(select(PaymentStatusChange.cause).where(
+        PaymentStatusChange.to_status.in_(("refunded", "succeeded")))
+        .order_by(PaymentStatusChange.id)).all()
+    assert causes == ["gateway answer", "refund by finance@example.org",
+                      "offline gift entered by finance@example.org"]
