@@ -34,7 +34,9 @@ def _allocate(session, payment_id: int, reason: str) -> None:
     if matching.activate_pledge_funded_by(session, payment_id) is not None:
         return  # the pledger's own money, given to be unlocked by friends
     donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
-    if donation is None:
+    if donation is None or not matching.could_match(
+            session, appeal_id=donation.appeal_id, currency=donation.currency,
+            pledge_code=donation.source or None):
         return
     net, _currency = matching.payment_net(session, payment_id)
     at = session.scalar(select(Payment.succeeded_at).where(Payment.id == payment_id)) \

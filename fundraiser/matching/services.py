@@ -543,3 +543,17 @@ def matches_for_payment(session, payment_id: int) -> list[tuple[str, int | None,
 def ledger_rows(session, appeal_id: int, limit: int = 200) -> list[MatchEntry]:
     return list(session.scalars(select(MatchEntry).where(MatchEntry.appeal_id == appeal_id)
                                 .order_by(MatchEntry.id.desc()).limit(limit)))
+
+
+def could_match(session, *, appeal_id: int, currency: str, pledge_code: str | None) -> bool:
+    """Whether a gift to this appeal has anything that might match it: a pool
+    in its currency, or the active pledge whose link it came through. One
+    query, so the many gifts to appeals without matching skip the rest."""
+    pool = select(MatchPool.id).where(MatchPool.appeal_id == appeal_id,
+                                      MatchPool.currency == currency).exists()
+    if not pledge_code or len(pledge_code) > 16:
+        return bool(session.scalar(select(pool)))
+    pledge = select(MatchPledge.id).where(MatchPledge.code == pledge_code,
+                                          MatchPledge.appeal_id == appeal_id,
+                                          MatchPledge.status == PLEDGE_ACTIVE).exists()
+    return bool(session.scalar(select(pool | pledge)))
