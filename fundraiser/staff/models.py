@@ -173,7 +173,8 @@ class OfflineGift(db.Model):
 # Indexes for the staff donations table (filters, sorts and search on 100k+
 # rows). Declared here, beside the queries that need them, on the donations
 # table's own metadata so migrations keep seeing them.
-Index("ix_donations_created_at", Donation.created_at)
-Index("ix_donations_amount_minor", Donation.amount_minor)
+# (sort column, id): the table's next/previous cursors start right at their row.
+Index("ix_donations_created_id", Donation.created_at, Donation.id)
+Index("ix_donations_amount_id", Donation.amount_minor, Donation.id)
 Index("ix_donations_email_lower", func.lower(Donation.email))
 Index("ix_donations_source", Donation.source)

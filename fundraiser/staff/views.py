@@ -369,10 +369,11 @@ def _page_arg() -> int:
 @staff_view(VIEW)
 def donations():
     filters = reports.parse_filters(request.args)
-    rows, total, page, pages = reports.donations_page(db.session, filters, _page_arg())
-    return render_template("staff/donations.html", rows=rows, total=total, page=page,
-                           pages=pages, f=filters, choices=reports.filter_choices(db.session),
-                           statuses=states.ALL)
+    table = reports.donations_page(db.session, filters, _page_arg(),
+                                   request.args.get("cursor", ""))
+    return render_template("staff/donations.html", rows=table.rows, total=table.total,
+                           table=table, f=filters,
+                           choices=reports.filter_choices(db.session), statuses=states.ALL)
 
 
 @bp.get("/donations/<int:donation_id>")
