@@ -912,7 +912,7 @@ def change_pool(appeal_id, pool_id):
         if not form.errors:
             try:
                 changed = services.change_match_pool(
-                    db.session, pool, actor=current_user, ip=client_ip(), cap_minor=cap,
+                    db.session, pool.id, actor=current_user, ip=client_ip(), cap_minor=cap,
                     starts_at=form.starts_at.data, ends_at=form.ends_at.data)
             except services.PoolError as exc:
                 db.session.rollback()
