@@ -15,11 +15,9 @@ HE = {
 "Cap": "תקרה",
 "Cap: the most the sponsor gives": "תקרה: הסכום המרבי שהתורם/ת נותנ/ת",
 "Change the pool of %(sponsor)s": "שינוי הקרן של %(sponsor)s",
-"Closes (UTC)": "נסגרת (UTC)",
 "Closes (UTC, optional)": "נסגרת (UTC, לא חובה)",
 "Enter a cap more than zero and at most %(max)s.":
     "יש להזין תקרה גדולה מאפס ועד %(max)s.",
-"Enter a smaller minimum gift.": "יש להזין תרומת מינימום קטנה יותר.",
 "Enter an amount like 250 or 250.50, in %(currency)s.":
     "יש להזין סכום כמו 250 או 250.50, ב־%(currency)s.",
 "Give the sponsor's name, or tick “Anonymous sponsor”.":
@@ -30,12 +28,10 @@ HE = {
 "Match pools: %(title)s": "קרנות הכפלה: %(title)s",
 "Most one gift can unlock (optional)": "הסכום המרבי שתרומה אחת פותחת (לא חובה)",
 "Nothing changed.": "לא השתנה דבר.",
-"Opens (UTC)": "נפתחת (UTC)",
 "Opens (UTC, optional)": "נפתחת (UTC, לא חובה)",
 "Ratio (matched:given)": "יחס (הכפלה:תרומה)",
 "Remaining": "נותר",
 "Save changes": "שמירת השינויים",
-"Saved the pool's changes.": "השינויים בקרן נשמרו.",
 "Shown on the appeal page and the public match ledger.":
     "מוצג בעמוד הקמפיין וביומן ההכפלות הציבורי.",
 "Smallest gift that is matched (optional)": "התרומה הקטנה ביותר שמוכפלת (לא חובה)",
@@ -78,4 +74,28 @@ HE = {
 "translated": "תורגם",
 "Someone else saved this translation at the same moment. Check it below and save again.":
     "מישהו אחר שמר את התרגום הזה באותו רגע. יש לבדוק אותו למטה ולשמור שוב.",
+# editing a pool after it is made
+"A monthly gift counts": "תרומה חודשית נספרת",
+"Once": "פעם אחת",
+"As a year (× 12)": "כשנה (× 12)",
+"For a monthly gift: “once” matches the monthly amount; “as a year” matches 12 times the monthly amount, within the cap and the limit per gift.":
+    "בתרומה חודשית: „פעם אחת” מכפיל את הסכום החודשי; „כשנה” מכפיל פי 12 מהסכום החודשי, "
+    "בגבולות התקרה והמגבלה לתרומה.",
+"Changes apply to gifts from now on; what is already matched stays as it is, and a refund of an earlier gift gives back exactly what that gift was matched.":
+    "השינויים חלים על תרומות מעכשיו והלאה; מה שכבר הוכפל נשאר כפי שהוא, והחזר של תרומה "
+    "קודמת מחזיר בדיוק את מה שהוכפל לה.",
+"Saved the pool's changes. They apply to gifts from now on; what is already matched stays as it is.":
+    "השינויים בקרן נשמרו. הם חלים על תרומות מעכשיו והלאה; מה שכבר הוכפל נשאר כפי שהוא.",
+"Choose how a monthly gift counts.": "יש לבחור איך נספרת תרומה חודשית.",
+"Enter a minimum gift of zero or more, at most %(max)s.":
+    "יש להזין תרומת מינימום של אפס או יותר, עד %(max)s.",
+"Keep the sponsor's name to 120 characters.": "שם התורם/ת יכול להכיל עד 120 תווים.",
+"The sponsor's name has characters that cannot be shown (such as line breaks or direction marks). Type it again.":
+    "בשם התורם/ת יש תווים שלא ניתן להציג (כמו שבירת שורה או סימני כיוון). יש להקליד אותו שוב.",
+"Amounts": "סכומים",
+"Which gifts are matched": "אילו תרומות מוכפלות",
+"Nothing was changed. Fix what is marked below and save again.":
+    "לא שונה דבר. יש לתקן את מה שמסומן למטה ולשמור שוב.",
+"The pool was not added. Fix what is marked below and try again.":
+    "הקרן לא נוספה. יש לתקן את מה שמסומן למטה ולנסות שוב.",
 }

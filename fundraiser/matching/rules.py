@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 MAX_DATETIME = datetime(9999, 12, 31)
+RATIO_MAX = 1000           # either side of a ratio; more is a typo
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,18 @@ def ratio_text(ratio_match: int, ratio_gift: int) -> str:
 
 
 def parse_ratio(text: str) -> tuple[int, int]:
-    """'2:1' → (2, 1). Both sides positive integers, at most 1000."""
+    """'2:1' → (2, 1). Both sides positive integers, at most RATIO_MAX."""
     left, sep, right = (text or "").strip().partition(":")
     if not sep or not left.strip().isdigit() or not right.strip().isdigit():
         raise ValueError("a ratio looks like 1:1, 2:1 or 1:2")
     m, g = int(left), int(right)
-    if not (0 < m <= 1000 and 0 < g <= 1000):
+    if not ratio_ok(m, g):
         raise ValueError("a ratio looks like 1:1, 2:1 or 1:2")
     return m, g
+
+
+def ratio_ok(ratio_match: int, ratio_gift: int) -> bool:
+    return 0 < ratio_match <= RATIO_MAX and 0 < ratio_gift <= RATIO_MAX
 
 
 def match_for(base_minor: int, ratio_match: int, ratio_gift: int) -> int:

@@ -29,6 +29,7 @@ from .models import (
     ALLOCATION,
     CARD_SAVED,
     MONTHLY_ONCE,
+    MONTHLY_X12,
     PAY_NOW,
     PLEDGE_ACTIVE,
     PLEDGE_CLOSED,
@@ -47,6 +48,25 @@ class MatchingError(ValueError):
 
 # -- pools --------------------------------------------------------------------
 
+def _check_pool(*, ratio_match: int, ratio_gift: int, cap_minor: int,
+                per_gift_limit_minor: int | None, starts_at: datetime | None,
+                ends_at: datetime | None, monthly_rule: str, sponsor_name: str,
+                is_anonymous: bool, **_other) -> None:
+    """What every pool must be, on creation and after any change."""
+    if not rules.ratio_ok(ratio_match, ratio_gift):
+        raise MatchingError(f"ratio must be two whole numbers from 1 to {rules.RATIO_MAX}")
+    if cap_minor <= 0:
+        raise MatchingError("cap must be positive")
+    if per_gift_limit_minor is not None and per_gift_limit_minor <= 0:
+        raise MatchingError("per-gift limit must be positive")
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise MatchingError("the pool must end after it starts")
+    if monthly_rule not in (MONTHLY_ONCE, MONTHLY_X12):
+        raise MatchingError("monthly rule is 'once' or 'x12'")
+    if not is_anonymous and not sponsor_name.strip():
+        raise MatchingError("name the sponsor or make the pool anonymous")
+
+
 def create_pool(session, *, appeal_id: int, currency: str, cap_minor: int,
                 ratio: tuple[int, int] = (1, 1), sponsor_name: str = "",
                 anonymous: bool = False, starts_at: datetime | None = None,
@@ -55,56 +75,74 @@ def create_pool(session, *, appeal_id: int, currency: str, cap_minor: int,
                 monthly_rule: str = MONTHLY_ONCE) -> MatchPool:
     currency = check_currency(currency)
     m, g = ratio
-    if m <= 0 or g <= 0:
-        raise MatchingError("ratio must be two positive numbers")
-    if cap_minor <= 0:
-        raise MatchingError("cap must be positive")
-    if per_gift_limit_minor is not None and per_gift_limit_minor <= 0:
-        raise MatchingError("per-gift limit must be positive")
-    if starts_at and ends_at and ends_at <= starts_at:
-        raise MatchingError("the pool must end after it starts")
-    if monthly_rule not in ("once", "x12"):
-        raise MatchingError("monthly rule is 'once' or 'x12'")
-    if not anonymous and not sponsor_name.strip():
-        raise MatchingError("name the sponsor or make the pool anonymous")
-    pool = MatchPool(
-        appeal_id=appeal_id, currency=currency, cap_minor=cap_minor, remaining_minor=cap_minor,
-        ratio_match=m, ratio_gift=g, sponsor_name=sponsor_name.strip()[:120],
-        is_anonymous=anonymous, starts_at=starts_at, ends_at=ends_at,
-        per_gift_limit_minor=per_gift_limit_minor, min_gift_minor=min_gift_minor,
-        first_time_only=first_time_only, monthly_rule=monthly_rule,
-    )
+    terms = dict(ratio_match=m, ratio_gift=g, cap_minor=cap_minor,
+                 sponsor_name=sponsor_name.strip()[:120], is_anonymous=anonymous,
+                 starts_at=starts_at, ends_at=ends_at,
+                 per_gift_limit_minor=per_gift_limit_minor, min_gift_minor=min_gift_minor,
+                 first_time_only=first_time_only, monthly_rule=monthly_rule)
+    _check_pool(**terms)
+    pool = MatchPool(appeal_id=appeal_id, currency=currency, remaining_minor=cap_minor, **terms)
     session.add(pool)
     session.flush()
     return pool
 
 
-def set_pool_cap(session, pool_id: int, cap_minor: int) -> None:
-    """Raise or lower a cap. Lowering below what is already allocated is
-    refused: allocated money is never taken back from donors' matches."""
-    if cap_minor <= 0:
-        raise MatchingError("cap must be positive")
-    result = session.execute(
-        update(MatchPool)
-        .where(MatchPool.id == pool_id,
-               MatchPool.cap_minor - MatchPool.remaining_minor <= cap_minor)
-        .values(remaining_minor=MatchPool.remaining_minor + (cap_minor - MatchPool.cap_minor),
-                cap_minor=cap_minor)
-        .execution_options(synchronize_session=False)
-    )
+# What may change on a pool after it is made (its appeal and currency may not).
+POOL_TERMS = ("sponsor_name", "is_anonymous", "ratio_match", "ratio_gift", "cap_minor",
+              "starts_at", "ends_at", "per_gift_limit_minor", "min_gift_minor",
+              "first_time_only", "monthly_rule")
+
+
+def lock_pool(session, pool_id: int) -> MatchPool | None:
+    """The pool, read afresh under the row lock an allocation takes, so a
+    change and a gift being matched wait for each other."""
+    return session.scalar(select(MatchPool).where(MatchPool.id == pool_id)
+                          .with_for_update(key_share=True)
+                          .execution_options(populate_existing=True))
+
+
+def change_pool(session, pool_id: int, **changes) -> dict[str, list]:
+    """Change a pool's terms (any of POOL_TERMS) for gifts from now on, under
+    its row lock. The ledger is not touched: each allocation keeps its own
+    amount and basis, so a later refund reverses exactly what was matched,
+    at whatever ratio that was. A cap may go down only to what is matched
+    (a conditional UPDATE; remaining moves with it). Returns {term: [old,
+    new]} for what changed."""
+    unknown = set(changes) - set(POOL_TERMS)
+    if unknown:
+        raise TypeError(f"not a pool term: {', '.join(sorted(unknown))}")
+    pool = lock_pool(session, pool_id)
+    if pool is None:
+        raise MatchingError("no such pool")
+    before = {name: getattr(pool, name) for name in POOL_TERMS}
+    _check_pool(**{**before, **changes})
+    changed = {name: [before[name], value] for name, value in changes.items()
+               if value != before[name]}
+    if not changed:
+        return {}
+    values = {name: new for name, (_old, new) in changed.items()}
+    stmt = update(MatchPool).where(MatchPool.id == pool_id)
+    if "cap_minor" in values:
+        cap = values["cap_minor"]
+        stmt = stmt.where(MatchPool.cap_minor - MatchPool.remaining_minor <= cap)
+        values["remaining_minor"] = MatchPool.remaining_minor + (cap - MatchPool.cap_minor)
+    result = session.execute(stmt.values(**values)
+                             .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise MatchingError("the cap cannot be lower than what is already matched")
     _expire(session, MatchPool, pool_id)
+    return changed
+
+
+def set_pool_cap(session, pool_id: int, cap_minor: int) -> None:
+    """Raise or lower a cap. Lowering below what is already allocated is
+    refused: allocated money is never taken back from donors' matches."""
+    change_pool(session, pool_id, cap_minor=cap_minor)
 
 
 def set_pool_window(session, pool_id: int, starts_at: datetime | None,
                     ends_at: datetime | None) -> None:
-    if starts_at and ends_at and ends_at <= starts_at:
-        raise MatchingError("the pool must end after it starts")
-    session.execute(update(MatchPool).where(MatchPool.id == pool_id)
-                    .values(starts_at=starts_at, ends_at=ends_at)
-                    .execution_options(synchronize_session=False))
-    _expire(session, MatchPool, pool_id)
+    change_pool(session, pool_id, starts_at=starts_at, ends_at=ends_at)
 
 
 def _expire(session, model, row_id):

@@ -15,6 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from ..donations.forms import _Choice  # SelectChoice, or a tuple on WTForms 3.2
+from ..matching.models import MONTHLY_ONCE, MONTHLY_X12
 from .models import ROLES
 
 
@@ -116,7 +118,8 @@ class CosignerBulkForm(FlaskForm):
 
 
 class PoolForm(FlaskForm):
-    """A new sponsor match pool. Amounts are in the appeal's currency; the
+    """A sponsor match pool's terms, to add a pool or (one form per pool,
+    prefixed) to change one. Amounts are in the appeal's currency; the
     window is in UTC."""
 
     sponsor = StringField(_l("Sponsor's public name"), validators=[Optional(), Length(max=120)])
@@ -134,18 +137,9 @@ class PoolForm(FlaskForm):
     min_gift = StringField(_l("Smallest gift that is matched (optional)"),
                            validators=[Optional(), Length(max=20)])
     first_time_only = BooleanField(_l("Match first-time donors only"))
+    monthly_rule = SelectField(_l("A monthly gift counts"), default=MONTHLY_ONCE, choices=[
+        _Choice(MONTHLY_ONCE, _l("Once")), _Choice(MONTHLY_X12, _l("As a year (× 12)"))])
     submit = SubmitField(_l("Add match pool"))
-
-
-class PoolChangeForm(FlaskForm):
-    """Raise a pool's cap or move its window (one form per pool, prefixed)."""
-
-    cap = StringField(_l("Cap"), validators=[DataRequired(), Length(max=20)])
-    starts_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()],
-                                   format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    ends_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()],
-                                 format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
-    submit = SubmitField(_l("Save changes"))
 
 
 class TranslationForm(FlaskForm):

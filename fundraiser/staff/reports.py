@@ -400,7 +400,8 @@ def _beyond(column, value, row_id, forward):
 
 def _sort_value(row, sort):
     donation = row[0]
-    return {"date": lambda: donation.created_at.isoformat(), "amount": lambda: donation.amount_minor,
+    return {"date": lambda: donation.created_at.isoformat(),
+            "amount": lambda: donation.amount_minor,
             "name": lambda: donation.donor_name, "status": lambda: row.status}[sort]()
 
 

@@ -60,7 +60,6 @@ from .forms import (
     LoginForm,
     NewUserForm,
     OfflineGiftForm,
-    PoolChangeForm,
     PoolForm,
     RefundForm,
     SetPasswordForm,
@@ -838,12 +837,23 @@ def _upload_message(code):
 def _pool_change_form(pool, formdata=None):
     # CSRF is checked for every POST by CSRFProtect (the plain `csrf_token`
     # field); a prefixed form would otherwise want `p<id>-csrf_token`.
-    form = PoolChangeForm(formdata=formdata, prefix=f"p{pool.id}", meta={"csrf": False})
+    form = PoolForm(formdata=formdata, prefix=f"p{pool.id}", meta={"csrf": False})
     if formdata is None:
-        form.cap.data = str(pool.cap.as_decimal())
+        form.sponsor.data = pool.sponsor_name
+        form.anonymous.data = pool.is_anonymous
+        form.ratio.data = pool.ratio
+        form.cap.data = _amount_text(pool.cap_minor, pool.currency)
         form.starts_at.data = pool.starts_at
         form.ends_at.data = pool.ends_at
+        form.per_gift_limit.data = _amount_text(pool.per_gift_limit_minor, pool.currency)
+        form.min_gift.data = _amount_text(pool.min_gift_minor, pool.currency)
+        form.first_time_only.data = pool.first_time_only
+        form.monthly_rule.data = pool.monthly_rule
     return form
+
+
+def _amount_text(minor, currency):
+    return str(Money(minor, currency).as_decimal()) if minor else ""
 
 
 def _render_pools(appeal, form=None, change_forms=None, status=200):
@@ -874,38 +884,66 @@ def _optional_minor(field, currency, errors_to):
         return None
 
 
+def _ratio_message():
+    return _("Write the ratio as two whole numbers, like 1:1, 2:1 or 1:2 (at most 1000).")
+
+
+def _pool_terms(form, currency):
+    """A pool's terms from the add or change form (services.PoolTerms'
+    fields), or None with each problem beside its field."""
+    try:
+        ratio = rules.parse_ratio(form.ratio.data)
+    except ValueError:
+        ratio = None
+        form.ratio.errors.append(_ratio_message())
+    cap = _optional_minor(form.cap, currency, form.cap.errors)
+    limit = _optional_minor(form.per_gift_limit, currency, form.per_gift_limit.errors)
+    minimum = _optional_minor(form.min_gift, currency, form.min_gift.errors)
+    if form.errors:
+        return None
+    return dict(sponsor_name=form.sponsor.data or "", anonymous=form.anonymous.data,
+                ratio=ratio, cap_minor=cap or 0, starts_at=form.starts_at.data,
+                ends_at=form.ends_at.data, per_gift_limit_minor=limit,
+                min_gift_minor=minimum or 0, first_time_only=form.first_time_only.data,
+                monthly_rule=form.monthly_rule.data)
+
+
+def _as_shown(submitted, stored):
+    """The form shows times to the minute: a time sent back as shown is the
+    stored one, not a change that drops its seconds."""
+    if submitted is not None and stored is not None and \
+            submitted == stored.replace(second=0, microsecond=0):
+        return stored
+    return submitted
+
+
+def _forget_public_pages():
+    """This process shows the pool's new terms at once; other workers within
+    PUBLIC_CACHE_SECONDS."""
+    current_app.extensions["fundraiser.public_cache"].clear()
+
+
 @bp.post("/appeals/<int:appeal_id>/pools")
 @staff_view(EDIT_APPEALS)
 def create_pool(appeal_id):
     appeal = db.get_or_404(Appeal, appeal_id)
     form = PoolForm()
     if form.validate_on_submit():
-        try:
-            ratio = rules.parse_ratio(form.ratio.data)
-        except ValueError:
-            ratio = None
-            form.ratio.errors.append(_("Write the ratio as two whole numbers, like 1:1, 2:1 "
-                                       "or 1:2 (at most 1000)."))
-        cap = _optional_minor(form.cap, appeal.currency, form.cap.errors)
-        limit = _optional_minor(form.per_gift_limit, appeal.currency,
-                                form.per_gift_limit.errors)
-        minimum = _optional_minor(form.min_gift, appeal.currency, form.min_gift.errors)
-        if not form.errors:
+        terms = _pool_terms(form, appeal.currency)
+        if terms is not None:
             try:
-                pool = services.create_match_pool(
-                    db.session, appeal=appeal, actor=current_user, ip=client_ip(),
-                    sponsor_name=form.sponsor.data or "", anonymous=form.anonymous.data,
-                    ratio=ratio, cap_minor=cap or 0, starts_at=form.starts_at.data,
-                    ends_at=form.ends_at.data, per_gift_limit_minor=limit,
-                    min_gift_minor=minimum or 0, first_time_only=form.first_time_only.data)
+                pool = services.create_match_pool(db.session, appeal=appeal, actor=current_user,
+                                                  ip=client_ip(), **terms)
             except services.PoolError as exc:
                 db.session.rollback()
                 _pool_error(form, str(exc), appeal.currency)
             else:
                 _commit()
+                _forget_public_pages()
                 flash(_("Added a %(ratio)s match pool of %(cap)s.", ratio=pool.ratio,
                         cap=_money(pool.cap_minor, pool.currency)))
-                return redirect(url_for("staff.pools", appeal_id=appeal.id), code=303)
+                return redirect(url_for("staff.pools", appeal_id=appeal.id) + "#main",
+                                code=303)
     return _render_pools(appeal, form=form, status=422)
 
 
@@ -918,25 +956,34 @@ def change_pool(appeal_id, pool_id):
         abort(404)
     form = _pool_change_form(pool, formdata=request.form)
     if form.validate_on_submit():
-        cap = _optional_minor(form.cap, pool.currency, form.cap.errors)
-        if not form.errors:
+        terms = _pool_terms(form, pool.currency)
+        if terms is not None:
+            terms["starts_at"] = _as_shown(terms["starts_at"], pool.starts_at)
+            terms["ends_at"] = _as_shown(terms["ends_at"], pool.ends_at)
             try:
-                changed = services.change_match_pool(
-                    db.session, pool, actor=current_user, ip=client_ip(), cap_minor=cap,
-                    starts_at=form.starts_at.data, ends_at=form.ends_at.data)
+                changed = services.change_match_pool(db.session, pool.id, actor=current_user,
+                                                     ip=client_ip(), **terms)
             except services.PoolError as exc:
                 db.session.rollback()
                 _pool_error(form, str(exc), pool.currency, pool)
             else:
                 _commit()
-                flash(_("Saved the pool's changes.") if changed else _("Nothing changed."))
-                return redirect(url_for("staff.pools", appeal_id=appeal.id) +
-                                f"#pool-{pool.id}", code=303)
+                if changed:
+                    _forget_public_pages()
+                    flash(_("Saved the pool's changes. They apply to gifts from now on; "
+                            "what is already matched stays as it is."))
+                else:
+                    flash(_("Nothing changed."))
+                # Back to the top (the form went to #pool-<id>, which a redirect
+                # without a fragment keeps): the message, and the summary table.
+                return redirect(url_for("staff.pools", appeal_id=appeal.id) + "#main",
+                                code=303)
     return _render_pools(appeal, change_forms={pool.id: form}, status=422)
 
 
 def _pool_error(form, code, currency, pool=None):
     """A refused pool change, as a sentence beside the field it concerns."""
+    largest = _money(Money.from_major(services.POOL_CAP_MAX_MAJOR, currency).minor, currency)
     if code == "cap below matched":
         form.cap.errors.append(_(
             "The cap cannot be lower than what is already matched (%(matched)s). "
@@ -944,8 +991,9 @@ def _pool_error(form, code, currency, pool=None):
             matched=_money(pool.allocated_minor, currency) if pool else "?"))
     elif code in ("cap must be positive", "cap too large"):
         form.cap.errors.append(_("Enter a cap more than zero and at most %(max)s.",
-                                 max=_money(Money.from_major(services.POOL_CAP_MAX_MAJOR,
-                                                             currency).minor, currency)))
+                                 max=largest))
+    elif code == "ratio out of range":
+        form.ratio.errors.append(_ratio_message())
     elif code == "the pool must end after it starts":
         form.ends_at.errors.append(_("The pool must close after it opens."))
     elif code == "window out of range":
@@ -957,10 +1005,18 @@ def _pool_error(form, code, currency, pool=None):
         form.per_gift_limit.errors.append(_("The limit per gift must be more than zero and "
                                             "not more than the cap."))
     elif code == "minimum gift out of range":
-        form.min_gift.errors.append(_("Enter a smaller minimum gift."))
-    elif code in ("name the sponsor or make the pool anonymous",
-                  "sponsor name has control characters"):
+        form.min_gift.errors.append(_("Enter a minimum gift of zero or more, at most %(max)s.",
+                                      max=largest))
+    elif code == "sponsor name has control characters":
+        form.sponsor.errors.append(_("The sponsor's name has characters that cannot be shown "
+                                     "(such as line breaks or direction marks). Type it "
+                                     "again."))
+    elif code == "sponsor name too long":
+        form.sponsor.errors.append(_("Keep the sponsor's name to 120 characters."))
+    elif code == "name the sponsor or make the pool anonymous":
         form.sponsor.errors.append(_("Give the sponsor's name, or tick “Anonymous sponsor”."))
+    elif code == "monthly rule unknown":
+        form.monthly_rule.errors.append(_("Choose how a monthly gift counts."))
     else:
         form.form_errors.append(_("The pool could not be saved. Check the values and try "
                                   "again."))

@@ -1,8 +1,9 @@
 """Hypothesis stateful test of the match ledger against the real services
 and a real database (SQLite, and PostgreSQL when DATABASE_URL is set):
 random gifts (some through a friend's pledge link), partial and full
-refunds (some reported twice), disputes won and lost, cap edits and pool
-windows closing. After every step the ledger and the counters must agree."""
+refunds (some reported twice), disputes won and lost, cap edits, pool
+windows closing and pool terms (ratio, limits, first-time rule) changed
+between gifts. After every step the ledger and the counters must agree."""
 
 import itertools
 
@@ -48,6 +49,7 @@ def test_match_ledger_state_machine(db, backend):
                 session, appeal_id=self.appeal_id, currency="USD", amount_minor=7_000,
                 pledger_name="P", pledger_email="pledger@example.org", origin_payment_id=None,
                 funding_payment_id=funding.payment_id)
+            self.ratios_held = {}  # pool id -> every ratio it has had
             payments.transition_to(session, funding.payment_id, states.SUCCEEDED)
             session.commit()
             self.code = self.pledge.code
@@ -63,6 +65,7 @@ def test_match_ledger_state_machine(db, backend):
                 sponsor_name="S", per_gift_limit_minor=limit, min_gift_minor=minimum,
                 first_time_only=first_time)
             session.commit()
+            self.ratios_held[pool.id] = {ratio}
             return pool.id
 
         @rule(target=gifts, amount=st.integers(1, 9_000), donor=st.integers(0, 4),
@@ -123,6 +126,17 @@ def test_match_ledger_state_machine(db, backend):
                 pool = session.get(MatchPool, pool_id, populate_existing=True)
                 assert cap < pool.allocated_minor  # refused only when below what is matched
 
+        @rule(pool_id=pools, ratio=st.sampled_from(RATIOS),
+              limit=st.one_of(st.none(), st.integers(1, 5_000)),
+              minimum=st.sampled_from([0, 500]), first_time=st.booleans())
+        def change_terms(self, pool_id, ratio, limit, minimum, first_time):
+            """New terms for gifts from now on; what is matched stays matched."""
+            matching.change_pool(session, pool_id, ratio_match=ratio[0], ratio_gift=ratio[1],
+                                 per_gift_limit_minor=limit, min_gift_minor=minimum,
+                                 first_time_only=first_time)
+            session.commit()
+            self.ratios_held[pool_id].add(ratio)
+
         @rule(pool_id=pools)
         def end_window(self, pool_id):
             matching.set_pool_window(session, pool_id, None, utcnow())
@@ -156,8 +170,9 @@ def test_match_ledger_state_machine(db, backend):
         def no_gift_is_matched_beyond_its_ratio(self):
             if not hasattr(self, "appeal_id"):
                 return
-            ratios = {p.id: (p.ratio_match, p.ratio_gift) for p in session.scalars(
-                select(MatchPool).where(MatchPool.appeal_id == self.appeal_id))}
+            # a gift was matched at the ratio its pool had then: bound it by
+            # the best ratio each pool has ever had
+            ratios = self.ratios_held
             for payment_id in self.payment_ids:
                 payment = session.get(Payment, payment_id)
                 net_gift = payment.amount_minor - payment.refunded_minor
@@ -166,10 +181,10 @@ def test_match_ledger_state_machine(db, backend):
                     assert per_source == []
                 for kind, source_id, amount in per_source:
                     assert amount > 0
-                    m, g = ratios[source_id] if kind == "pool" else (1, 1)
-                    assert amount <= rules.match_for(net_gift, m, g)
+                    held = ratios[source_id] if kind == "pool" else {(1, 1)}
+                    assert amount <= max(rules.match_for(net_gift, m, g) for m, g in held)
                 # each unit of a gift is matched once: at most the best ratio overall
-                best = max([1] + [m / g for m, g in ratios.values()])
+                best = max([1] + [m / g for held in ratios.values() for m, g in held])
                 assert sum(a for _k, _s, a in per_source) <= net_gift * best
             # no reversal ever exceeds its allocation
             original = aliased(MatchEntry)

@@ -55,7 +55,9 @@ def matrix(gift, other_user):
          {"sponsor": "Matcher", "ratio": "1:1", "cap": "1000"}, EDIT_APPEALS),
         # the pool made by the row above (id 1) for roles that may; 404 is fine otherwise
         ("staff.change_pool", "POST", f"/staff/appeals/{a}/pools/1",
-         {"p1-cap": "2000"}, EDIT_APPEALS),
+         {"p1-sponsor": "Matcher & Co", "p1-ratio": "2:1", "p1-cap": "2000",
+          "p1-per_gift_limit": "100", "p1-min_gift": "5", "p1-first_time_only": "y",
+          "p1-monthly_rule": "x12"}, EDIT_APPEALS),
         ("staff.translate_appeal", "GET", f"/staff/appeals/{a}/translations", None,
          EDIT_APPEALS),
         ("staff.translate_appeal", "GET", f"/staff/appeals/{a}/translations/he", None,
