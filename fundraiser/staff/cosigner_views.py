@@ -16,7 +16,7 @@ from . import services
 from .auth import client_ip, staff_view
 from .forms import CosignerBulkForm, CosignerForm
 from .models import EDIT_APPEALS
-from .views import bp, stored_upload
+from .views import bp, commit, stored_upload
 
 MOVES = ("top", "up", "down", "bottom")
 
@@ -88,7 +88,7 @@ def add_cosigner(appeal_id):
             db.session.rollback()
         else:
             _audit("cosigner.added", appeal, names=[fields["name"]], logo=logo is not None)
-            db.session.commit()
+            commit()
             flash(_("Added %(name)s.", name=fields["name"]))
             return _back(appeal, added[0])
     return _render_list(appeal, form=form, status=422)
@@ -112,7 +112,7 @@ def add_cosigners_bulk(appeal_id):
         else:
             _audit("cosigner.added", appeal, names=[c["name"] for c in items][:50],
                    count=len(items))
-            db.session.commit()
+            commit()
             flash(_("Added %(count)s co-signers.", count=len(items)))
             return _back(appeal)
     return _render_list(appeal, bulk=bulk, status=422)
@@ -145,7 +145,7 @@ def edit_cosigner(appeal_id, cosigner_id):
             if changed or moved:
                 _audit("cosigner.updated", appeal, name=cosigner.name, fields=changed,
                        position=[moved, cosigner.position + 1] if moved else None)
-                db.session.commit()
+                commit()
                 flash(_("Saved %(name)s.", name=cosigner.name))
             else:
                 flash(_("Nothing changed."))
@@ -169,7 +169,7 @@ def move_cosigner(appeal_id, cosigner_id):
     if old != cosigner.position + 1:
         _audit("cosigner.moved", appeal, name=cosigner.name,
                position=[old, cosigner.position + 1])
-        db.session.commit()
+        commit()
     return _back(appeal, cosigner)
 
 
@@ -180,6 +180,6 @@ def remove_cosigner(appeal_id, cosigner_id):
     name = cosigner.name
     appeals.remove_cosigner(db.session, appeal, cosigner.id)
     _audit("cosigner.removed", appeal, name=name)
-    db.session.commit()
+    commit()
     flash(_("Removed %(name)s.", name=name))
     return _back(appeal)

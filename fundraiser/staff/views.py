@@ -122,8 +122,11 @@ def _money(minor, currency):
     return Money(int(minor), currency).format(str(get_locale()))
 
 
-def _commit():
+def commit():
+    """Commit a staff change, and drop this process's cached public pages so
+    they show it at once (other workers within PUBLIC_CACHE_SECONDS)."""
     db.session.commit()
+    current_app.extensions["fundraiser.public_cache"].clear()
 
 
 # -- login, logout, passwords ---------------------------------------------------
@@ -141,7 +144,7 @@ def login():
         if user is not None:
             services.audit(db.session, user, "staff.login", "staff_user", user.id,
                            ip=client_ip())
-            _commit()
+            commit()
             target = safe_next(request.args.get("next"))
             session.clear()  # no session fixation: a fresh session for the login
             login_user(user)
@@ -154,7 +157,7 @@ def login():
         else:
             form.form_errors.append(_("That email and password do not match. "
                                       "Check both and try again."))
-        _commit()  # keep the failure count
+        commit()  # keep the failure count
         status = 401
     return render_template("staff/login.html", form=form), status
 
@@ -175,7 +178,7 @@ def logout_everywhere():
         services.log_out_everywhere(db.session, current_user)
         services.audit(db.session, current_user, "staff.logout_everywhere", "staff_user",
                        current_user.id, ip=client_ip())
-        _commit()
+        commit()
         logout_user()
         session.clear()
     return redirect(url_for("staff.login"))
@@ -197,7 +200,7 @@ def set_password(token):
         else:
             services.audit(db.session, user, "staff.password_set", "staff_user", user.id,
                            ip=client_ip())
-            _commit()
+            commit()
             logout_user()
             session.clear()
             flash(_("Your password is set. Log in with it now."))
@@ -428,19 +431,19 @@ def refund(donation_id):
     refund_id = pending.id
     # The reservation commits before the gateway is called: no lock is held
     # during the call, and a second refund cannot reserve the same money.
-    _commit()
+    commit()
     gateway = current_app.extensions["fundraiser.gateway"]
     try:
         result = gateway.refund(**call)
     except GatewayError as exc:
         services.fail_refund(db.session, refund_id, str(exc), current_user, ip=client_ip())
-        _commit()
+        commit()
         flash(_("The payment service refused or did not answer; nothing was refunded. "
                 "Try again in a minute."), "error")
         return redirect(url_for("staff.donation", donation_id=donation_id), code=303)
     services.finish_refund(db.session, refund_id, result.refund_id, current_user,
                            ip=client_ip())
-    _commit()
+    commit()
     flash(_("Refunded %(amount)s.", amount=_money(call["amount_minor"], d.currency)))
     return redirect(url_for("staff.donation", donation_id=donation_id), code=303)
 
@@ -497,7 +500,7 @@ def donations_csv():
     filters = reports.parse_filters(request.args)
     services.audit(db.session, current_user, "export.donations", ip=client_ip(),
                    filters=filters.as_args())
-    _commit()
+    commit()
     names = [name for name, _c in reports.EXPORT_COLUMNS]
     at = names.index("currency") + 1
     header = names[:at] + ["amount", "refunded"] + names[at:]
@@ -541,7 +544,7 @@ def donor():
 def donors_csv():
     q = (request.args.get("q") or "").strip()[:100]
     services.audit(db.session, current_user, "export.donors", ip=client_ip(), q=q)
-    _commit()
+    commit()
 
     def rows():
         offset = 0
@@ -594,7 +597,7 @@ def _record_offline(form, appeal):
         db.session, appeal=appeal, amount=amount, name=form.name.data,
         email=form.email.data, method=form.method.data, received_on=form.received_on.data,
         note=form.note.data or "", actor=current_user, ip=client_ip())
-    _commit()
+    commit()
     flash(_("Recorded %(amount)s from %(name)s.", amount=_money(amount.minor, amount.currency),
             name=d.donor_name))
     return redirect(url_for("staff.donation", donation_id=d.id), code=303)
@@ -648,7 +651,7 @@ def users():
             token = services.issue_set_password_token(db.session, user)
             services.audit(db.session, current_user, "staff.user_created", "staff_user",
                            user.id, ip=client_ip(), email=user.email, role=user.role)
-            _commit()
+            commit()
             link = _set_password_url(token)
         else:
             form.email.errors.append(_("There is already a staff member with this email."))
@@ -680,7 +683,7 @@ def edit_user(user_id):
             if changed:
                 services.audit(db.session, current_user, "staff.user_changed", "staff_user",
                                user.id, ip=client_ip(), **changed)
-            _commit()
+            commit()
             flash(_("Saved %(email)s.", email=user.email))
     return redirect(url_for("staff.users"), code=303)
 
@@ -696,7 +699,7 @@ def reset_user(user_id):
     services.log_out_everywhere(db.session, user)
     services.audit(db.session, current_user, "staff.password_link_issued", "staff_user",
                    user.id, ip=client_ip())
-    _commit()
+    commit()
     all_users = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
     return render_template("staff/users.html", form=NewUserForm(formdata=None),
                            users=all_users, link=_set_password_url(token), link_for=user,
@@ -746,7 +749,7 @@ def edit_appeal(appeal_id=None):
         else:
             saved = _save_appeal(form, appeal)
             if saved is not None:
-                _commit()
+                commit()
                 flash(_("Saved “%(title)s”.", title=saved.title))
                 return redirect(url_for("staff.edit_appeal", appeal_id=saved.id), code=303)
     status = 422 if form.errors else 200
@@ -917,12 +920,6 @@ def _as_shown(submitted, stored):
     return submitted
 
 
-def _forget_public_pages():
-    """This process shows the pool's new terms at once; other workers within
-    PUBLIC_CACHE_SECONDS."""
-    current_app.extensions["fundraiser.public_cache"].clear()
-
-
 @bp.post("/appeals/<int:appeal_id>/pools")
 @staff_view(EDIT_APPEALS)
 def create_pool(appeal_id):
@@ -938,8 +935,7 @@ def create_pool(appeal_id):
                 db.session.rollback()
                 _pool_error(form, str(exc), appeal.currency)
             else:
-                _commit()
-                _forget_public_pages()
+                commit()
                 flash(_("Added a %(ratio)s match pool of %(cap)s.", ratio=pool.ratio,
                         cap=_money(pool.cap_minor, pool.currency)))
                 return redirect(url_for("staff.pools", appeal_id=appeal.id) + "#main",
@@ -967,9 +963,8 @@ def change_pool(appeal_id, pool_id):
                 db.session.rollback()
                 _pool_error(form, str(exc), pool.currency, pool)
             else:
-                _commit()
+                commit()
                 if changed:
-                    _forget_public_pages()
                     flash(_("Saved the pool's changes. They apply to gifts from now on; "
                             "what is already matched stays as it is."))
                 else:
@@ -1083,7 +1078,7 @@ def _save_translation(form, appeal, locale, targets):
         services.audit(db.session, current_user, "appeal.translation_saved", "appeal",
                        appeal.id, ip=client_ip(), locale=locale, created=created,
                        title=saved.title)
-        _commit()
+        commit()
     except appeals.AppealError:
         db.session.rollback()
         form.title.errors.append(_("Give the translation a title."))
@@ -1107,7 +1102,7 @@ def delete_translation(appeal_id, locale):
     if appeals.delete_translation(db.session, appeal, locale):
         services.audit(db.session, current_user, "appeal.translation_deleted", "appeal",
                        appeal.id, ip=client_ip(), locale=locale)
-        _commit()
+        commit()
         flash(_("Removed the %(language)s translation: visitors read the original again.",
                 language=_language_name(locale)))
     return redirect(url_for("staff.edit_appeal", appeal_id=appeal.id), code=303)

@@ -247,3 +247,32 @@ def test_the_demo_loads_logos_once_however_often_it_runs(db, runner):
         "image/svg+xml"
     logos = [c.logo for c in coalition.cosigners if c.logo]
     assert len(logos) == 10 and len({logo.digest for logo in logos}) == 10
+
+
+def test_with_the_page_cache_on_an_appeal_or_co_signer_edit_shows_at_once(database_url):
+    """The public appeal page is cached per process (60 s here): every staff
+    change that commits drops this process's copies."""
+    from fundraiser.extensions import db as _db
+    from fundraiser.staff import services
+    from tests.conftest import make_app
+    from tests.functional.staff.conftest import PASSWORD, StaffClient
+
+    app = make_app(database_url, PUBLIC_CACHE_SECONDS=60)
+    with app.app_context():
+        appeal = create_appeal(_db.session, slug="cached", title="Old title")
+        user, _ = services.create_staff(_db.session, "editor@example.org", "editor")
+        services.set_password(_db.session, user, PASSWORD)
+        _db.session.commit()
+        visitor = app.test_client()
+        assert "Old title" in visitor.get("/appeals/cached").text
+        editor = StaffClient(app, user.email)
+        assert editor.login().status_code == 302
+        assert add_many(editor, appeal, "Fresh Union | Chile").status_code == 303
+        assert "Fresh Union" in visitor.get("/appeals/cached").text
+        form = {"slug": "cached", "title": "New title", "language": "en", "currency": "USD",
+                "goal": "100", "status": "published", "submit": "1"}
+        assert editor.post(f"/staff/appeals/{appeal.id}/edit", form).status_code == 303
+        page = visitor.get("/appeals/cached").text
+        assert "New title" in page and "Old title" not in page
+        _db.session.remove()
+        _db.engine.dispose()
