@@ -53,6 +53,7 @@ def localstripe_process():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stderr.close()  # else a ResourceWarning (an error in this suite)
 
 
 def register_webhook(localstripe_base: str, url: str, secret: str) -> None:

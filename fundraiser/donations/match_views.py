@@ -155,8 +155,9 @@ def ledger(slug):
     names = {("pool", p.id): matching.sponsor_label(p) or _("Anonymous sponsor") for p in pools}
     names.update({("pledge", p.id): p.pledger_name
                   for p in matching.pledges_for(db.session, appeal.id, active_only=False)})
-    return render_template("appeals/matching.html", appeal=appeal, pools=pools,
-                           pledges=pledges, entries=entries, names=names, now=utcnow(),
+    return render_template("appeals/matching.html", appeal=appeal,
+                           text=appeals.text_for(db.session, appeal, str(get_locale())),
+                           pools=pools, pledges=pledges, entries=entries, names=names, now=utcnow(),
                            matched_minor=matching.matched_minor(db.session, appeal))
 
 
@@ -218,8 +219,9 @@ def pledge_card(code):
     if pledge.status != PLEDGE_PENDING:
         return redirect(url_for("matching.pledge_page", code=code))
     gateway = current_app.extensions["fundraiser.gateway"]
-    return render_template("donations/pledge_card.html", pledge=pledge,
-                           appeal=db.session.get(Appeal, pledge.appeal_id),
+    appeal = db.session.get(Appeal, pledge.appeal_id)
+    return render_template("donations/pledge_card.html", pledge=pledge, appeal=appeal,
+                           text=appeals.text_for(db.session, appeal, str(get_locale())),
                            stripe_js_url=gateway.js_url, stripe_key=gateway.publishable_key)
 
 
@@ -255,6 +257,7 @@ def pledge_page(code):
         abort(404)
     share_url = url_for("appeals.show", slug=appeal.slug, ref=pledge.code, _external=True)
     return render_template("donations/pledge.html", pledge=pledge, appeal=appeal,
+                           text=appeals.text_for(db.session, appeal, str(get_locale())),
                            share_url=share_url)
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_mailman import EmailMessage
 
 from ..after_commit import after_commit
+from ..appeals import services as appeals
 from ..matching import services as matching
 from ..money import Money
 from . import services
@@ -21,12 +22,15 @@ def send_receipt(session, payment_id: int) -> None:
     donation = services.by_payment_id(session, payment_id)
     if donation is None or not services.claim_receipt(session, donation.id):
         return
+    # In the language the donor gave in (a webhook or `reconcile` may send it
+    # later, outside any request): its words and the appeal's title.
+    title = appeals.text_for(session, donation.appeal, donation.locale).title
     with force_locale(donation.locale):
         matched_minor = matching.net_for_payment(session, payment_id)
-        body = render_template("donations/receipt.txt", donation=donation,
+        body = render_template("donations/receipt.txt", donation=donation, title=title,
                                matched_minor=matched_minor,
                                matched=Money(matched_minor, donation.currency))
-        subject = _("Thank you for your gift to %(title)s", title=donation.appeal.title)
+        subject = _("Thank you for your gift to %(title)s", title=title)
     message = EmailMessage(subject=subject, body=body, to=[donation.email])
     donation_id = donation.id
 

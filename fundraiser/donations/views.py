@@ -84,6 +84,8 @@ def pay(public_id):
     match_note = "" if funded else match_views.preview_message(
         donation.appeal_id, match_views.donation_preview(donation), donation.source or None)
     return render_template("donations/pay.html", donation=donation, appeal=donation.appeal,
+                           text=appeals.text_for(db.session, donation.appeal,
+                                                 str(get_locale())),
                            stripe_js_url=gateway.js_url,
                            stripe_key=gateway.publishable_key, match_note=match_note,
                            funded_pledge=funded)

@@ -19,6 +19,12 @@ from ..donations.forms import _Choice  # SelectChoice, or a tuple on WTForms 3.2
 from ..matching.models import MONTHLY_ONCE, MONTHLY_X12
 from .models import ROLES
 
+try:  # WTForms 3.3+ wants choice objects; 3.2 only knows tuples
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover
+    def SelectChoice(value, label):  # the tuple 3.2 expects
+        return (value, label)
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
@@ -52,7 +58,9 @@ class OfflineGiftForm(FlaskForm):
     email = EmailField(_l("Donor's email"), validators=[DataRequired(), Email(),
                                                         Length(max=254)])
     method = SelectField(_l("How it was given"), choices=[
-        ("cheque", _l("Cheque")), ("bank_transfer", _l("Bank transfer")), ("cash", _l("Cash"))])
+        SelectChoice("cheque", _l("Cheque")),
+        SelectChoice("bank_transfer", _l("Bank transfer")),
+        SelectChoice("cash", _l("Cash"))])
     received_on = DateField(_l("Received on"), validators=[DataRequired()])
     note = StringField(_l("Note (cheque number, bank reference…)"),
                        validators=[Optional(), Length(max=500)])
@@ -61,12 +69,12 @@ class OfflineGiftForm(FlaskForm):
 
 class NewUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in ROLES])
     submit = SubmitField(_l("Add staff member"))
 
 
 class EditUserForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in ROLES])
     is_active = BooleanField(_l("May log in"))
     submit = SubmitField(_l("Save"))
 
@@ -76,8 +84,9 @@ class AppealForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     summary = StringField(_l("Summary"), validators=[Optional(), Length(max=300)])
     language = SelectField(_l("Language of the appeal"), choices=[
-        ("en", "English"), ("he", "עברית"), ("ar", "العربية"), ("fr", "Français"),
-        ("de", "Deutsch")])
+        SelectChoice("en", "English"), SelectChoice("he", "עברית"),
+        SelectChoice("ar", "العربية"), SelectChoice("fr", "Français"),
+        SelectChoice("de", "Deutsch")])
     story_md = TextAreaField(_l("Story (Markdown)"), validators=[Optional(),
                                                                  Length(max=50_000)])
     thank_you_md = TextAreaField(_l("Thank-you message (Markdown)"),
@@ -87,7 +96,8 @@ class AppealForm(FlaskForm):
     suggested = StringField(_l("Suggested amounts"), validators=[Optional(), Length(max=100)])
     ends_on = DateField(_l("Last day"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=[
-        ("draft", _l("Draft")), ("published", _l("Published")), ("closed", _l("Closed"))])
+        SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published")),
+        SelectChoice("closed", _l("Closed"))])
     hero = FileField(_l("Hero image (JPEG, PNG or WebP, up to 2 MB)"))
     hero_alt = StringField(_l("Image description (alt text)"),
                            validators=[Optional(), Length(max=300)])

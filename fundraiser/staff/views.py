@@ -62,6 +62,7 @@ from .forms import (
     OfflineGiftForm,
     PoolForm,
     RefundForm,
+    SelectChoice,
     SetPasswordForm,
     TranslationForm,
 )
@@ -570,7 +571,7 @@ def donors_csv():
 def offline_gift():
     form = OfflineGiftForm()
     appeal_list = list(db.session.scalars(select(Appeal).order_by(Appeal.title)))
-    form.appeal.choices = [(a.id, f"{a.title} ({a.currency})") for a in appeal_list]
+    form.appeal.choices = [SelectChoice(a.id, f"{a.title} ({a.currency})") for a in appeal_list]
     if form.validate_on_submit():
         appeal = db.session.get(Appeal, form.appeal.data)
         if form.received_on.data > utcnow().date() + timedelta(days=1):
