@@ -33,7 +33,8 @@ class GatewayEvent:
 class RefundResult:
     refund_id: str
     amount_minor: int
-    status: str
+    status: str                    # the gateway's: succeeded | pending | failed | canceled …
+    key: str | None = None         # our idempotency key, kept in the refund's metadata
 
 
 @dataclass(frozen=True)
@@ -88,5 +89,7 @@ class PaymentGateway(Protocol):
     def recent_intents(self, since_epoch: int) -> list[IntentResult]: ...
 
     def refund(self, *, intent_id: str, amount_minor: int, key: str) -> RefundResult: ...
+
+    def refunds_for(self, intent_id: str) -> list[RefundResult]: ...
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> GatewayEvent: ...

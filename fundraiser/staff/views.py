@@ -372,7 +372,17 @@ def _render_donation(d, form, status=200):
     events = [(e, _event_summary(e)) for e in history.pop("events")]
     return render_template("staff/donation.html", d=d, form=form, events=events,
                            refundable=services.refundable_minor(db.session, d.payment),
-                           **history), status
+                           refund_errors=_refund_errors(), **history), status
+
+
+def _refund_errors() -> dict[str, str]:
+    """Our own words for a failed refund; the gateway's stay as it said them."""
+    return {
+        services.REFUND_NOT_AT_GATEWAY: _("The payment service never received this refund "
+                                          "(found by reconcile); nothing was refunded."),
+        services.REFUND_NOT_MADE: _("The payment service did not make this refund "
+                                    "(found by reconcile); nothing was refunded."),
+    }
 
 
 def _event_summary(event) -> str:
