@@ -252,16 +252,43 @@ def create_staff(email, role):
 @click.option("--since", default="2d", show_default=True, help="how far back to look")
 def reconcile(since):
     """Compare open payments with the processor and repair what a lost webhook
-    left behind. Prints every payment that changed."""
-    from .payments import services
+    left behind; finish refunds left pending (of any age) when a process died
+    between the processor's answer and our commit. Prints what changed."""
+    from .payments import services, states
+    from .payments.gateway import GatewayError
+    from .staff import services as staff
 
+    gateway = current_app.extensions["fundraiser.gateway"]
     with services.caused_by("reconcile"):
-        changes = services.reconcile(db.session, current_app.extensions["fundraiser.gateway"],
-                                     parse_duration(since))
+        changes = services.reconcile(db.session, gateway, parse_duration(since))
     db.session.commit()
     for payment_id, old, new in changes:
         click.echo(f"payment {payment_id}: {old} -> {new}")
     click.echo(f"{len(changes)} payment(s) changed")
+
+    stuck = staff.stuck_refunds(db.session)
+    db.session.rollback()  # no transaction (no SQLite write lock) during the calls
+    settled = 0
+    for refund in stuck:
+        try:
+            found = gateway.refunds_for(refund.intent_id)
+        except GatewayError as exc:
+            click.echo(f"refund {refund.refund_id}: still pending: the payment service did "
+                       f"not answer ({exc})")
+            continue
+        try:
+            with services.caused_by("reconcile"):
+                outcome, detail = staff.settle_stuck_refund(db.session, refund.refund_id, found)
+            db.session.commit()
+        except states.IllegalTransition as exc:
+            # e.g. the gift is disputed now: a person has to look at it.
+            db.session.rollback()
+            click.echo(f"refund {refund.refund_id}: still pending: {exc}; settle it by hand")
+            continue
+        if outcome != "unchanged":
+            settled += 1
+            click.echo(f"refund {refund.refund_id}: pending -> {outcome} ({detail})")
+    click.echo(f"{settled} refund(s) settled")
 
 
 @click.command("localstripe")

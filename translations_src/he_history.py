@@ -4,6 +4,9 @@ msgid -> translation; scripts/fill_po.py reads every file here."""
 HE = {
 "Cause": "סיבה",
 "Status history": "היסטוריית סטטוסים",
+"The payment service did not confirm this refund. It stays pending, and the amount stays reserved, until a check with the payment service (within a few minutes) settles it. Do not refund it again.":
+    "שירות התשלומים לא אישר את ההחזר. הוא נשאר ממתין, והסכום נשאר שמור, עד שבדיקה מול שירות "
+    "התשלומים (בתוך כמה דקות) תכריע. אין להחזיר אותו שוב.",
 "a saved-card pledge charged at the close": "התחייבות בכרטיס שמור שחויבה בסגירה",
 "event from the payment service: %(what)s": "אירוע משירות התשלומים: %(what)s",
 "offline gift entered by %(what)s": "תרומה לא מקוונת שנרשמה על ידי %(what)s",

@@ -192,6 +192,8 @@ HE = {
 "The goal must be more than zero.": "היעד חייב להיות גדול מאפס.",
 "The image is larger than 2 MB. Please choose a smaller one.": "התמונה גדולה מ־2MB. בחרו תמונה קטנה יותר.",
 "The image is too large. Please choose a smaller one.": "התמונה גדולה מדי. בחרו תמונה קטנה יותר.",
+"The payment service did not make this refund (found by reconcile); nothing was refunded.": "שירות התשלומים לא ביצע את ההחזר הזה (נמצא בהתאמה מול שירות התשלומים); שום דבר לא הוחזר.",
+"The payment service never received this refund (found by reconcile); nothing was refunded.": "ההחזר הזה לא הגיע לשירות התשלומים (נמצא בהתאמה מול שירות התשלומים); שום דבר לא הוחזר.",
 "The payment service refused or did not answer; nothing was refunded. Try again in a minute.": "שירות התשלומים סירב או לא ענה; שום דבר לא הוחזר. נסו שוב בעוד דקה.",
 "The two passwords differ.": "שתי הסיסמאות שונות.",
 "There is already a staff member with this email.": "כבר יש איש/אשת צוות עם הדוא״ל הזה.",

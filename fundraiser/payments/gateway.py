@@ -33,7 +33,8 @@ class GatewayEvent:
 class RefundResult:
     refund_id: str
     amount_minor: int
-    status: str
+    status: str                    # the gateway's: succeeded | pending | failed | canceled …
+    key: str | None = None         # our idempotency key, kept in the refund's metadata
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,12 @@ class GatewayError(Exception):
     retry. `user_message` is safe to show a donor."""
 
     user_message = "The payment service did not answer. Nothing was charged; please try again."
+
+
+class OutcomeUnknown(GatewayError):
+    """The request may have reached the processor, but its answer did not reach
+    us (a dropped connection, a timeout, a server error): what happened is
+    unknown until we ask again. Nothing may be retried as if it had failed."""
 
 
 class CardDeclined(GatewayError):
@@ -88,5 +95,7 @@ class PaymentGateway(Protocol):
     def recent_intents(self, since_epoch: int) -> list[IntentResult]: ...
 
     def refund(self, *, intent_id: str, amount_minor: int, key: str) -> RefundResult: ...
+
+    def refunds_for(self, intent_id: str) -> list[RefundResult]: ...
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> GatewayEvent: ...

@@ -36,8 +36,12 @@ _cause: ContextVar[str] = ContextVar("payment_cause", default="gateway answer")
 
 
 @contextmanager
-def caused_by(cause: str):
-    """Record `cause` on every status change made inside the block."""
+def caused_by(cause: str | None):
+    """Record `cause` on every status change made inside the block (None
+    keeps the cause already set around it)."""
+    if cause is None:
+        yield
+        return
     token = _cause.set(cause[:120])
     try:
         yield

@@ -16,6 +16,7 @@ from .gateway import (
     GatewayEvent,
     IntentResult,
     InvalidWebhook,
+    OutcomeUnknown,
     RefundResult,
 )
 
@@ -174,12 +175,28 @@ class StripeGateway:
     def refund(self, *, intent_id, amount_minor, key) -> RefundResult:
         try:
             refund = self.client.v1.refunds.create(
-                params={"payment_intent": intent_id, "amount": amount_minor},
+                # The key goes into the metadata too: reconcile finds the refund
+                # by it when our process died before recording the answer.
+                params={"payment_intent": intent_id, "amount": amount_minor,
+                        "metadata": {"fundraiser_refund": key}},
                 options={"idempotency_key": key},
             )
+        except (stripe.APIConnectionError, stripe.APIError) as exc:
+            raise OutcomeUnknown(str(exc)) from exc
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc
-        return RefundResult(refund.id, refund.amount, refund.status)
+        return self._refund(refund)
+
+    def refunds_for(self, intent_id: str) -> list[RefundResult]:
+        """Every refund the gateway holds for this PaymentIntent. (Not a replay
+        of the create with its idempotency key: localstripe ignores keys and
+        would refund again, and Stripe forgets them after 24 hours.)"""
+        try:
+            page = self.client.v1.refunds.list(
+                params={"payment_intent": intent_id, "limit": 100})
+            return [self._refund(r) for r in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> GatewayEvent:
         if not signature:
@@ -202,6 +219,14 @@ class StripeGateway:
                             created=int(data.get("created") or 0), object=obj, raw=text)
 
     # -- helpers -------------------------------------------------------------
+
+    @staticmethod
+    def _refund(refund) -> RefundResult:
+        if hasattr(refund, "to_dict"):
+            refund = refund.to_dict()
+        key = (refund.get("metadata") or {}).get("fundraiser_refund")
+        return RefundResult(refund["id"], int(refund["amount"]), str(refund.get("status") or ""),
+                            key if isinstance(key, str) else None)
 
     @staticmethod
     def _result(pi, customer_id=None) -> IntentResult:

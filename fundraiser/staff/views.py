@@ -43,7 +43,7 @@ from ..matching.models import MatchPool
 from ..media import services as media
 from ..money import Money, MoneyError
 from ..payments import states
-from ..payments.gateway import GatewayError
+from ..payments.gateway import GatewayError, OutcomeUnknown
 from ..payments.models import utcnow
 from . import reports, services
 from .auth import (
@@ -394,7 +394,17 @@ def _render_donation(d, form, status=200):
     events = [(e, _event_summary(e)) for e in history.pop("events")]
     return render_template("staff/donation.html", d=d, form=form, events=events,
                            refundable=services.refundable_minor(db.session, d.payment),
-                           **history), status
+                           refund_errors=_refund_errors(), **history), status
+
+
+def _refund_errors() -> dict[str, str]:
+    """Our own words for a failed refund; the gateway's stay as it said them."""
+    return {
+        services.REFUND_NOT_AT_GATEWAY: _("The payment service never received this refund "
+                                          "(found by reconcile); nothing was refunded."),
+        services.REFUND_NOT_MADE: _("The payment service did not make this refund "
+                                    "(found by reconcile); nothing was refunded."),
+    }
 
 
 def _event_summary(event) -> str:
@@ -436,6 +446,16 @@ def refund(donation_id):
     gateway = current_app.extensions["fundraiser.gateway"]
     try:
         result = gateway.refund(**call)
+    except OutcomeUnknown as exc:
+        # Stripe may have refunded: the money stays reserved and the refund
+        # pending, and `flask reconcile` settles it from Stripe's own list.
+        services.audit(db.session, current_user, "refund.unconfirmed", "donation", d.id,
+                       ip=client_ip(), refund_id=refund_id, error=str(exc)[:300])
+        commit()
+        flash(_("The payment service did not confirm this refund. It stays pending, and "
+                "the amount stays reserved, until a check with the payment service (within "
+                "a few minutes) settles it. Do not refund it again."), "error")
+        return redirect(url_for("staff.donation", donation_id=donation_id), code=303)
     except GatewayError as exc:
         services.fail_refund(db.session, refund_id, str(exc), current_user, ip=client_ip())
         commit()

@@ -8,6 +8,7 @@ from fundraiser import signals
 from fundraiser.appeals.models import Appeal
 from fundraiser.donations import services as donations
 from fundraiser.payments import states
+from fundraiser.payments.gateway import GatewayError
 from fundraiser.payments.models import Payment, PaymentStatusChange
 from fundraiser.staff.models import AuditEvent, OfflineGift, StaffRefund
 from tests import support
@@ -256,9 +257,36 @@ def test_an_offline_gift_dated_in_the_future_is_refused(db, appeal, staff_client
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
-def test_when_the_gateway_fails_nothing_is_refunded_and_the_page_says_so(db, card_gift,
-                                                                       staff_client):
-    """No localstripe here: the gateway (127.0.0.1:9) cannot be reached."""
+def test_when_the_gateway_cannot_be_reached_the_refund_waits_for_reconcile(
+        db, card_gift, staff_client):
+    """No localstripe here: the gateway (127.0.0.1:9) cannot be reached. The
+    SDK cannot tell a refused connection from one dropped after sending, so
+    the refund stays pending and its money reserved (not free for a second
+    refund) until reconcile asks Stripe."""
+    finance = staff_client("finance")
+    response = finance.post(f"/staff/donations/{card_gift.id}/refund",
+                            {"amount": "25", "reason": "asked"})
+    assert response.status_code == 303
+    page = finance.get(response.headers["Location"])
+    assert b"did not confirm this refund" in page.data
+    db.session.rollback()
+    payment = db.session.get(Payment, card_gift.payment_id)
+    assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
+    refund = db.session.scalar(select(StaffRefund))
+    assert refund.status == "pending"
+    from fundraiser.staff import services
+
+    assert services.refundable_minor(db.session, payment) == 0
+
+
+def test_when_the_gateway_refuses_nothing_is_refunded_and_the_page_says_so(
+        db, app, card_gift, staff_client, monkeypatch):
+    gateway = app.extensions["fundraiser.gateway"]
+
+    def refuse(**_kw):
+        raise GatewayError("charge already refunded")
+
+    monkeypatch.setattr(gateway, "refund", refuse)
     finance = staff_client("finance")
     response = finance.post(f"/staff/donations/{card_gift.id}/refund",
                             {"amount": "25", "reason": "asked"})
