@@ -119,3 +119,20 @@ def intent_object(intent_id: str, status: str, amount: int, currency: str,
     return {"id": intent_id, "object": "payment_intent", "status": status, "amount": amount,
             "currency": currency.lower(), "metadata": {"fundraiser_ref": reference} if reference
             else {}, "last_payment_error": None, "client_secret": intent_id + "_secret_x"}
+
+
+def post_event(client, app, payload: str):
+    """Deliver a signed event to the app's webhook endpoint."""
+    signature = sign(payload, app.config["STRIPE_WEBHOOK_SECRET"])
+    return client.post("/webhooks/stripe", data=payload,
+                       headers={"Content-Type": "application/json",
+                                "Stripe-Signature": signature})
+
+
+def charge_refunded(intent_id: str, total: int, event_id: str, amount: int = 2500) -> str:
+    """charge.refunded for a card gift of `amount`, `total` refunded so far."""
+    return stripe_event("charge.refunded", {
+        "id": "ch_" + intent_id[3:], "object": "charge", "payment_intent": intent_id,
+        "amount": amount, "amount_refunded": total, "currency": "usd",
+        "refunded": total >= amount,
+    }, event_id)

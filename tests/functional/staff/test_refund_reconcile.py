@@ -72,20 +72,6 @@ def age_pending_refunds(db, minutes=10):
     db.session.commit()
 
 
-def post_event(client, app, payload):
-    signature = support.sign(payload, app.config["STRIPE_WEBHOOK_SECRET"])
-    return client.post("/webhooks/stripe", data=payload,
-                       headers={"Content-Type": "application/json",
-                                "Stripe-Signature": signature})
-
-
-def charge_refunded(intent_id, total, event_id):
-    return support.stripe_event("charge.refunded", {
-        "id": "ch_" + intent_id[3:], "object": "charge", "payment_intent": intent_id,
-        "amount": 2500, "amount_refunded": total, "currency": "usd", "refunded": total >= 2500,
-    }, event_id)
-
-
 def ledger(db, payment_id):
     db.session.rollback()
     return [(e.kind, e.amount_minor) for e in db.session.scalars(
@@ -177,7 +163,7 @@ def test_reconcile_finishes_a_refund_the_gateway_made_and_releases_one_it_never_
     again = runner.invoke(args=["reconcile"])
     assert "0 refund(s) settled" in again.output
     assert snapshot(db) == before
-    assert post_event(client, app, charge_refunded(intent_id, 1000, "evt_late")) \
+    assert support.post_event(client, app, support.charge_refunded(intent_id, 1000, "evt_late")) \
         .get_json()["outcome"] == "repeat"
     after = snapshot(db)
     assert {k: v for k, v in after.items() if k != "webhook_events"} == \
@@ -193,7 +179,7 @@ def test_the_webhook_first_then_reconcile_counts_the_refund_once(
     refund_dies_after_the_gateway(finance, gift, "25", monkeypatch)
     intent_id = db.session.get(Payment, gift.payment_id).intent_id
     # Real Stripe sends charge.refunded at once: the totals move before our row does.
-    assert post_event(client, app, charge_refunded(intent_id, 2500, "evt_first")) \
+    assert support.post_event(client, app, support.charge_refunded(intent_id, 2500, "evt_first")) \
         .get_json()["outcome"] == "applied"
     db.session.rollback()
     assert db.session.get(Payment, gift.payment_id).status == states.REFUNDED

@@ -23,20 +23,6 @@ def paid_gift(donor, localstripe, amount="25"):
     return public_id
 
 
-def post_event(client, app, payload):
-    signature = support.sign(payload, app.config["STRIPE_WEBHOOK_SECRET"])
-    return client.post("/webhooks/stripe", data=payload,
-                       headers={"Content-Type": "application/json",
-                                "Stripe-Signature": signature})
-
-
-def charge_refunded(intent_id, total, event_id):
-    return support.stripe_event("charge.refunded", {
-        "id": "ch_" + intent_id[3:], "object": "charge", "payment_intent": intent_id,
-        "amount": 2500, "amount_refunded": total, "currency": "usd", "refunded": total >= 2500,
-    }, event_id)
-
-
 def test_partial_then_full_refund_moves_the_totals_exactly_once(
         app, db, client, donor, localstripe, appeal, staff_client, gateway):
     public_id = paid_gift(donor, localstripe)
@@ -65,11 +51,11 @@ def test_partial_then_full_refund_moves_the_totals_exactly_once(
 
         # localstripe never sends charge.refunded: we build it, signed, and it
         # arrives twice (a replay of one event, and a second event id).
-        event = charge_refunded(payment.intent_id, 1000, "evt_refund_1")
-        assert post_event(client, app, event).get_json()["outcome"] == "repeat"
-        assert post_event(client, app, event).get_json()["outcome"] == "duplicate"
-        again = charge_refunded(payment.intent_id, 1000, "evt_refund_1b")
-        assert post_event(client, app, again).get_json()["outcome"] == "repeat"
+        event = support.charge_refunded(payment.intent_id, 1000, "evt_refund_1")
+        assert support.post_event(client, app, event).get_json()["outcome"] == "repeat"
+        assert support.post_event(client, app, event).get_json()["outcome"] == "duplicate"
+        again = support.charge_refunded(payment.intent_id, 1000, "evt_refund_1b")
+        assert support.post_event(client, app, again).get_json()["outcome"] == "repeat"
         db.session.rollback()
         assert db.session.get(Payment, gift.payment_id).refunded_minor == 1000
         assert donations.progress_for(db.session, appeal).raised_minor == 1500
@@ -87,7 +73,8 @@ def test_partial_then_full_refund_moves_the_totals_exactly_once(
         finance.post(f"/staff/donations/{gift.id}/refund",
                      {"amount": "15", "reason": "Donor asked for the rest"})
         for event_id in ("evt_refund_2", "evt_refund_2", "evt_refund_2b"):
-            post_event(client, app, charge_refunded(payment.intent_id, 2500, event_id))
+            event = support.charge_refunded(payment.intent_id, 2500, event_id)
+            support.post_event(client, app, event)
         db.session.rollback()
         payment = db.session.get(Payment, gift.payment_id)
         assert (payment.status, payment.refunded_minor) == (states.REFUNDED, 2500)
@@ -109,7 +96,8 @@ def test_an_early_webhook_then_the_staff_refund_still_counts_once(
     """The webhook may beat our own bookkeeping (real Stripe sends it at once)."""
     public_id = paid_gift(donor, localstripe)
     gift = donations.by_public_id(db.session, public_id)
-    post_event(client, app, charge_refunded(gift.payment.intent_id, 2500, "evt_early"))
+    early = support.charge_refunded(gift.payment.intent_id, 2500, "evt_early")
+    support.post_event(client, app, early)
     db.session.rollback()
     assert db.session.get(Payment, gift.payment_id).status == states.REFUNDED
     finance = staff_client("finance")
@@ -314,11 +302,11 @@ def test_the_donation_page_shows_each_status_change_and_its_cause(
     # A late payment_intent.succeeded repeats what we know: no new change.
     late = support.stripe_event("payment_intent.succeeded", support.intent_object(
         intent_id, "succeeded", 2500, "USD", reference), "evt_late")
-    assert post_event(client, app, late).get_json()["outcome"] == "repeat"
+    assert support.post_event(client, app, late).get_json()["outcome"] == "repeat"
     dispute = support.stripe_event("charge.dispute.created", {
         "id": "dp_1", "object": "dispute", "payment_intent": intent_id, "amount": 2500,
         "currency": "usd", "status": "needs_response"}, "evt_dispute")
-    assert post_event(client, app, dispute).get_json()["outcome"] == "applied"
+    assert support.post_event(client, app, dispute).get_json()["outcome"] == "applied"
     db.session.rollback()
     changes = db.session.execute(
         select(PaymentStatusChange.from_status, PaymentStatusChange.to_status,
