@@ -30,14 +30,19 @@ def gift_facts(session, donation: Donation, net_minor: int, at) -> rules.Gift:
                       email=donation.email, is_first_time=not earlier, is_monthly=False)
 
 
-def _allocate(session, payment_id: int, reason: str) -> None:
+def _allocate(session, payment_id: int, reason: str) -> tuple[Donation | None, int | None]:
+    """Match the gift. Returns its donation (None for a pledge's own money or
+    a payment without one) and what it matched when that is known without
+    asking (0 when nothing could match it), else None."""
     if matching.activate_pledge_funded_by(session, payment_id) is not None:
-        return  # the pledger's own money, given to be unlocked by friends
+        return None, None  # the pledger's own money, given to be unlocked by friends
     donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
-    if donation is None or not matching.could_match(
-            session, appeal_id=donation.appeal_id, currency=donation.currency,
-            pledge_code=donation.source or None):
-        return
+    if donation is None:
+        return None, None
+    if not matching.could_match(session, appeal_id=donation.appeal_id,
+                                currency=donation.currency,
+                                pledge_code=donation.source or None):
+        return donation, 0
     net, _currency = matching.payment_net(session, payment_id)
     at = session.scalar(select(Payment.succeeded_at).where(Payment.id == payment_id)) \
         or utcnow()
@@ -47,15 +52,16 @@ def _allocate(session, payment_id: int, reason: str) -> None:
         reason=reason)
     if entries:
         log.info("payment %s matched %s", payment_id, sum(e.amount_minor for e in entries))
+    return donation, None
 
 
 def on_succeeded(sender, payment_id: int, session, **_kw):
-    _allocate(session, payment_id, "gift")
+    donation, matched_minor = _allocate(session, payment_id, "gift")
     # The receipt says what the gift unlocked, so it is sent after the
     # allocation, here; blinker does not promise an order among receivers.
     from .receipts import send_receipt
 
-    send_receipt(session, payment_id)
+    send_receipt(session, payment_id, donation=donation, matched_minor=matched_minor)
 
 
 def on_reinstated(sender, payment_id: int, session, **_kw):

@@ -18,15 +18,19 @@ from . import services
 log = logging.getLogger(__name__)
 
 
-def send_receipt(session, payment_id: int) -> None:
-    donation = services.by_payment_id(session, payment_id)
+def send_receipt(session, payment_id: int, donation=None,
+                 matched_minor: int | None = None) -> None:
+    """`donation` and `matched_minor` may be given when the caller has them
+    (None: looked up here)."""
+    donation = donation or services.by_payment_id(session, payment_id)
     if donation is None or not services.claim_receipt(session, donation.id):
         return
     # In the language the donor gave in (a webhook or `reconcile` may send it
     # later, outside any request): its words and the appeal's title.
     title = appeals.text_for(session, donation.appeal, donation.locale).title
     with force_locale(donation.locale):
-        matched_minor = matching.net_for_payment(session, payment_id)
+        if matched_minor is None:
+            matched_minor = matching.net_for_payment(session, payment_id)
         body = render_template("donations/receipt.txt", donation=donation, title=title,
                                matched_minor=matched_minor,
                                matched=Money(matched_minor, donation.currency))
