@@ -245,53 +245,47 @@ def test_an_offline_gift_dated_in_the_future_is_refused(db, appeal, staff_client
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
 
 
+def refund_the_whole_gift_without_an_answer(db, staff_client, gift):
+    """Ask for a full refund the gateway does not carry out. Returns the page
+    the finance person lands on, the payment, its refund row and what is left
+    to refund."""
+    from fundraiser.staff import services
+
+    finance = staff_client("finance")
+    response = finance.post(f"/staff/donations/{gift.id}/refund",
+                            {"amount": "25", "reason": "asked"})
+    assert response.status_code == 303
+    page = finance.get(response.headers["Location"]).text
+    db.session.rollback()
+    payment = db.session.get(Payment, gift.payment_id)
+    assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
+    return (page, db.session.scalar(select(StaffRefund)),
+            services.refundable_minor(db.session, payment))
+
+
 def test_when_the_gateway_cannot_be_reached_the_refund_waits_for_reconcile(
         db, card_gift, staff_client):
     """No localstripe here: the gateway (127.0.0.1:9) cannot be reached. The
     SDK cannot tell a refused connection from one dropped after sending, so
     the refund stays pending and its money reserved (not free for a second
     refund) until reconcile asks Stripe."""
-    finance = staff_client("finance")
-    response = finance.post(f"/staff/donations/{card_gift.id}/refund",
-                            {"amount": "25", "reason": "asked"})
-    assert response.status_code == 303
-    page = finance.get(response.headers["Location"])
-    assert b"did not confirm this refund" in page.data
-    db.session.rollback()
-    payment = db.session.get(Payment, card_gift.payment_id)
-    assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
-    refund = db.session.scalar(select(StaffRefund))
-    assert refund.status == "pending"
-    from fundraiser.staff import services
-
-    assert services.refundable_minor(db.session, payment) == 0
+    page, refund, left = refund_the_whole_gift_without_an_answer(db, staff_client, card_gift)
+    assert "did not confirm this refund" in page
+    assert refund.status == "pending" and left == 0
 
 
 def test_when_the_gateway_refuses_nothing_is_refunded_and_the_page_says_so(
         db, app, card_gift, staff_client, monkeypatch):
-    gateway = app.extensions["fundraiser.gateway"]
-
     def refuse(**_kw):
         raise GatewayError("charge already refunded")
 
-    monkeypatch.setattr(gateway, "refund", refuse)
-    finance = staff_client("finance")
-    response = finance.post(f"/staff/donations/{card_gift.id}/refund",
-                            {"amount": "25", "reason": "asked"})
-    assert response.status_code == 303
-    page = finance.get(response.headers["Location"])
-    assert b"nothing was refunded" in page.data
-    db.session.rollback()
-    payment = db.session.get(Payment, card_gift.payment_id)
-    assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
-    refund = db.session.scalar(select(StaffRefund))
+    monkeypatch.setattr(app.extensions["fundraiser.gateway"], "refund", refuse)
+    page, refund, left = refund_the_whole_gift_without_an_answer(db, staff_client, card_gift)
+    assert "nothing was refunded" in page
     assert refund.status == "failed" and refund.error
     assert db.session.scalar(select(AuditEvent.action).where(
         AuditEvent.action == "refund.failed"))
-    # the failed attempt does not hold the money: a new refund may be tried
-    from fundraiser.staff import services
-
-    assert services.refundable_minor(db.session, payment) == 2500
+    assert left == 2500   # the failed attempt does not hold the money
 
 
 def test_the_donation_page_shows_each_status_change_and_its_cause(
