@@ -15,15 +15,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from ..donations.forms import _Choice  # SelectChoice, or a tuple on WTForms 3.2
+# SelectChoice, or the tuple WTForms 3.2 expects
+from ..donations.forms import _Choice as SelectChoice
 from ..matching.models import MONTHLY_ONCE, MONTHLY_X12
 from .models import ROLES
-
-try:  # WTForms 3.3+ wants choice objects; 3.2 only knows tuples
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # pragma: no cover
-    def SelectChoice(value, label):  # the tuple 3.2 expects
-        return (value, label)
 
 
 class LoginForm(FlaskForm):
@@ -148,7 +143,7 @@ class PoolForm(FlaskForm):
                            validators=[Optional(), Length(max=20)])
     first_time_only = BooleanField(_l("Match first-time donors only"))
     monthly_rule = SelectField(_l("A monthly gift counts"), default=MONTHLY_ONCE, choices=[
-        _Choice(MONTHLY_ONCE, _l("Once")), _Choice(MONTHLY_X12, _l("As a year (× 12)"))])
+        SelectChoice(MONTHLY_ONCE, _l("Once")), SelectChoice(MONTHLY_X12, _l("As a year (× 12)"))])
     submit = SubmitField(_l("Add match pool"))
 
 
