@@ -111,4 +111,9 @@ HE.update({
         "ההתחייבות בוטלה כי התשלום שלה לא עבר או הוחזר. התרומות שהוכפלו בזכותה כבר לא מוכפלות; יומן ההכפלות הציבורי מראה כל ביטול.",
     "This pledge was withdrawn: the saved card could not be charged when the appeal closed. The gifts it had matched are no longer matched; the public ledger shows each reversal.":
         "ההתחייבות בוטלה: לא ניתן היה לחייב את הכרטיס השמור כשהקמפיין נסגר. התרומות שהוכפלו בזכותה כבר לא מוכפלות; יומן ההכפלות הציבורי מראה כל ביטול.",
+"Thank you for matching your friends' gifts to \"%(title)s\". You pledged up to %(pledged)s; their gifts unlocked %(amount)s, and that is what we charged to the card you saved.":
+    "תודה שהכפלת את התרומות של החברים שלך ל„%(title)s”. התחייבת עד %(pledged)s; התרומות "
+    "שלהם פתחו %(amount)s, וזה הסכום שחייבנו בכרטיס ששמרת.",
+"Your matching pledge to %(title)s: %(amount)s charged":
+    "התחייבות ההכפלה שלך ל%(title)s: חויבו %(amount)s",
 })

@@ -59,8 +59,13 @@ def on_succeeded(sender, payment_id: int, session, **_kw):
     donation, matched_minor = _allocate(session, payment_id, "gift")
     # The receipt says what the gift unlocked, so it is sent after the
     # allocation, here; blinker does not promise an order among receivers.
-    from .receipts import send_receipt
+    from .receipts import send_pledge_charge_receipt, send_receipt
 
+    if donation is None:   # a pledge's own money, or a payment of no gift
+        pledge = matching.pledge_funded_by(session, payment_id)
+        if pledge is not None and pledge.charge_payment_id == payment_id:
+            send_pledge_charge_receipt(session, pledge)
+            return
     send_receipt(session, payment_id, donation=donation, matched_minor=matched_minor)
 
 

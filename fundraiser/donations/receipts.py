@@ -11,8 +11,10 @@ from flask_mailman import EmailMessage
 
 from ..after_commit import after_commit
 from ..appeals import services as appeals
+from ..appeals.models import Appeal
 from ..matching import services as matching
 from ..money import Money
+from ..payments.models import Payment
 from . import services
 
 log = logging.getLogger(__name__)
@@ -35,15 +37,40 @@ def send_receipt(session, payment_id: int, donation=None,
                                matched_minor=matched_minor,
                                matched=Money(matched_minor, donation.currency))
         subject = _("Thank you for your gift to %(title)s", title=title)
-    message = EmailMessage(subject=subject, body=body, to=[donation.email])
-    donation_id = donation.id
+    _send_after_commit(session, EmailMessage(subject=subject, body=body, to=[donation.email]),
+                       f"donation {donation.id}")
 
+
+def send_pledge_charge_receipt(session, pledge) -> None:
+    """The receipt for a saved-card pledge's closing charge (it has no
+    donation of its own): once, in the language of the pledger's own gift."""
+    if not matching.claim_charge_receipt(session, pledge.id):
+        return
+    origin = services.by_payment_id(session, pledge.origin_payment_id) \
+        if pledge.origin_payment_id else None
+    locale = origin.locale if origin is not None else "en"
+    appeal = session.get(Appeal, pledge.appeal_id)
+    title = appeals.text_for(session, appeal, locale).title
+    charge = session.get(Payment, pledge.charge_payment_id)
+    with force_locale(locale):
+        amount = Money(charge.amount_minor, charge.currency).format(locale)
+        body = render_template(
+            "donations/pledge_charge_receipt.txt", name=pledge.pledger_name, title=title,
+            amount=amount, pledged=Money(pledge.amount_minor, pledge.currency).format(locale),
+            reference=charge.reference, charge=charge)
+        subject = _("Your matching pledge to %(title)s: %(amount)s charged", title=title,
+                    amount=amount)
+    _send_after_commit(session, EmailMessage(subject=subject, body=body,
+                                             to=[pledge.pledger_email]), f"pledge {pledge.id}")
+
+
+def _send_after_commit(session, message: EmailMessage, what: str) -> None:
     def deliver():
         try:
             message.send()
         except OSError:
-            # The gift stands; the receipt can be re-sent from the staff side.
-            log.exception("receipt for donation %s not sent", donation_id)
+            # The money stands; the receipt can be re-sent by hand.
+            log.exception("receipt for %s not sent", what)
 
     after_commit(session, deliver)
 

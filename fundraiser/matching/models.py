@@ -133,6 +133,8 @@ class MatchPledge(db.Model):
     payment_method_id: Mapped[str | None] = mapped_column(String(255))
     charge_payment_id: Mapped[int | None] = mapped_column(
         ForeignKey("payments.id"), unique=True)
+    # Set once, by whoever sends the receipt for the closing charge.
+    charge_receipt_sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
 
     @property

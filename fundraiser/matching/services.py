@@ -595,3 +595,14 @@ def could_match(session, *, appeal_id: int, currency: str, pledge_code: str | No
                                           MatchPledge.appeal_id == appeal_id,
                                           MatchPledge.status == PLEDGE_ACTIVE).exists()
     return bool(session.scalar(select(pool | pledge)))
+
+
+def claim_charge_receipt(session, pledge_id: int) -> bool:
+    """True exactly once per pledge: whoever gets True sends the receipt for
+    the saved card's closing charge."""
+    result = session.execute(
+        update(MatchPledge).where(MatchPledge.id == pledge_id,
+                                  MatchPledge.charge_payment_id.is_not(None),
+                                  MatchPledge.charge_receipt_sent_at.is_(None))
+        .values(charge_receipt_sent_at=utcnow()).execution_options(synchronize_session=False))
+    return result.rowcount == 1

@@ -57,7 +57,7 @@ def pledge_with_saved_card(donor, client, number, amount="40"):
 
 
 def test_a_saved_card_pledge_is_charged_exactly_what_friends_unlocked(
-        donor, appeal, client, db, runner, gateway):
+        app, donor, appeal, client, db, runner, gateway):
     code = pledge_with_saved_card(donor, client, VISA)
     page = client.get(f"/match/{code}").data.decode()
     assert "Dana will match your gift up to $40" in page
@@ -88,12 +88,25 @@ def test_a_saved_card_pledge_is_charged_exactly_what_friends_unlocked(
     assert (body["raised_minor"], body["matched_minor"], body["total_minor"]) == \
         (5500, 3000, 8500)   # counted once
     assert body["pledges"][0]["status"] == "closed"
+    # Dana gets a receipt for the charge: what was pledged, what was unlocked.
+    outbox = app.extensions["mailman"].outbox
+    to_dana = [m for m in outbox if m.to == ["dana@example.org"]]
+    assert [m.subject for m in to_dana] == [
+        "Thank you for your gift to Test appeal",
+        "Your matching pledge to Test appeal: $30.00 charged"]
+    assert "You pledged up to $40.00; their gifts unlocked $30.00" in to_dana[1].body
+    assert charge.reference in to_dana[1].body
     # a closed pledge matches no more, and a second run charges nothing
     late = donor.start(amount="5", name="Omri", email="omri@example.org", source=code)
     donor.charge(late, support.card_token(donor.localstripe, VISA))
     assert api(client)["matched_minor"] == 3000
     assert "0 pledge(s) closed" in runner.invoke(
         args=["charge-pledges", "--appeal", "test-appeal", "--now"]).output
+    # its webhook, arriving later, sends no second receipt
+    event = support.stripe_event("payment_intent.succeeded", support.intent_object(
+        charge.intent_id, "succeeded", 3000, "USD", charge.reference), "evt_close_late")
+    assert support.post_event(client, app, event).get_json()["outcome"] == "repeat"
+    assert len([m for m in outbox if m.to == ["dana@example.org"]]) == 2
 
 
 def test_a_declined_charge_at_the_close_withdraws_the_pledge(donor, appeal, client, db, runner):
