@@ -134,17 +134,6 @@ def change_pool(session, pool_id: int, **changes) -> dict[str, list]:
     return changed
 
 
-def set_pool_cap(session, pool_id: int, cap_minor: int) -> None:
-    """Raise or lower a cap. Lowering below what is already allocated is
-    refused: allocated money is never taken back from donors' matches."""
-    change_pool(session, pool_id, cap_minor=cap_minor)
-
-
-def set_pool_window(session, pool_id: int, starts_at: datetime | None,
-                    ends_at: datetime | None) -> None:
-    change_pool(session, pool_id, starts_at=starts_at, ends_at=ends_at)
-
-
 def _expire(session, model, row_id):
     """Counters are changed by UPDATE statements; forget any stale copy."""
     obj = session.identity_map.get(identity_key(model, row_id))

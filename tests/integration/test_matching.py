@@ -58,7 +58,7 @@ def test_ratios_two_to_one_and_one_to_two(db):
     double = pool(db, appeal, ratio=(2, 1), ends_at=utcnow() + timedelta(days=1))
     d = give(db, appeal, 1_001)
     assert matched(db, d.payment_id) == 2_002
-    matching.set_pool_window(db.session, double.id, None, utcnow() - timedelta(seconds=1))
+    matching.change_pool(db.session, double.id, ends_at=utcnow() - timedelta(seconds=1))
     half = pool(db, appeal, ratio=(1, 2))
     db.session.commit()
     d2 = give(db, appeal, 1_001, email="b@example.org")
@@ -208,13 +208,13 @@ def test_a_cap_can_grow_and_cannot_shrink_below_what_is_matched(db):
     appeal = create_appeal(db.session)
     p = pool(db, appeal, cap=3_000)
     give(db, appeal, 2_000)
-    matching.set_pool_cap(db.session, p.id, 5_000)
+    matching.change_pool(db.session, p.id, cap_minor=5_000)
     db.session.commit()
     assert (fresh(db, p).cap_minor, fresh(db, p).remaining_minor) == (5_000, 3_000)
     with pytest.raises(matching.MatchingError):
-        matching.set_pool_cap(db.session, p.id, 1_999)
+        matching.change_pool(db.session, p.id, cap_minor=1_999)
     db.session.rollback()
-    matching.set_pool_cap(db.session, p.id, 2_000)
+    matching.change_pool(db.session, p.id, cap_minor=2_000)
     db.session.commit()
     assert fresh(db, p).remaining_minor == 0
 

@@ -119,7 +119,7 @@ def test_match_ledger_state_machine(db, backend):
         @rule(pool_id=pools, cap=st.integers(1, 25_000))
         def edit_cap(self, pool_id, cap):
             try:
-                matching.set_pool_cap(session, pool_id, cap)
+                matching.change_pool(session, pool_id, cap_minor=cap)
                 session.commit()
             except matching.MatchingError:
                 session.rollback()
@@ -139,7 +139,7 @@ def test_match_ledger_state_machine(db, backend):
 
         @rule(pool_id=pools)
         def end_window(self, pool_id):
-            matching.set_pool_window(session, pool_id, None, utcnow())
+            matching.change_pool(session, pool_id, starts_at=None, ends_at=utcnow())
             session.commit()
 
         @invariant()

@@ -234,8 +234,8 @@ def test_the_form_shows_the_pool_as_it_is_and_saving_it_unchanged_changes_nothin
     editor = staff_client("editor")
     pool = make_pool(editor, db, appeal, monthly_rule="x12")
     # a window with seconds (made elsewhere): the form shows minutes and must not drop them
-    matching.set_pool_window(db.session, pool.id, datetime(2026, 12, 1, 9, 0, 41, 5),
-                             datetime(2026, 12, 31, 18, 30, 59))
+    matching.change_pool(db.session, pool.id, starts_at=datetime(2026, 12, 1, 9, 0, 41, 5),
+                         ends_at=datetime(2026, 12, 31, 18, 30, 59))
     db.session.commit()
     assert form_values(editor, appeal, pool) == {
         f"p{pool.id}-sponsor": "Ruth's Bakery", f"p{pool.id}-ratio": "2:1",

@@ -41,28 +41,27 @@ def matched_gift(db, donor, localstripe, appeal):
     return donations.by_public_id(db.session, public_id)
 
 
-def refund_dies_after_the_gateway(finance, gift, amount, monkeypatch):
-    """Stripe refunds; the process dies before our bookkeeping commits."""
+def refund_dies_at(finance, gift, amount, monkeypatch, target, name):
+    """The process dies when the refund reaches `target.name`, and no handler
+    runs: at staff_services.finish_refund, Stripe has refunded and our
+    bookkeeping never commits; at gateway.refund, the reservation is
+    committed and Stripe never hears of it."""
     def die(*_a, **_kw):
         raise ProcessDied
 
     with monkeypatch.context() as m:
-        m.setattr(staff_services, "finish_refund", die)
+        m.setattr(target, name, die)
         with pytest.raises(ProcessDied):
             finance.post(f"/staff/donations/{gift.id}/refund",
                          {"amount": amount, "reason": "Donor asked"})
+
+
+def refund_dies_after_the_gateway(finance, gift, amount, monkeypatch):
+    refund_dies_at(finance, gift, amount, monkeypatch, staff_services, "finish_refund")
 
 
 def refund_dies_before_the_gateway(finance, gift, amount, gateway, monkeypatch):
-    """The reservation commits; the process dies before Stripe hears of it."""
-    def die(**_kw):
-        raise ProcessDied
-
-    with monkeypatch.context() as m:
-        m.setattr(gateway, "refund", die)
-        with pytest.raises(ProcessDied):
-            finance.post(f"/staff/donations/{gift.id}/refund",
-                         {"amount": amount, "reason": "Donor asked"})
+    refund_dies_at(finance, gift, amount, monkeypatch, gateway, "refund")
 
 
 def age_pending_refunds(db, minutes=10):
