@@ -24,6 +24,15 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     APP_URL = os.environ.get("APP_URL", "http://127.0.0.1:5000")
+    # Host names this app answers to (comma-separated); any other Host gets
+    # 400. Empty: APP_URL's host, plus localhost and 127.0.0.1 outside
+    # production (fundraiser/edge.py).
+    TRUSTED_HOSTS = os.environ.get("TRUSTED_HOSTS", "")
+    # How many proxies (load balancers) in front of the app add
+    # X-Forwarded-For/-Proto/-Host; 0 ignores those headers.
+    PROXY_COUNT = _env_int("PROXY_COUNT", 0)
+    # Strict-Transport-Security max-age, sent when APP_URL is https.
+    HSTS_SECONDS = _env_int("HSTS_SECONDS", 365 * 86400)
 
     # Stripe: localstripe by default. With real test-mode keys, unset
     # STRIPE_API_BASE (empty string) so the SDK talks to api.stripe.com.
@@ -35,9 +44,20 @@ class Config:
     # A webhook older than this (seconds) is refused: replay protection.
     STRIPE_WEBHOOK_TOLERANCE = 300
 
-    # Gift limits, in major units of the gift's currency.
-    DONATION_MIN_MAJOR = 1
+    # Gift limits, in major units of the gift's currency. Card testers like
+    # the smallest gift a form takes: keep the minimum above pocket change.
+    DONATION_MIN_MAJOR = _env_int("DONATION_MIN_MAJOR", 1)
     DONATION_MAX_MAJOR = _env_int("DONATION_MAX_MAJOR", 100_000)
+    # The largest amount any stored figure may be (gift, offline gift, goal,
+    # pool cap, per-gift limit, pledge, refund); online gifts stay below both.
+    MAX_AMOUNT_MAJOR = _env_int("MAX_AMOUNT_MAJOR", 10_000_000)
+    # Currencies an appeal may take, e.g. "USD,EUR,ILS" (ISO 4217; Babel
+    # knows their decimals). None: the list in fundraiser/limits.py.
+    CURRENCIES = tuple(c.strip().upper() for c in os.environ.get("CURRENCIES", "").split(",")
+                       if c.strip()) or None
+
+    # Uploaded images with more pixels than this are refused before decoding.
+    IMAGE_MAX_PIXELS = _env_int("IMAGE_MAX_PIXELS", 25_000_000)
 
     LANGUAGES = {"en": "English", "he": "עברית"}
     BABEL_DEFAULT_LOCALE = "en"
@@ -55,8 +75,50 @@ class Config:
     # that applies a payment change forgets its copy at once. 0 = no cache.
     PUBLIC_CACHE_SECONDS = float(os.environ.get("PUBLIC_CACHE_SECONDS", "2"))
 
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
+    # Shared by every app process and host when set; empty = embedded run.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+
+    # Card-testing defences (README: "Card testing"). Scores per client
+    # address, donor email and card over a moving window: each attempt costs
+    # ATTEMPT_COST, a decline DECLINE_COST more. "slow,block": from the first
+    # score each attempt waits SLOW_SECONDS; at the second the subject is
+    # blocked for BLOCK_SECONDS. Counted in Redis with REDIS_URL, else in the database.
+    CARD_GUARD_ENABLED = os.environ.get("CARD_GUARD_ENABLED", "1") != "0"
+    CARD_GUARD_WINDOW_SECONDS = _env_int("CARD_GUARD_WINDOW_SECONDS", 3600)
+    CARD_GUARD_ATTEMPT_COST = _env_int("CARD_GUARD_ATTEMPT_COST", 1)
+    CARD_GUARD_DECLINE_COST = _env_int("CARD_GUARD_DECLINE_COST", 5)
+    CARD_GUARD_SLOW_SECONDS = _env_int("CARD_GUARD_SLOW_SECONDS", 30)
+    CARD_GUARD_BLOCK_SECONDS = _env_int("CARD_GUARD_BLOCK_SECONDS", 3600)
+    CARD_GUARD_IP = os.environ.get("CARD_GUARD_IP", "30,60")
+    CARD_GUARD_EMAIL = os.environ.get("CARD_GUARD_EMAIL", "14,20")
+    CARD_GUARD_CARD = os.environ.get("CARD_GUARD_CARD", "6,12")
+    # A callable returning naive UTC now; tests give one to travel in time.
+    CARD_GUARD_CLOCK = None
+    # The breaker: card gifts to an appeal pause when, within WINDOW_SECONDS,
+    # its declines reach DECLINES and are at least RATE_PERCENT of its card
+    # attempts; they resume after COOLDOWN_SECONDS or when an admin resets it.
+    # Alerts go to CARD_BREAKER_ALERT_TO (comma-separated), else to every admin.
+    CARD_BREAKER_DECLINES = _env_int("CARD_BREAKER_DECLINES", 20)
+    CARD_BREAKER_RATE_PERCENT = _env_int("CARD_BREAKER_RATE_PERCENT", 50)
+    CARD_BREAKER_WINDOW_SECONDS = _env_int("CARD_BREAKER_WINDOW_SECONDS", 600)
+    CARD_BREAKER_COOLDOWN_SECONDS = _env_int("CARD_BREAKER_COOLDOWN_SECONDS", 3600)
+    CARD_BREAKER_ALERT_TO = os.environ.get("CARD_BREAKER_ALERT_TO", "")
     RATELIMIT_HEADERS_ENABLED = True
+    # Staff login back-off (fundraiser/staff/login_limits.py): failed
+    # attempts allowed per client address, per account from one address, and
+    # per account from anywhere (a browser that logged in before is exempt).
+    STAFF_LOGIN_LIMIT_ADDRESS = os.environ.get("STAFF_LOGIN_LIMIT_ADDRESS",
+                                               "10 per minute;30 per hour")
+    STAFF_LOGIN_LIMIT_ACCOUNT_ADDRESS = os.environ.get("STAFF_LOGIN_LIMIT_ACCOUNT_ADDRESS",
+                                                       "5 per minute;15 per hour")
+    STAFF_LOGIN_LIMIT_ACCOUNT = os.environ.get("STAFF_LOGIN_LIMIT_ACCOUNT", "60 per hour")
+    # Failed or refused staff logins, site-wide, past which admins get an
+    # email (one per window).
+    STAFF_LOGIN_ALERT = os.environ.get("STAFF_LOGIN_ALERT", "30 per 10 minutes")
+
+    # text: readable in a terminal; json: one object per line for a collector.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -71,12 +133,16 @@ class TestConfig(Config):
     MAIL_BACKEND = "locmem"
     STRIPE_WEBHOOK_SECRET = "whsec_test"
     RATELIMIT_ENABLED = False
+    REDIS_URL = ""  # a test that wants Redis names its own database
+    CARD_GUARD_ENABLED = False  # the card-testing tests turn it on
     APP_URL = "http://127.0.0.1:5000"
     PUBLIC_CACHE_SECONDS = 0  # tests read their own writes at once
 
 
 class ProductionConfig(Config):
+    PRODUCTION = True
     SESSION_COOKIE_SECURE = True
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 

@@ -6,7 +6,6 @@ configuration meet. `flask --app fundraiser …` finds it by name.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from flask import Flask, render_template, request
@@ -90,7 +89,9 @@ def create_app(config=None) -> Flask:
     )
     _load_config(app, config)
     os.makedirs(app.instance_path, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from . import logs
+
+    logs.configure(app)
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):
@@ -108,6 +109,12 @@ def create_app(config=None) -> Flask:
     limiter.init_app(app)
     login.init_app(app)
     login.session_protection = "strong"
+    from . import edge
+
+    edge.install(app)  # trusted hosts, proxies, HSTS
+    from .media import services as media
+
+    media.configure(app.config.get("IMAGE_MAX_PIXELS"))
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -122,15 +129,23 @@ def create_app(config=None) -> Flask:
         api_base=app.config["STRIPE_API_BASE"] or "",
         allow_live=app.config["STRIPE_ALLOW_LIVE"],
         tolerance=app.config["STRIPE_WEBHOOK_TOLERANCE"],
+        fingerprint_key=app.config["SECRET_KEY"],
     )
+    from .abuse import setup as card_defences
+
+    card_defences.init_app(app)
 
     # Every table is known to the metadata (for migrations) before any request.
+    from .abuse import models as _abuse  # noqa: F401
     from .appeals import models as _appeals  # noqa: F401
     from .cache import TTLCache
     from .donations import models as _donations  # noqa: F401
+    from .limits import Limits
     from .matching import models as _matching  # noqa: F401
     from .payments import models as _payments  # noqa: F401
     from .staff import models as _staff  # noqa: F401
+
+    app.extensions["fundraiser.limits"] = Limits.from_config(app.config)
 
     public_cache = TTLCache(ttl=app.config.get("PUBLIC_CACHE_SECONDS", 2))
     app.extensions["fundraiser.public_cache"] = public_cache
@@ -144,15 +159,26 @@ def create_app(config=None) -> Flask:
                    signals.payment_disputed, signals.payment_reinstated):
         signal.connect(_forget)
 
+    # Before any route is added: <int:…> in every URL stops at the largest id
+    # a database column holds (a larger one is a 404, not an overflow).
+    from .urls import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     _register_blueprints(app)
     _register_templating(app)
     _register_errors(app)
     _register_headers(app)
+    from . import static_assets
+
+    static_assets.init_app(app)
 
     from . import cli
     from .donations import matching_hooks
 
     matching_hooks.connect()  # allocates the match, then sends the receipt
+    from .staff import card_breaker
+
+    card_breaker.connect()  # emails staff when an appeal's card gifts pause
     cli.init_app(app)
     return app
 
@@ -162,21 +188,23 @@ def _register_blueprints(app: Flask) -> None:
     from .appeals.views import bp as appeals_bp
     from .donations.match_views import bp as matching_bp
     from .donations.views import bp as donations_bp
+    from .health import bp as health_bp
     from .media.views import bp as media_bp
     from .payments.webhooks import bp as webhooks_bp
-    from .staff import cosigner_views  # noqa: F401  (adds its routes to the staff blueprint)
-    from .staff.views import bp as staff_bp
+    from .staff.routes import bp as staff_bp
 
     for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
-               media_bp):
+               media_bp, health_bp):
         app.register_blueprint(bp)
 
 
 def _register_templating(app: Flask) -> None:
     from .media.views import image_url
     from .money import Money
+    from .urls import public_url
 
     app.add_template_global(image_url)
+    app.add_template_global(public_url)
 
     @app.template_filter("money")
     def money_filter(minor, currency, whole=False):
@@ -200,7 +228,16 @@ def _register_errors(app: Flask) -> None:
         return render_template("errors/404.html"), 404
 
     @app.errorhandler(429)
-    def too_many(_e):
+    def too_many(e):
+        if getattr(e, "response", None) is not None:  # a limit's own page (staff login)
+            return e.response
+        if request.path.startswith(("/give/", "/match/")) and request.method == "POST":
+            # The card pages' scripts show this message and wait this long.
+            from .abuse.guard import SLOW, Verdict
+            from .donations.card_checks import refused_json
+
+            item = getattr(getattr(e, "limit", None), "limit", None)
+            return refused_json(Verdict(SLOW, item.get_expiry() if item else 60))
         if request.path.startswith(("/api/", "/give/")) and request.is_json:
             return {"error": "too many requests"}, 429
         return render_template("errors/429.html"), 429
@@ -238,3 +275,9 @@ def _register_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
+
+
+# A worker process (a bare `rq worker`) builds its app from this factory.
+from . import jobs as _jobs  # noqa: E402
+
+_jobs.app_factory = create_app

@@ -16,10 +16,13 @@ from .extensions import db
 
 
 def init_app(app):
+    from .backup import backup_command, restore_command
+    from .scheduler import scheduler_command, worker_command
     from .staff.commands import demo_gifts
 
     for command in (demo, create_staff, reconcile, localstripe_command, create_pool,
-                    charge_pledges, demo_gifts):
+                    charge_pledges, demo_gifts, backup_command, restore_command,
+                    worker_command, scheduler_command):
         app.cli.add_command(command)
 
 
@@ -187,11 +190,8 @@ def charge_pledges(slug, now):
     exactly what friends unlocked. Prints every pledge charged."""
     from sqlalchemy import select
 
+    from . import tasks
     from .appeals.models import Appeal
-    from .matching import services as matching
-    from .payments.gateway import GatewayError
-    from .payments.models import utcnow
-    from .payments.services import caused_by
 
     appeal_id = None
     if slug:
@@ -200,22 +200,7 @@ def charge_pledges(slug, now):
             raise click.ClickException(f"no appeal {slug!r}")
     elif now:
         raise click.BadParameter("--now needs --appeal")
-    gateway = current_app.extensions["fundraiser.gateway"]
-    due = matching.card_pledges_due(db.session, utcnow(), appeal_id, force=now)
-    db.session.rollback()
-    for pledge_id in due:
-        amount = matching.close_card_pledge(db.session, pledge_id)
-        db.session.commit()  # closed and claimed before the card is charged
-        try:
-            with caused_by("charge-pledges"):
-                status = matching.charge_closed_pledge(db.session, gateway, pledge_id)
-            db.session.commit()
-        except GatewayError as exc:
-            # The payment stays `processing`; reconcile finds it by its reference.
-            db.session.rollback()
-            status = f"unknown ({exc})"
-        click.echo(f"pledge {pledge_id}: {amount} minor units, {status}")
-    click.echo(f"{len(due)} pledge(s) closed")
+    tasks.charge_pledges(tasks.due_pledges(appeal_id, force=now), say=click.echo)
 
 
 @click.command("create-staff")
@@ -224,11 +209,11 @@ def charge_pledges(slug, now):
 @click.option("--role", type=click.Choice(["admin", "finance", "editor", "viewer"]),
               required=True)
 def create_staff(email, role):
-    """Create a staff user and print a one-time set-password link."""
-    from flask import url_for
-
+    """Create a staff user and print a one-time set-password link (the
+    password rules are checked where it is set)."""
     from .staff.services import StaffError, audit, issue_set_password_token
     from .staff.services import create_staff as make_staff
+    from .urls import public_url
 
     try:
         user, created = make_staff(db.session, email, role)
@@ -241,10 +226,8 @@ def create_staff(email, role):
     db.session.commit()
     click.echo(f"{'created' if created else 'exists'}: {user.email} ({user.role})")
     if created:
-        base = current_app.config["APP_URL"].rstrip("/")
-        with current_app.test_request_context():
-            path = url_for("staff.set_password", token=token)
-        click.echo(f"set-password link (one use, valid 48 hours): {base}{path}")
+        link = public_url("staff.set_password", token=token)
+        click.echo(f"set-password link (one use, valid 48 hours): {link}")
 
 
 @click.command("reconcile")
@@ -254,41 +237,9 @@ def reconcile(since):
     """Compare open payments with the processor and repair what a lost webhook
     left behind; finish refunds left pending (of any age) when a process died
     between the processor's answer and our commit. Prints what changed."""
-    from .payments import services, states
-    from .payments.gateway import GatewayError
-    from .staff import services as staff
+    from . import tasks
 
-    gateway = current_app.extensions["fundraiser.gateway"]
-    with services.caused_by("reconcile"):
-        changes = services.reconcile(db.session, gateway, parse_duration(since))
-    db.session.commit()
-    for payment_id, old, new in changes:
-        click.echo(f"payment {payment_id}: {old} -> {new}")
-    click.echo(f"{len(changes)} payment(s) changed")
-
-    stuck = staff.stuck_refunds(db.session)
-    db.session.rollback()  # no transaction (no SQLite write lock) during the calls
-    settled = 0
-    for refund in stuck:
-        try:
-            found = gateway.refunds_for(refund.intent_id)
-        except GatewayError as exc:
-            click.echo(f"refund {refund.refund_id}: still pending: the payment service did "
-                       f"not answer ({exc})")
-            continue
-        try:
-            with services.caused_by("reconcile"):
-                outcome, detail = staff.settle_stuck_refund(db.session, refund.refund_id, found)
-            db.session.commit()
-        except states.IllegalTransition as exc:
-            # e.g. the gift is disputed now: a person has to look at it.
-            db.session.rollback()
-            click.echo(f"refund {refund.refund_id}: still pending: {exc}; settle it by hand")
-            continue
-        if outcome != "unchanged":
-            settled += 1
-            click.echo(f"refund {refund.refund_id}: pending -> {outcome} ({detail})")
-    click.echo(f"{settled} refund(s) settled")
+    tasks.reconcile(parse_duration(since), say=click.echo)
 
 
 @click.command("localstripe")

@@ -7,24 +7,36 @@ and nowhere else. Babel's currency data says how many decimals a currency has
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from babel.core import Locale
+from babel.core import Locale, UnknownLocaleError
 from babel.numbers import (
+    NumberFormatError,
     format_currency,
     get_currency_precision,
     get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
     is_currency,
+    parse_decimal,
 )
+
+# MoneyError.kind
+NOT_AN_AMOUNT = "not an amount"
+TOO_MANY_DECIMALS = "too many decimals"
+AMBIGUOUS = "ambiguous"
 
 
 class MoneyError(ValueError):
     """A value a person typed cannot be a sum of money."""
 
-    def __init__(self, message: str, places: int | None = None):
+    def __init__(self, message: str, places: int | None = None, kind: str = NOT_AN_AMOUNT):
         super().__init__(message)
         self.places = places  # set when only the number of decimals was wrong
+        self.kind = TOO_MANY_DECIMALS if places is not None else kind
 
 
 def decimals(currency: str) -> int:
@@ -49,22 +61,15 @@ class Money:
         object.__setattr__(self, "currency", check_currency(self.currency))
 
     @classmethod
-    def parse(cls, text: str, currency: str) -> Money:
-        """'25', '25.5', '1,000.50' → Money. Refuses more decimals than the
-        currency has, exponents, signs and anything that is not a number."""
+    def parse(cls, text: str, currency: str, locale: str | Locale | None = "en") -> Money:
+        """What a person typed → Money, read the way `locale` writes numbers
+        ('5,00' is five in German, '1,234.56' in English); see read_amount().
+        `locale=None` reads our own plain form ('1234.5'), as in preset values.
+        Refuses signs, exponents, more decimals than the currency has, and a
+        figure that means two different amounts depending on the decimal sign."""
         code = check_currency(currency)
-        cleaned = (text or "").strip().replace(",", "").replace("\u00a0", "").replace(" ", "")
-        if not cleaned or len(cleaned) > 20:
-            raise MoneyError("not an amount")
-        if not all(ch.isdigit() or ch == "." for ch in cleaned) or cleaned.count(".") > 1:
-            raise MoneyError("not an amount")
-        if not any(ch.isdigit() for ch in cleaned):
-            raise MoneyError("not an amount")
-        try:
-            value = Decimal(cleaned)
-        except InvalidOperation as exc:
-            raise MoneyError("not an amount") from exc
         places = decimals(code)
+        value = read_amount(text, places, locale)
         scaled = value.scaleb(places)
         if scaled != scaled.to_integral_value():
             raise MoneyError(f"at most {places} decimal places", places=places)
@@ -91,6 +96,24 @@ class Money:
             )
         return format_currency(amount, self.currency, locale=locale)
 
+    def input_text(self, locale: str | Locale = "en") -> str:
+        """The amount as a person would type it in `locale`, without group
+        separators ('1234,50' in German), for prefilling a form; it reads back
+        as this amount ('25' for a whole amount; trailing zeros go when they
+        would make it ambiguous)."""
+        mark = get_decimal_symbol(locale)
+        amount = self.as_decimal()
+        whole = amount.to_integral_value()
+        candidates = (whole,) if amount == whole else (amount, amount.normalize())
+        for value in candidates:
+            text = format(value, "f").replace(".", mark)
+            try:
+                if Money.parse(text, self.currency, locale) == self:
+                    return text
+            except MoneyError:
+                continue
+        return format(amount.normalize(), "f")
+
     def symbol(self, locale: str = "en") -> str:
         return get_currency_symbol(self.currency, locale=locale)
 
@@ -101,3 +124,87 @@ class Money:
 
     def __str__(self) -> str:
         return self.format("en")
+
+
+# -- reading what a person typed ---------------------------------------------
+
+# Longest figure we read at all (a gift of 10,000,000.000 with separators
+# fits with room to spare); anything longer is not an amount.
+_MAX_TYPED = 32
+_MAX_DIGITS = 20
+# Spaces people type between groups of thousands (French writes a narrow
+# no-break space; keyboards give a plain one).
+_SPACES = re.compile(r"[ \u00a0\u2009\u202f]+")
+# The two conventions a figure may be written in, whatever the page's locale:
+# '.' as decimal sign (English) and ',' (German). A figure the page's locale
+# reads one way and one of these reads another way is ambiguous.
+_CONVENTIONS = ("en", "de")
+_ALLOWED = re.compile(r"[0-9.,'\u2019 \u00a0\u2009\u202f\u066b\u066c]+")
+
+
+def _ascii_digits(text: str) -> str:
+    """Any script's decimal digits (Arabic-Indic '١٢') as ASCII ones."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
+def _strict(text: str, locale) -> Decimal | None:
+    """`text` read strictly by Babel in `locale`, or None if it is not a
+    number written that way (e.g. '5,00' in English: misplaced grouping)."""
+    group, mark = get_group_symbol(locale), get_decimal_symbol(locale)
+    # Arabic's own separators mean the same whatever the locale.
+    text = text.replace("\u066b", mark).replace("\u066c", group)
+    text = _SPACES.sub(group, text)
+    try:
+        value = parse_decimal(text, locale, strict=True)
+    except (NumberFormatError, ValueError):
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
+def _written_places(value: Decimal) -> int:
+    return max(0, -value.as_tuple().exponent)
+
+
+def read_amount(text: str, places: int, locale: str | Locale | None = "en") -> Decimal:
+    """The number a person typed, as `locale` writes numbers, or MoneyError.
+
+    The page's locale decides, strictly (Babel): '5,00' is five in German,
+    '1,234.50' a thousand and more in English. But a figure is never read as
+    more than it could also mean: when a separator the locale takes for a
+    thousands separator is a decimal sign in the other convention, and that
+    smaller amount is one the currency can have (at most `places` decimals),
+    the figure is refused as ambiguous instead of guessed — '1,234' on an
+    English page in a three-decimal currency (KWD 1.234 or 1,234?). A figure
+    that is no number in the page's locale but is one in exactly one
+    convention ('5,00' on an English page) can mean only that."""
+    text = (text or "").strip()
+    digits = sum(ch.isdecimal() for ch in text)
+    if not text or len(text) > _MAX_TYPED or not 0 < digits <= _MAX_DIGITS:
+        raise MoneyError("not an amount")
+    text = _ascii_digits(text)
+    if not _ALLOWED.fullmatch(text):
+        raise MoneyError("not an amount")
+    if locale is None:  # our own plain form: digits and an optional '.' fraction
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+            raise MoneyError("not an amount")
+        return Decimal(text)
+    try:
+        locale = Locale.parse(locale)
+    except (ValueError, TypeError, UnknownLocaleError):
+        locale = Locale.parse("en")
+    own = _strict(text, locale)
+    readings = {_strict(text, c) for c in _CONVENTIONS} - {None}
+    plausible = {value for value in readings if _written_places(value) <= places}
+    if own is not None:
+        if _written_places(own) > places:
+            raise MoneyError(f"at most {places} decimal places", places=places)
+        if any(value < own for value in plausible):
+            raise MoneyError("ambiguous", kind=AMBIGUOUS)
+        return own
+    if len(plausible) == 1:
+        return plausible.pop()
+    if plausible:
+        raise MoneyError("ambiguous", kind=AMBIGUOUS)
+    if readings:
+        raise MoneyError(f"at most {places} decimal places", places=places)
+    raise MoneyError("not an amount")

@@ -21,3 +21,7 @@ payment_disputed = _signals.signal("payment-disputed")
 #: sender=None, payment_id=int, session=Session — disputed → succeeded: the dispute
 #: was won and the money is ours again.
 payment_reinstated = _signals.signal("payment-reinstated")
+#: sender=None, appeal_id=int, declines=int, resets_at=datetime, session=Session — card
+#: declines on an appeal passed the breaker's threshold: its card gifts are paused. Sent once
+#: per trip.
+card_breaker_tripped = _signals.signal("card-breaker-tripped")

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,21 @@ def make_app(database_url, localstripe_base="http://127.0.0.1:9", **overrides):
     return app
 
 
+@contextmanager
+def app_with(database_url, **overrides):
+    """An app of its own (other settings than the `app` fixture's), inside its
+    app context; its connections are closed afterwards."""
+    app = make_app(database_url, **overrides)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            from fundraiser.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture
 def app(database_url, request):
     """The app against a clean database. Tests that touch the payment
@@ -172,3 +188,36 @@ def _no_smtp(monkeypatch):
         raise AssertionError("a test tried to open an SMTP connection")
 
     monkeypatch.setattr(smtplib.SMTP, "connect", refuse)
+
+
+# The job-queue tests' own Redis database (never another's), flushed before
+# and after each test.
+REDIS_JOBS_URL = os.environ.get("TEST_REDIS_JOBS_URL", "redis://127.0.0.1:6379/5")
+
+
+@pytest.fixture
+def redis_jobs():
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_JOBS_URL)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_JOBS_URL}")
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
+@pytest.fixture
+def queued_app(database_url, redis_jobs):
+    """The app with a job queue (REDIS_URL set): jobs wait for a worker.
+    Retries come at once (no back-off wait) unless a test sets its own."""
+    app = make_app(database_url, REDIS_URL=REDIS_JOBS_URL, JOB_RETRY_INTERVALS=[0, 0])
+    with app.app_context():
+        yield app
+        from fundraiser.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 import requests
 from werkzeug.serving import make_server
 
+from fundraiser.jobs import job
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -31,9 +33,9 @@ def wait_for(url: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still booting
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
@@ -136,3 +138,20 @@ def charge_refunded(intent_id: str, total: int, event_id: str, amount: int = 250
         "amount": amount, "amount_refunded": total, "currency": "usd",
         "refunded": total >= amount,
     }, event_id)
+
+
+def worker_env(database_url: str, redis_url: str, **extra) -> dict:
+    """The environment of a `flask worker` / `flask scheduler` subprocess
+    sharing a test's database and Redis; mail is printed, logs are JSON."""
+    env = dict(os.environ, FUNDRAISER_CONFIG="default", DATABASE_URL=database_url,
+               REDIS_URL=redis_url, STRIPE_API_BASE="http://127.0.0.1:9",
+               MAIL_BACKEND="console", LOG_FORMAT="json", PUBLIC_CACHE_SECONDS="0",
+               PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+@job
+def failing_job(label):
+    """A job that always raises (for the retry and staff-page tests)."""
+    raise RuntimeError(f"the partner service refused {label}")

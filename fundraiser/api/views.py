@@ -1,11 +1,12 @@
 """Public JSON API (DESIGN.md §6). Keep the shape stable: other tools read it."""
 
-from flask import Blueprint, abort, current_app, jsonify, url_for
+from flask import Blueprint, abort, current_app, jsonify, request
 
 from ..appeals import services as appeals
-from ..appeals.views import progress as appeal_progress
+from ..appeals.presenters import progress as appeal_progress
 from ..extensions import csrf, db
-from ..matching import services as matching
+from ..matching import figures as match_figures
+from ..urls import public_url
 from .openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -30,9 +31,9 @@ def appeal_json(appeal) -> dict:
         "donor_count": progress.donor_count,
         "donation_count": progress.donation_count,
         "ends_at": _iso(appeal.ends_at),
-        "url": url_for("appeals.show", slug=appeal.slug, _external=True),
-        "match_pools": matching.pools_json(db.session, appeal),
-        "pledges": matching.pledges_json(db.session, appeal),
+        "url": public_url("appeals.show", slug=appeal.slug),
+        "match_pools": match_figures.pools_json(db.session, appeal),
+        "pledges": match_figures.pledges_json(db.session, appeal),
     }
 
 
@@ -40,7 +41,7 @@ def appeal_json(appeal) -> dict:
 def list_appeals():
     return jsonify([
         {"slug": a.slug, "title": a.title,
-         "url": url_for("appeals.show", slug=a.slug, _external=True)}
+         "url": public_url("appeals.show", slug=a.slug)}
         for a in appeals.published(db.session)
     ])
 
@@ -54,11 +55,16 @@ def _public_appeal_json(slug) -> dict | None:
 def get_appeal(slug):
     # Served from the per-process cache (fundraiser/cache.py): a warm request
     # touches no database at all.
+    if not appeals.is_slug(slug):  # never a cache entry for what cannot exist
+        abort(404)
     body = current_app.extensions["fundraiser.public_cache"].get_or_set(
-        ("api", slug[:80]), lambda: _public_appeal_json(slug))
+        ("api", slug), lambda: _public_appeal_json(slug))
     if body is None:
         abort(404)
-    return jsonify(body)
+    # A poller that already has these figures gets `304 Not Modified`, no body.
+    response = jsonify(body)
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/openapi.json")

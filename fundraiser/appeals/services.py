@@ -11,9 +11,12 @@ import nh3
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 
+from ..limits import DEFAULT as DEFAULT_LIMITS
+from ..limits import LimitError, Limits
 from ..media.models import StoredImage
-from ..money import Money, check_currency
+from ..money import Money
 from ..payments.models import utcnow
+from ..text import has_control_characters
 from .models import DRAFT, PUBLISHED, RTL_LANGUAGES, Appeal, AppealTranslation, Cosigner
 
 # Raw HTML in Markdown is off; whatever the renderer still emits is cleaned.
@@ -22,7 +25,14 @@ _ALLOWED_TAGS = {
     "p", "br", "strong", "em", "a", "ul", "ol", "li", "blockquote", "h2", "h3", "h4",
     "hr", "code", "pre",
 }
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SLUG_MAX = 80  # the column's length
+
+
+def is_slug(slug) -> bool:
+    """Could this be an appeal's slug? (Lowercase letters, digits, single
+    dashes; at most SLUG_MAX characters.)"""
+    return isinstance(slug, str) and len(slug) <= SLUG_MAX and bool(_SLUG.fullmatch(slug))
 
 
 class AppealError(ValueError):
@@ -41,18 +51,27 @@ def save_appeal(session, *, slug: str, title: str, goal: Money, story_md: str = 
                 summary: str = "", language: str = "en", thank_you_md: str = "",
                 hero_image: StoredImage | None = None, hero_alt: str = "", hero_credit: str = "",
                 suggested: list[Money] | None = None, ends_at: datetime | None = None,
-                status: str = DRAFT, cosigners: list[dict] | None = None) -> Appeal:
-    """Create an appeal or update the one with this slug."""
-    if not _SLUG.match(slug or "") or len(slug) > 80:
+                status: str = DRAFT, cosigners: list[dict] | None = None,
+                limits: Limits = DEFAULT_LIMITS) -> Appeal:
+    """Create an appeal or update the one with this slug. The goal and the
+    suggested amounts are in a currency the app knows, within its limits."""
+    if not is_slug(slug):
         raise AppealError("slug must be lowercase letters, digits and dashes")
     if not title.strip():
         raise AppealError("title is required")
-    check_currency(goal.currency)
+    try:
+        limits.check_currency(goal.currency)
+    except LimitError as exc:
+        raise AppealError("unknown currency") from exc
     if goal.minor <= 0:
         raise AppealError("goal must be positive")
+    if goal.minor > limits.largest(goal.currency).minor:
+        raise AppealError("goal too large")
     for amount in suggested or []:
         if amount.currency != goal.currency or amount.minor <= 0:
             raise AppealError("suggested amounts must be positive, in the goal's currency")
+        if amount.minor > limits.largest(goal.currency).minor:
+            raise AppealError("suggested amount too large")
     appeal = session.scalar(select(Appeal).where(Appeal.slug == slug))
     if appeal is None:
         appeal = Appeal(slug=slug)
@@ -99,7 +118,7 @@ def published(session) -> list[Appeal]:
 
 def get_public(session, slug: str) -> Appeal | None:
     """A published or closed appeal; drafts are not public."""
-    if not _SLUG.match(slug or "") or len(slug) > 80:
+    if not is_slug(slug):
         return None
     return session.scalar(
         select(Appeal).where(Appeal.slug == slug, Appeal.status != DRAFT)
@@ -207,7 +226,6 @@ def delete_translation(session, appeal: Appeal, locale: str) -> bool:
 # -- co-signers ---------------------------------------------------------------
 
 COSIGNERS_MAX, NAME_MAX, COUNTRY_MAX, URL_MAX = 500, 200, 80, 500
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _KEEP = object()    # "leave the logo as it is"
 
 
@@ -218,7 +236,7 @@ def check_cosigner(name: str, country: str = "", url: str = "") -> dict:
     name, country, url = (name or "").strip(), (country or "").strip(), (url or "").strip()
     if not name:
         raise AppealError("co-signer name is required")
-    if any(_CONTROL.search(x) for x in (name, country, url)):
+    if any(has_control_characters(x) for x in (name, country, url)):
         raise AppealError("control characters")
     if len(name) > NAME_MAX or len(country) > COUNTRY_MAX or len(url) > URL_MAX:
         raise AppealError("too long")

@@ -12,7 +12,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from ..money import Money, MoneyError
+from ..money import AMBIGUOUS, Money, MoneyError
+from ..text import NoControlCharacters
 
 try:  # WTForms 3.3+ wants choice objects; 3.2 only knows tuples
     from wtforms.fields.choices import SelectChoice as _Choice
@@ -21,19 +22,41 @@ except ImportError:  # pragma: no cover
         return (value, label)
 
 
-def parse_amount(raw, currency: str, min_major: int, max_major: int) -> Money:
+def page_locale() -> str:
+    return str(get_locale() or "en")
+
+
+def amount_message(exc: MoneyError, currency: str, locale: str | None = None) -> str:
+    """What to type instead of a figure Money.parse refused, with examples
+    written the way the page's locale writes numbers ('25,50' in German)."""
+    locale = locale or page_locale()
+    if exc.places == 0:
+        return _l("Please enter a whole amount, without decimals.")
+    if exc.places is not None:
+        return _l("Please use at most %(places)s decimal places.", places=exc.places)
+    examples = {"whole": Money.from_major(1234, currency).input_text(locale),
+                "decimal": Money.from_major(25, currency).input_text(locale)}
+    if Money.from_major(1, currency).minor > 1:  # the currency has decimals
+        examples["decimal"] = Money(Money.from_major(25, currency).minor
+                                    + Money.from_major(1, currency).minor // 2,
+                                    currency).input_text(locale)
+    if exc.kind == AMBIGUOUS:
+        return _l("This amount could be read in two ways. Please type it without a "
+                  "thousands separator, like %(whole)s or %(decimal)s.", **examples)
+    return _l("Please enter an amount as a number, like %(whole)s or %(decimal)s.",
+              **examples)
+
+
+def parse_amount(raw, currency: str, min_major: int, max_major: int,
+                 preset: bool = False) -> Money:
     """What a person typed → Money within the online gift limits, or a
-    ValidationError that says what to type instead."""
+    ValidationError that says what to type instead. Read as the page's
+    locale writes numbers; `preset` for a value we wrote ourselves (a
+    preset amount's radio button: '25.00')."""
     try:
-        money = Money.parse(str(raw or ""), currency)
+        money = Money.parse(str(raw or ""), currency, None if preset else page_locale())
     except MoneyError as exc:
-        if exc.places == 0:
-            raise ValidationError(_l("Please enter a whole amount, without decimals.")) from exc
-        if exc.places is not None:
-            raise ValidationError(_l("Please use at most %(places)s decimal places.",
-                                     places=exc.places)) from exc
-        raise ValidationError(
-            _l("Please enter an amount as a number, like 25 or 25.50.")) from exc
+        raise ValidationError(amount_message(exc, currency)) from exc
     low = Money.from_major(min_major, currency)
     high = Money.from_major(max_major, currency)
     if money < low:
@@ -54,7 +77,8 @@ class DonationForm(FlaskForm):
     name = StringField(
         _l("Full name"),
         validators=[DataRequired(_l("Please tell us your name.")),
-                    Length(max=120, message=_l("Please keep your name under 120 characters."))],
+                    Length(max=120, message=_l("Please keep your name under 120 characters.")),
+                    NoControlCharacters()],
     )
     email = EmailField(
         _l("Email"),
@@ -65,15 +89,20 @@ class DonationForm(FlaskForm):
     )
     display_name = StringField(
         _l("Name to show publicly"),
-        validators=[Optional(), Length(max=80, message=_l("At most 80 characters."))],
+        validators=[Optional(), Length(max=80, message=_l("At most 80 characters.")),
+                    NoControlCharacters()],
     )
     anonymous = BooleanField(_l("Give anonymously (your name is not shown publicly)"))
     comment = TextAreaField(
         _l("A message of support (optional, shown publicly)"),
-        validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))],
+        validators=[Optional(), Length(max=500, message=_l("At most 500 characters.")),
+                    NoControlCharacters(multiline=True)],
     )
     consent = BooleanField(_l("Keep me informed about this campaign by email"))
     source = HiddenField(validators=[Optional(), Length(max=64)])
+    # The honeypot: off-screen, out of the tab order and hidden from screen
+    # readers, so only a bot that fills every field puts something in it.
+    leave_empty = StringField(_l("Leave this field empty"))
 
     def __init__(self, *args, appeal=None, min_major=1, max_major=100_000, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,14 +112,22 @@ class DonationForm(FlaskForm):
         self.currency.choices = [_Choice(appeal.currency, appeal.currency)] if appeal else []
         self.money: Money | None = None
 
+    def caught_by_honeypot(self) -> bool:
+        return bool((self.leave_empty.data or "").strip())
+
     def validate_other_amount(self, field):
         # An amount the donor typed wins over a preset left selected.
         typed = (field.data or "").strip()
-        raw = typed if typed or self.amount.data in (None, "", "other") else self.amount.data
+        preset = not typed and self.amount.data not in (None, "", "other")
+        raw = self.amount.data if preset else typed
         if not raw or not str(raw).strip():
             raise ValidationError(_l("Please choose or enter an amount."))
-        currency = self.currency.data or (self.appeal.currency if self.appeal else "USD")
-        self.money = parse_amount(raw, currency, self.min_major, self.max_major)
+        # The appeal's currency, never the posted one unchecked: the select's own
+        # validation refuses a currency the appeal does not take.
+        currency = self.appeal.currency if self.appeal else "USD"
+        # A preset is the page's own plain figure ('25.00'), not the donor's typing.
+        self.money = parse_amount(raw, currency, self.min_major, self.max_major,
+                                  preset=preset)
 
 
 class PledgeForm(FlaskForm):
@@ -101,7 +138,8 @@ class PledgeForm(FlaskForm):
     display_name = StringField(
         _l("Your name on your sharing page"),
         validators=[DataRequired(_l("Please tell your friends who you are.")),
-                    Length(max=80, message=_l("At most 80 characters."))])
+                    Length(max=80, message=_l("At most 80 characters.")),
+                    NoControlCharacters()])
     mode = RadioField(
         _l("How you pay"),
         choices=[_Choice("pay_now", _l("Give the full amount now")),

@@ -19,7 +19,10 @@ from flask_babel import gettext as _
 from ..appeals import services as appeals
 from ..appeals.models import DRAFT, Appeal
 from ..extensions import db
-from ..matching import rules
+from ..limits import current as current_limits
+from ..matching import card_pledges
+from ..matching import figures as match_figures
+from ..matching import ledger as match_ledger
 from ..matching import services as matching
 from ..matching.models import (
     CARD_SAVED,
@@ -28,83 +31,24 @@ from ..matching.models import (
     PLEDGE_PENDING,
     PLEDGE_WITHDRAWN,
     MatchPledge,
-    MatchPool,
 )
-from ..money import Money, MoneyError
-from ..payments import states
+from ..money import MoneyError
 from ..payments.gateway import GatewayError
 from ..payments.models import utcnow
-from . import services
-from .forms import PledgeForm
-from .matching_hooks import gift_facts
+from ..urls import public_url
+from . import card_checks, services
+from .match_presenters import (
+    appeal_preview,
+    can_pledge,
+    donation_preview,
+    pledge_form,
+    preview_message,
+    source_name,
+    typed_or_preset,
+)
+from .presenters import render_thanks
 
 bp = Blueprint("matching", __name__)
-
-
-def _money(minor, currency):
-    return Money(int(minor), currency).format(str(get_locale()))
-
-
-def source_name(step_or_source) -> str:
-    """Who gives the match, as a donor reads it."""
-    source = getattr(step_or_source, "source", step_or_source)
-    if source.kind == "pledge":
-        pledge = db.session.get(MatchPledge, source.id)
-        return pledge.pledger_name if pledge else _("a friend")
-    pool = db.session.get(MatchPool, source.id)
-    return matching.sponsor_label(pool) or _("an anonymous sponsor") if pool else ""
-
-
-def any_match_left(appeal_id: int, pledge_code: str | None = None) -> bool:
-    now = utcnow()
-    if any(p.remaining_minor > 0 and rules.window_open(p.starts_at, p.ends_at, now)
-           for p in matching.pools_for(db.session, appeal_id)):
-        return True
-    pledge = matching.pledge_by_code(db.session, pledge_code)
-    return bool(pledge and pledge.appeal_id == appeal_id and pledge.status == PLEDGE_ACTIVE
-                and pledge.remaining_minor > 0)
-
-
-def has_matching(appeal_id: int, pledge_code: str | None = None) -> bool:
-    return bool(matching.pools_for(db.session, appeal_id)) or \
-        matching.pledge_by_code(db.session, pledge_code) is not None
-
-
-def preview_message(appeal_id: int, preview: matching.Preview,
-                    pledge_code: str | None = None) -> str:
-    """What a donor is told before paying. Empty when the appeal has no matching."""
-    gift = _money(preview.gift_minor, preview.currency)
-    if preview.matched_minor:
-        if len(preview.steps) == 1:
-            who = source_name(preview.steps[0])
-        else:
-            who = ", ".join(f"{source_name(s)} ({_money(s.take_minor, preview.currency)})"
-                            for s in preview.steps)
-        if preview.fully_matched:
-            return _("Your gift of %(gift)s will be matched with %(match)s by %(who)s.",
-                     gift=gift, match=_money(preview.matched_minor, preview.currency), who=who)
-        return _("Matching money is running out: your gift of %(gift)s will be matched "
-                 "with %(match)s by %(who)s, not in full.",
-                 gift=gift, match=_money(preview.matched_minor, preview.currency), who=who)
-    if not has_matching(appeal_id, pledge_code):
-        return ""
-    if any_match_left(appeal_id, pledge_code):
-        return _("This gift does not qualify for matching: see the matching rules.")
-    return _("All the matching money has been used, so this gift will not be matched.")
-
-
-def appeal_preview(appeal, amount: Money, pledge_code: str | None, email: str = ""):
-    gift = rules.Gift(amount_minor=amount.minor, currency=amount.currency, at=utcnow(),
-                      email=email, is_first_time=True)
-    return matching.preview(db.session, appeal_id=appeal.id, gift=gift,
-                            pledge_code=pledge_code)
-
-
-def donation_preview(donation):
-    """The preview for a gift not paid yet, with what we know of its donor."""
-    gift = gift_facts(db.session, donation, donation.amount_minor, utcnow())
-    return matching.preview(db.session, appeal_id=donation.appeal_id, gift=gift,
-                            pledge_code=donation.source or None)
 
 
 def preview_json(appeal_id, preview, pledge_code):
@@ -121,7 +65,7 @@ def preview(slug):
     if appeal is None:
         abort(404)
     try:
-        amount = Money.parse(request.args.get("amount", "")[:20], appeal.currency)
+        amount = typed_or_preset(appeal, request.args.get("amount", "")[:32])
     except MoneyError:
         return jsonify(error="amount", message=""), 400
     ref = request.args.get("ref", "")[:16] or None
@@ -151,25 +95,15 @@ def ledger(slug):
         abort(404)
     pools = matching.pools_for(db.session, appeal.id)
     pledges = matching.pledges_for(db.session, appeal.id)
-    entries = matching.ledger_rows(db.session, appeal.id, limit=100)
-    names = {("pool", p.id): matching.sponsor_label(p) or _("Anonymous sponsor") for p in pools}
+    entries = match_ledger.ledger_rows(db.session, appeal.id, limit=100)
+    names = {("pool", p.id): match_figures.sponsor_label(p) or _("Anonymous sponsor")
+             for p in pools}
     names.update({("pledge", p.id): p.pledger_name
                   for p in matching.pledges_for(db.session, appeal.id, active_only=False)})
     return render_template("appeals/matching.html", appeal=appeal,
                            text=appeals.text_for(db.session, appeal, str(get_locale())),
                            pools=pools, pledges=pledges, entries=entries, names=names, now=utcnow(),
-                           matched_minor=matching.matched_minor(db.session, appeal))
-
-
-def pledge_form(donation, **kwargs):
-    cfg = current_app.config
-    return PledgeForm(currency=donation.currency, min_major=cfg["DONATION_MIN_MAJOR"],
-                      max_major=cfg["DONATION_MAX_MAJOR"], **kwargs)
-
-
-def can_pledge(donation) -> bool:
-    return (donation.payment.status in states.COUNTED and donation.appeal.accepts_gifts()
-            and not matching.funds_a_pledge(db.session, donation.payment_id))
+                           matched_minor=match_figures.matched_minor(db.session, appeal))
 
 
 @bp.post("/give/<public_id>/pledge")
@@ -180,10 +114,16 @@ def pledge(public_id):
     if not can_pledge(donation):
         return redirect(url_for("donations.thanks", public_id=public_id), code=303)
     form = pledge_form(donation)
+    if card_checks.paused(donation.appeal_id):
+        return card_checks.paused_page()
     if form.validate_on_submit():
+        verdict = card_checks.attempt(donation.email, what="pledge")
+        if not verdict.ok:
+            return card_checks.refused_page(verdict)
         name = form.display_name.data.strip()
         if form.mode.data == CARD_SAVED:
-            new = services.start_card_pledge(db.session, donation, form.money, name)
+            new = services.start_card_pledge(db.session, donation, form.money, name,
+                                             limits=current_limits())
             pledge_id, code, reference = new.id, new.code, f"pledge-{new.code}"
             # Committed before the gateway is called: no lock held during the call.
             db.session.commit()
@@ -193,15 +133,15 @@ def pledge(public_id):
             except GatewayError as exc:
                 form.mode.errors = [_(exc.user_message)]
             else:
-                matching.record_card_setup(db.session, pledge_id, setup)
+                card_pledges.record_card_setup(db.session, pledge_id, setup)
                 db.session.commit()
                 return redirect(url_for("matching.pledge_card", code=code), code=303)
         else:
             funding, _pledge = services.start_pledge(
-                db.session, donation, form.money, name, locale=str(get_locale()))
+                db.session, donation, form.money, name, locale=str(get_locale()),
+                limits=current_limits())
             db.session.commit()
             return redirect(url_for("donations.pay", public_id=funding.public_id), code=303)
-    from .views import render_thanks
     return render_thanks(donation, pledge_form=form), 422
 
 
@@ -220,22 +160,32 @@ def pledge_card(code):
         return redirect(url_for("matching.pledge_page", code=code))
     gateway = current_app.extensions["fundraiser.gateway"]
     appeal = db.session.get(Appeal, pledge.appeal_id)
+    paused = card_checks.paused(appeal.id) and card_checks.paused_message()
     return render_template("donations/pledge_card.html", pledge=pledge, appeal=appeal,
                            text=appeals.text_for(db.session, appeal, str(get_locale())),
-                           stripe_js_url=gateway.js_url, stripe_key=gateway.publishable_key)
+                           stripe_js_url=gateway.js_url, stripe_key=gateway.publishable_key,
+                           paused=paused), 503 if paused else 200
 
 
 @bp.post("/match/<code>/card/confirm")
 def pledge_card_confirm(code):
     """The browser says the card is saved; ask the gateway what is true."""
     pledge = _pending_card_pledge_or_404(code)
-    pledge_id, setup_id = pledge.id, pledge.setup_id
+    pledge_id, setup_id, appeal_id = pledge.id, pledge.setup_id, pledge.appeal_id
+    email = services.by_payment_id(db.session, pledge.origin_payment_id).email \
+        if pledge.origin_payment_id else None
+    verdict = card_checks.check(email)
+    if not verdict.ok:
+        return card_checks.refused_json(verdict)
     db.session.rollback()  # no transaction open during the gateway call
     try:
         setup = current_app.extensions["fundraiser.gateway"].finish_card_setup(setup_id)
     except GatewayError as exc:
         return jsonify(status="error", message=_(exc.user_message)), 502
-    matching.record_card_setup(db.session, pledge_id, setup)
+    card_checks.record(email, setup.card_fingerprint, what="saved card")
+    card_checks.note_charge(appeal_id, email, setup.card_fingerprint,
+                            declined=setup.status != "succeeded")
+    card_pledges.record_card_setup(db.session, pledge_id, setup)
     db.session.commit()
     pledge = db.session.get(MatchPledge, pledge_id)
     if pledge.status == PLEDGE_ACTIVE:
@@ -255,29 +205,9 @@ def pledge_page(code):
     appeal = db.session.get(Appeal, pledge.appeal_id)
     if appeal is None or appeal.status == DRAFT:
         abort(404)
-    share_url = url_for("appeals.show", slug=appeal.slug, ref=pledge.code, _external=True)
+    share_url = public_url("appeals.show", slug=appeal.slug, ref=pledge.code)
     return render_template("donations/pledge.html", pledge=pledge, appeal=appeal,
                            text=appeals.text_for(db.session, appeal, str(get_locale())),
                            share_url=share_url)
 
 
-def appeal_match_box(appeal, ref: str | None, amount_text: str) -> dict | None:
-    """What the appeal page shows about matching: the open pools, the friend
-    whose link brought the donor, and the preview for the chosen amount."""
-    now = utcnow()
-    pools = [p for p in matching.pools_for(db.session, appeal.id)
-             if rules.window_open(p.starts_at, p.ends_at, now)]
-    pledge = matching.pledge_by_code(db.session, ref)
-    if pledge is not None and (pledge.appeal_id != appeal.id or pledge.status != PLEDGE_ACTIVE):
-        pledge = None
-    if not pools and pledge is None:
-        return None
-    message = ""
-    try:
-        amount = Money.parse(amount_text, appeal.currency)
-    except MoneyError:
-        amount = None
-    if amount is not None and amount.minor > 0:
-        message = preview_message(appeal.id, appeal_preview(appeal, amount, ref), ref)
-    return {"pools": pools, "pledge": pledge, "message": message,
-            "preview_url": url_for("matching.preview", slug=appeal.slug)}

@@ -9,6 +9,8 @@ import logging
 from sqlalchemy import exists, select
 
 from .. import signals
+from ..matching import figures as match_figures
+from ..matching import ledger as match_ledger
 from ..matching import rules
 from ..matching import services as matching
 from ..payments import states
@@ -39,14 +41,14 @@ def _allocate(session, payment_id: int, reason: str) -> tuple[Donation | None, i
     donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
     if donation is None:
         return None, None
-    if not matching.could_match(session, appeal_id=donation.appeal_id,
-                                currency=donation.currency,
-                                pledge_code=donation.source or None):
+    if not match_figures.could_match(session, appeal_id=donation.appeal_id,
+                                     currency=donation.currency,
+                                     pledge_code=donation.source or None):
         return donation, 0
-    net, _currency = matching.payment_net(session, payment_id)
+    net, _currency = match_ledger.payment_net(session, payment_id)
     at = session.scalar(select(Payment.succeeded_at).where(Payment.id == payment_id)) \
         or utcnow()
-    entries = matching.allocate(
+    entries = match_ledger.allocate(
         session, appeal_id=donation.appeal_id, payment_id=payment_id,
         gift=gift_facts(session, donation, net, at), pledge_code=donation.source or None,
         reason=reason)
@@ -74,22 +76,22 @@ def on_reinstated(sender, payment_id: int, session, **_kw):
 
 
 def on_refunded(sender, payment_id: int, session, amount_minor: int = 0, **_kw):
-    if matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
+    if match_ledger.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
         return
-    net, _currency = matching.payment_net(session, payment_id)
-    matching.reverse(session, payment_id, net, "refund")
+    net, _currency = match_ledger.payment_net(session, payment_id)
+    match_ledger.reverse(session, payment_id, net, "refund")
 
 
 def on_disputed(sender, payment_id: int, session, **_kw):
-    if matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
+    if match_ledger.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
         return
-    matching.reverse(session, payment_id, 0, "dispute")
+    match_ledger.reverse(session, payment_id, 0, "dispute")
 
 
 def on_failed(sender, payment_id: int, session, **_kw):
     # A pledge's own payment failed (its pay-now gift, or the closing charge of
     # a saved card, e.g. given up by reconcile): it matches nothing any more.
-    matching.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn")
+    match_ledger.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn")
 
 
 def connect():

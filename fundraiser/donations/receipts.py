@@ -1,18 +1,19 @@
 """Receipts: sent once when a payment succeeds, right after its match is
 allocated (called from matching_hooks.on_succeeded), and only once the
-transaction that recorded the success has committed."""
+transaction that recorded the success has committed: as a mail job, which a
+worker retries when the mail server fails (inline without Redis)."""
 
 import logging
 
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_mailman import EmailMessage
 
-from ..after_commit import after_commit
 from ..appeals import services as appeals
 from ..appeals.models import Appeal
-from ..matching import services as matching
+from ..jobs import enqueue, send_email
+from ..matching import card_pledges
+from ..matching import ledger as match_ledger
 from ..money import Money
 from ..payments.models import Payment
 from . import services
@@ -32,19 +33,18 @@ def send_receipt(session, payment_id: int, donation=None,
     title = appeals.text_for(session, donation.appeal, donation.locale).title
     with force_locale(donation.locale):
         if matched_minor is None:
-            matched_minor = matching.net_for_payment(session, payment_id)
+            matched_minor = match_ledger.net_for_payment(session, payment_id)
         body = render_template("donations/receipt.txt", donation=donation, title=title,
                                matched_minor=matched_minor,
                                matched=Money(matched_minor, donation.currency))
         subject = _("Thank you for your gift to %(title)s", title=title)
-    _send_after_commit(session, EmailMessage(subject=subject, body=body, to=[donation.email]),
-                       f"donation {donation.id}")
+    enqueue(send_email, str(subject), body, [donation.email], f"receipt, donation {donation.id}")
 
 
 def send_pledge_charge_receipt(session, pledge) -> None:
     """The receipt for a saved-card pledge's closing charge (it has no
     donation of its own): once, in the language of the pledger's own gift."""
-    if not matching.claim_charge_receipt(session, pledge.id):
+    if not card_pledges.claim_charge_receipt(session, pledge.id):
         return
     origin = services.by_payment_id(session, pledge.origin_payment_id) \
         if pledge.origin_payment_id else None
@@ -60,17 +60,5 @@ def send_pledge_charge_receipt(session, pledge) -> None:
             reference=charge.reference, charge=charge)
         subject = _("Your matching pledge to %(title)s: %(amount)s charged", title=title,
                     amount=amount)
-    _send_after_commit(session, EmailMessage(subject=subject, body=body,
-                                             to=[pledge.pledger_email]), f"pledge {pledge.id}")
-
-
-def _send_after_commit(session, message: EmailMessage, what: str) -> None:
-    def deliver():
-        try:
-            message.send()
-        except OSError:
-            # The money stands; the receipt can be re-sent by hand.
-            log.exception("receipt for %s not sent", what)
-
-    after_commit(session, deliver)
-
+    enqueue(send_email, str(subject), body, [pledge.pledger_email],
+            f"receipt, pledge {pledge.id} charge")

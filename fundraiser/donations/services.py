@@ -8,10 +8,13 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from ..appeals.models import Appeal
+from ..limits import DEFAULT as DEFAULT_LIMITS
+from ..limits import Limits
 from ..money import Money
 from ..payments import services as payments
 from ..payments import states
 from ..payments.models import Payment, utcnow
+from ..text import has_control_characters, without_control_characters
 from .models import Donation
 
 
@@ -19,14 +22,30 @@ class AppealClosed(Exception):
     pass
 
 
+class DonorTextError(ValueError):
+    """A name or comment the public would see holds control characters."""
+
+
+def check_donor_text(*names: str, comment: str = "") -> None:
+    if any(has_control_characters(n) for n in names) \
+            or has_control_characters(comment, multiline=True):
+        raise DonorTextError("control characters")
+
+
 def start_donation(session, appeal: Appeal, *, amount: Money, name: str, email: str,
                    display_name: str = "", anonymous: bool = False, comment: str = "",
-                   consent: bool = False, locale: str = "en", source: str = "") -> Donation:
-    """Write the gift and its payment in state `created`. Nothing is charged yet."""
+                   consent: bool = False, locale: str = "en", source: str = "",
+                   limits: Limits = DEFAULT_LIMITS) -> Donation:
+    """Write the gift and its payment in state `created`. Nothing is charged
+    yet. The amount is within `limits`; names and comment carry no control
+    characters (LimitError, DonorTextError: the form checks both first)."""
     if not appeal.accepts_gifts():
         raise AppealClosed(appeal.slug)
     if amount.currency != appeal.currency:
         raise ValueError("gifts are taken in the appeal's currency")
+    limits.check(amount)
+    check_donor_text(name, display_name, email, comment=comment)
+    source = without_control_characters(source)
     payment = payments.create_payment(session, amount.minor, amount.currency)
     donation = Donation(
         appeal_id=appeal.id, payment_id=payment.id, amount_minor=amount.minor,
@@ -138,12 +157,19 @@ def retry_donation(session, donation: Donation) -> Donation:
     )
 
 
+def _check_pledge(amount: Money, display_name: str, limits: Limits) -> None:
+    limits.check(amount)
+    check_donor_text(display_name)
+
+
 def start_pledge(session, origin: Donation, amount: Money, display_name: str,
-                 locale: str = "en"):
+                 locale: str = "en", limits: Limits = DEFAULT_LIMITS):
     """A donor whose gift succeeded pledges to match friends up to `amount`,
     given in full now: a normal gift of that amount (the card step follows)
     that activates the pledge when it succeeds. Returns (gift, pledge)."""
     from ..matching import services as matching
+
+    _check_pledge(amount, display_name, limits)
 
     if origin.payment.status not in states.COUNTED:
         raise ValueError("only a donor whose gift went through can pledge")
@@ -152,7 +178,7 @@ def start_pledge(session, origin: Donation, amount: Money, display_name: str,
     funding = start_donation(
         session, origin.appeal, amount=amount, name=origin.donor_name, email=origin.email,
         display_name=display_name, anonymous=False, comment="",
-        consent=origin.consent_contact, locale=locale, source="",
+        consent=origin.consent_contact, locale=locale, source="", limits=limits,
     )
     pledge = matching.create_pledge(
         session, appeal_id=origin.appeal_id, currency=amount.currency,
@@ -162,12 +188,14 @@ def start_pledge(session, origin: Donation, amount: Money, display_name: str,
     return funding, pledge
 
 
-def start_card_pledge(session, origin: Donation, amount: Money, display_name: str):
+def start_card_pledge(session, origin: Donation, amount: Money, display_name: str,
+                      limits: Limits = DEFAULT_LIMITS):
     """A pledge charged later from a saved card, for exactly what friends
     unlock. Pending until the card is saved (SetupIntent)."""
     from ..matching import services as matching
     from ..matching.models import CARD_SAVED
 
+    _check_pledge(amount, display_name, limits)
     if origin.payment.status not in states.COUNTED:
         raise ValueError("only a donor whose gift went through can pledge")
     return matching.create_pledge(

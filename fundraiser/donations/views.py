@@ -1,10 +1,13 @@
 """The gift flow: details form → card page → (3-D Secure) → thank-you page."""
 
+import logging
+
 from flask import (
     Blueprint,
     abort,
     current_app,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -12,37 +15,22 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..appeals import services as appeals
+from ..appeals.presenters import render_appeal
 from ..extensions import db, limiter
+from ..limits import current as current_limits
 from ..matching import services as matching
 from ..payments import services as payments
 from ..payments import states
 from ..payments.gateway import GatewayError
-from . import match_views, services
-from .forms import DonationForm
+from . import card_checks, match_presenters, services
+from .presenters import donation_form, render_thanks, status_message
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("donations", __name__)
-
-
-def N_(text):  # marks a message for the catalogue; translated where shown
-    return text
-
-
-# Messages that come from the payment processor, so the catalogue has them.
-GATEWAY_MESSAGES = (
-    N_("Your card was declined."),
-    N_("The payment was not completed."),
-    N_("The payment service never received this payment."),
-    N_("The payment service did not answer. Nothing was charged; please try again."),
-)
-
-
-def donation_form(appeal, **kwargs):
-    """The gift form; reads the request's form data unless formdata=None."""
-    cfg = current_app.config
-    return DonationForm(appeal=appeal, min_major=cfg["DONATION_MIN_MAJOR"],
-                        max_major=cfg["DONATION_MAX_MAJOR"], **kwargs)
 
 
 def _donation_or_404(public_id):
@@ -61,16 +49,33 @@ def give(slug):
     form = donation_form(appeal)
     if not appeal.accepts_gifts():
         form.form_errors.append(_("This appeal is no longer taking gifts. Thank you for caring."))
-    elif form.validate_on_submit():
+    elif card_checks.paused(appeal.id):
+        form.form_errors.append(card_checks.paused_message())
+        return render_appeal(appeal, form), 503
+    elif not form.validate_on_submit():
+        pass
+    elif form.caught_by_honeypot():
+        # A person never sees the field; a bot filled it. Refused without a
+        # word about why, nothing stored, nothing sent to the processor.
+        card_checks.record(declined=True, what="honeypot")
+        db.session.commit()
+        form.form_errors.append(_("We could not start this gift. Please try again."))
+    else:
+        verdict = card_checks.attempt(form.email.data, what="gift form")
+        if not verdict.ok:
+            form.form_errors.append(card_checks.message(verdict))
+            response = make_response(render_appeal(appeal, form), 429)
+            response.headers["Retry-After"] = str(verdict.retry_after)
+            return response
         donation = services.start_donation(
             db.session, appeal, amount=form.money, name=form.name.data,
             email=form.email.data, display_name=form.display_name.data or "",
             anonymous=form.anonymous.data, comment=form.comment.data or "",
             consent=form.consent.data, locale=str(get_locale()), source=form.source.data or "",
+            limits=current_limits(),
         )
         db.session.commit()
         return redirect(url_for("donations.pay", public_id=donation.public_id), code=303)
-    from ..appeals.views import render_appeal  # same floor; the page owns the form
     return render_appeal(appeal, form), 422
 
 
@@ -80,9 +85,14 @@ def pay(public_id):
     if donation.payment.status != states.CREATED:
         return redirect(url_for("donations.thanks", public_id=public_id))
     gateway = current_app.extensions["fundraiser.gateway"]
+    if card_checks.paused(donation.appeal_id):
+        return render_template("donations/pay.html", donation=donation, appeal=donation.appeal,
+                               text=appeals.text_for(db.session, donation.appeal,
+                                                     str(get_locale())),
+                               paused=card_checks.paused_message()), 503
     funded = matching.pledge_funded_by(db.session, donation.payment_id)
-    match_note = "" if funded else match_views.preview_message(
-        donation.appeal_id, match_views.donation_preview(donation), donation.source or None)
+    match_note = "" if funded else match_presenters.preview_message(
+        donation.appeal_id, match_presenters.donation_preview(donation), donation.source or None)
     return render_template("donations/pay.html", donation=donation, appeal=donation.appeal,
                            text=appeals.text_for(db.session, donation.appeal,
                                                  str(get_locale())),
@@ -109,6 +119,19 @@ def charge(public_id):
     if not isinstance(token, str) or not token.startswith("tok_") or len(token) > 255:
         return jsonify(status="invalid", message=_("The card details did not reach us. "
                                                    "Please try again.")), 400
+    if card_checks.paused(donation.appeal_id):
+        return card_checks.paused_json()
+    gateway = current_app.extensions["fundraiser.gateway"]
+    verdict = card_checks.check(donation.email)  # before asking the processor anything
+    card = None
+    if verdict.ok and card_checks.enabled() and donation.payment.status == states.CREATED:
+        try:
+            card = gateway.card_fingerprint(token)
+        except GatewayError:
+            card = None  # the charge below meets the same outage and says so
+        verdict = card_checks.attempt(donation.email, card, what="card")
+    if not verdict.ok:
+        return card_checks.refused_json(verdict)
     payment = donation.payment
     order = dict(payment_id=payment.id, reference=payment.reference,
                  amount_minor=payment.amount_minor, currency=payment.currency,
@@ -122,7 +145,6 @@ def charge(public_id):
     # The claim commits before the gateway is called: a second submit racing
     # this one now finds the payment taken, and no lock is held during the call.
     db.session.commit()
-    gateway = current_app.extensions["fundraiser.gateway"]
     try:
         result = payments.charge_card(db.session, gateway, token=token, **order)
     except GatewayError as exc:
@@ -130,7 +152,20 @@ def charge(public_id):
         db.session.rollback()
         return jsonify(status=states.PROCESSING, message=_(exc.user_message),
                        next=url_for("donations.thanks", public_id=public_id)), 502
-    db.session.commit()
+    card_checks.note_charge(donation.appeal_id, donation.email, card,
+                            declined=result is None or result.status == states.FAILED)
+    try:
+        db.session.commit()
+    except SQLAlchemyError:
+        # Stripe has answered but our database did not keep it: the payment
+        # stays `processing` (its claim was committed) and the webhook, or
+        # reconcile finding the intent by its reference, records it later.
+        db.session.rollback()
+        log.exception("payment %s: the gateway's answer was not committed", payment.id)
+        return jsonify(status=states.PROCESSING,
+                       message=_("We are confirming your payment with the bank. "
+                                 "This page updates itself."),
+                       next=url_for("donations.thanks", public_id=public_id)), 503
     extra = {}
     if result is not None and result.status == states.REQUIRES_ACTION:
         extra["client_secret"] = result.client_secret
@@ -141,9 +176,16 @@ def charge(public_id):
 def confirm(public_id):
     """The browser says 3-D Secure is done; ask the gateway what is true."""
     donation = _donation_or_404(public_id)
+    verdict = card_checks.attempt(donation.email, what="3-D Secure confirmation")
+    if not verdict.ok:
+        return card_checks.refused_json(verdict)
+    db.session.commit()
     try:
-        payments.refresh_from_gateway(db.session, current_app.extensions["fundraiser.gateway"],
-                                      donation.payment_id)
+        outcome = payments.refresh_from_gateway(
+            db.session, current_app.extensions["fundraiser.gateway"], donation.payment_id)
+        db.session.refresh(donation.payment)
+        if outcome == "applied" and donation.payment.status == states.FAILED:
+            card_checks.note_decline(donation.appeal_id, donation.email)
         db.session.commit()
     except GatewayError:
         db.session.rollback()
@@ -164,30 +206,17 @@ def thanks(public_id):
     return render_thanks(donation)
 
 
-def render_thanks(donation, pledge_form=None):
-    payment = donation.payment
-    match = {"matched_minor": matching.net_for_payment(db.session, payment.id),
-             "preview": "", "pledge": None, "funded_pledge": None, "form": None}
-    funded = matching.pledge_funded_by(db.session, payment.id)
-    if funded is not None:
-        match["funded_pledge"] = funded
-    elif payment.status in states.PENDING:
-        match["preview"] = match_views.preview_message(
-            donation.appeal_id, match_views.donation_preview(donation), donation.source or None)
-    if match_views.can_pledge(donation):
-        match["form"] = pledge_form or match_views.pledge_form(donation, formdata=None)
-    match["has_matching"] = match_views.has_matching(donation.appeal_id, donation.source or None)
-    return render_template("donations/thanks.html", donation=donation, appeal=donation.appeal,
-                           text=appeals.text_for(db.session, donation.appeal,
-                                                 str(get_locale())),
-                           payment=payment, message=status_message(payment), match=match)
-
-
 @bp.post("/give/<public_id>/retry")
 def retry(public_id):
     donation = _donation_or_404(public_id)
     if donation.payment.status != states.FAILED or not donation.appeal.accepts_gifts():
         return redirect(url_for("donations.thanks", public_id=public_id), code=303)
+    if card_checks.paused(donation.appeal_id):
+        return card_checks.paused_page()
+    verdict = card_checks.attempt(donation.email, what="retry")
+    if not verdict.ok:
+        db.session.commit()
+        return card_checks.refused_page(verdict)
     funded = matching.pledge_funded_by(db.session, donation.payment_id)
     origin = (services.by_payment_id(db.session, funded.origin_payment_id)
               if funded is not None and funded.origin_payment_id else None)
@@ -202,18 +231,3 @@ def retry(public_id):
     return redirect(url_for("donations.pay", public_id=again.public_id), code=303)
 
 
-def status_message(payment) -> str:
-    s = payment.status
-    if s in states.COUNTED:
-        return _("Your gift has been received. Thank you!")
-    if s == states.FAILED:
-        return payment.failure_message and _("Your payment did not go through: %(reason)s",
-                                             reason=_(payment.failure_message)) \
-            or _("Your payment did not go through.")
-    if s == states.REQUIRES_ACTION:
-        return _("Your bank asked you to confirm this payment. It is not complete yet.")
-    if s in (states.PROCESSING, states.CREATED):
-        return _("We are confirming your payment with the bank. This page updates itself.")
-    if s == states.CANCELED:
-        return _("This payment was cancelled. Nothing was charged.")
-    return _("This gift has been refunded.")

@@ -14,6 +14,7 @@ with the code, go in through ``store_svg``.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from io import BytesIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -23,14 +24,32 @@ from sqlalchemy.exc import IntegrityError
 from .models import StoredImage
 
 MAX_BYTES = 2 * 1024 * 1024
-MAX_PIXELS = 40_000_000          # refuse decompression bombs before decoding
+# Refused before decoding: a small compressed file can stand for a huge
+# bitmap (6,300 x 6,300 pixels took a worker from 261 MB to 768 MB). 25 MP
+# is a 5000 x 5000 photograph; pages need at most 1600 px a side.
+DEFAULT_MAX_PIXELS = 25_000_000
 ALLOWED = {"JPEG", "PNG", "WEBP"}
 HERO, LOGO = "hero", "logo"
 _SIZES = {HERO: (1600, 1600), LOGO: (400, 400)}
+_limit = {"pixels": DEFAULT_MAX_PIXELS}
+
+
+def configure(max_pixels: int | None) -> None:
+    """Set the pixel limit (IMAGE_MAX_PIXELS), for our check and Pillow's
+    own decompression-bomb guard alike."""
+    _limit["pixels"] = int(max_pixels or DEFAULT_MAX_PIXELS)
+    Image.MAX_IMAGE_PIXELS = _limit["pixels"]
 
 
 class UploadError(ValueError):
-    """Codes: "too large", "not an image", "too many pixels"."""
+    """Codes: "too large", "not an image", "too many pixels" (then `size`
+    is the image's (width, height) when known, and `limit` the most pixels
+    accepted)."""
+
+    def __init__(self, code: str, size: tuple[int, int] | None = None):
+        super().__init__(code)
+        self.size = size
+        self.limit = _limit["pixels"]
 
 
 def store_upload(session, stream, kind: str) -> StoredImage:
@@ -41,32 +60,42 @@ def store_upload(session, stream, kind: str) -> StoredImage:
     if not data:
         raise UploadError("not an image")
     try:
-        with Image.open(BytesIO(data)) as probe:
+        # Image.open reads the header only; the size is known before any
+        # pixel is decoded. Pillow's own warning at the same limit is ours to
+        # give, with the size in it (its error, past twice the limit, stays).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            probe = Image.open(BytesIO(data))
+        with probe:
             if probe.format not in ALLOWED:
                 raise UploadError("not an image")
-            if probe.width * probe.height > MAX_PIXELS:
-                raise UploadError("too many pixels")
+            if probe.width * probe.height > _limit["pixels"]:
+                raise UploadError("too many pixels", probe.size)
             probe.verify()
         with Image.open(BytesIO(data)) as image:
-            image = ImageOps.exif_transpose(image)
             encoded, content_type, size = _encode(image, kind)
     except UploadError:
         raise
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError,
-            SyntaxError, ValueError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UploadError("too many pixels") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UploadError("not an image") from exc
     return _keep(session, encoded, content_type, *size)
 
 
 def _encode(image: Image.Image, kind: str) -> tuple[bytes, str, tuple[int, int]]:
+    mode = "RGBA" if kind == LOGO else "RGB"
+    if image.mode in ("1", "P", "PA"):  # a palette is resized by nearest pixel: convert first
+        image = image.convert(mode)
+    # Shrink before anything else: a JPEG then decodes at a reduced scale
+    # (draft), and later copies are small. Both boxes are square, so turning
+    # the image upright afterwards fits the same box.
+    image.thumbnail(_SIZES[kind])
+    image = ImageOps.exif_transpose(image).convert(mode)
     out = BytesIO()
     if kind == LOGO:
-        image = image.convert("RGBA")
-        image.thumbnail(_SIZES[LOGO])
         image.save(out, "PNG", optimize=True)
         return out.getvalue(), "image/png", image.size
-    image = image.convert("RGB")
-    image.thumbnail(_SIZES[HERO])
     image.save(out, "JPEG", quality=85, optimize=True)
     return out.getvalue(), "image/jpeg", image.size
 

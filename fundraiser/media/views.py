@@ -7,6 +7,7 @@ from flask import Blueprint, abort, request, url_for
 from sqlalchemy import select
 
 from ..extensions import db
+from ..urls import public_url
 from .models import StoredImage
 
 bp = Blueprint("media", __name__)
@@ -33,5 +34,6 @@ def image(digest, ext):
 def image_url(image: StoredImage | None, external: bool = False) -> str:
     if image is None:
         return ""
-    return url_for("media.image", digest=image.digest, ext=image.extension,
-                   _external=external)
+    if external:  # from APP_URL, never the request's Host
+        return public_url("media.image", digest=image.digest, ext=image.extension)
+    return url_for("media.image", digest=image.digest, ext=image.extension)

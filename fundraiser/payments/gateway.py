@@ -46,6 +46,7 @@ class CardSetup:
     customer_id: str
     client_secret: str | None = None
     payment_method_id: str | None = None
+    card_fingerprint: str | None = None  # see StripeGateway.card_fingerprint
 
 
 class GatewayError(Exception):
@@ -72,6 +73,11 @@ class InvalidWebhook(Exception):
     """Bad signature, stale timestamp or unreadable payload."""
 
 
+class MalformedEvent(ValueError):
+    """An authentic (signed) event whose object lacks a field we need, or
+    carries one of the wrong type: stored and acknowledged, never applied."""
+
+
 class PaymentGateway(Protocol):
     publishable_key: str
     js_url: str
@@ -82,6 +88,8 @@ class PaymentGateway(Protocol):
     ) -> IntentResult: ...
 
     def retrieve(self, intent_id: str) -> IntentResult: ...
+
+    def card_fingerprint(self, token: str) -> str | None: ...
 
     def start_card_setup(self, *, reference: str, email: str, name: str) -> CardSetup: ...
 

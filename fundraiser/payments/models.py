@@ -70,7 +70,8 @@ class WebhookEvent(db.Model):
     object_id: Mapped[str | None] = mapped_column(String(255), index=True)
     payment_id: Mapped[int | None] = mapped_column(Integer, index=True)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
-    # applied | ignored | stale | unmatched | mismatch
+    # received (stored, not applied yet) | applied | repeat | ignored | stale | unmatched
+    # | mismatch | malformed
     outcome: Mapped[str] = mapped_column(String(16), default="received", nullable=False)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
 

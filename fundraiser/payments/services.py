@@ -15,9 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import signals
 from . import states
-from .gateway import CardDeclined, GatewayError, GatewayEvent, IntentResult
+from .gateway import CardDeclined, GatewayError, GatewayEvent, IntentResult, MalformedEvent
 from .models import Payment, PaymentStatusChange, WebhookEvent, utcnow
-from .stripe_gateway import intent_from_event_object
+from .stripe_gateway import intent_from_event_object, is_count
 
 log = logging.getLogger(__name__)
 
@@ -196,14 +196,20 @@ def apply_refund_total(session, payment_id: int, refunded_total: int) -> int:
         return 0
     new_status = (states.REFUNDED if refunded_total >= payment.amount_minor
                   else states.PARTIALLY_REFUNDED)
-    states.check_transition(payment.status, new_status)  # raises before writing anything
+    # A refund made before a dispute may be reported after it (Stripe keeps
+    # no order): the money is back with the donor all the same, so it is
+    # recorded, and the status stays with the dispute.
+    in_dispute = payment.status in (states.DISPUTED, states.DISPUTE_LOST)
+    if not in_dispute:
+        states.check_transition(payment.status, new_status)  # raises before writing anything
     delta = refunded_total - payment.refunded_minor
     session.execute(
         update(Payment)
         .where(Payment.id == payment_id, Payment.refunded_minor < refunded_total)
         .values(refunded_minor=refunded_total, updated_at=utcnow())
     )
-    transition_to(session, payment_id, new_status)
+    if not in_dispute:
+        transition_to(session, payment_id, new_status)
     session.refresh(payment)
     signals.payment_refunded.send(None, payment_id=payment_id, amount_minor=delta,
                                   session=session)
@@ -211,6 +217,8 @@ def apply_refund_total(session, payment_id: int, refunded_total: int) -> int:
 
 
 # -- webhooks -----------------------------------------------------------------
+
+RECEIVED = "received"  # stored, not applied yet
 
 _INTENT_EVENTS = {
     "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled",
@@ -222,7 +230,7 @@ def _insert_event_once(session, event: GatewayEvent, object_id: str | None) -> b
     values = dict(event_id=event.id, type=event.type[:64], object_id=object_id,
                   payload=event.raw or json.dumps({"id": event.id, "type": event.type,
                                                    "data": {"object": event.object}}),
-                  outcome="received", received_at=utcnow())
+                  outcome=RECEIVED, received_at=utcnow())
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(WebhookEvent).values(**values)
@@ -233,24 +241,75 @@ def _insert_event_once(session, event: GatewayEvent, object_id: str | None) -> b
 
 def _event_object_id(event: GatewayEvent) -> str | None:
     obj = event.object
-    if event.type.startswith("payment_intent."):
-        return obj.get("id")
-    return obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
+    found = obj.get("id") if event.type.startswith("payment_intent.") else obj.get(
+        "payment_intent")
+    return found[:255] if isinstance(found, str) else None
 
 
 def ingest_event(session, event: GatewayEvent) -> str:
-    """Store a verified event once and apply it. Returns the outcome:
-    duplicate | applied | repeat | stale | unmatched | mismatch | ignored."""
-    object_id = _event_object_id(event)
-    if not _insert_event_once(session, event, object_id):
+    """Store a verified event once and apply it in the same transaction.
+    Returns the outcome:
+    duplicate | applied | repeat | stale | unmatched | mismatch | ignored | malformed."""
+    if store_event(session, event) == "duplicate":
         return "duplicate"
+    return apply_stored_event(session, event.id) or "duplicate"
+
+
+def store_event(session, event: GatewayEvent) -> str:
+    """Store a verified event once, not yet applied. Returns `new`,
+    `pending` (stored before and not applied yet: a lost job's event, worth
+    queueing again) or `duplicate` (already applied)."""
+    if _insert_event_once(session, event, _event_object_id(event)):
+        return "new"
+    outcome = session.scalar(select(WebhookEvent.outcome)
+                             .where(WebhookEvent.event_id == event.id))
+    return "pending" if outcome == RECEIVED else "duplicate"
+
+
+def apply_stored_event(session, event_id: str) -> str | None:
+    """Apply a stored event that nobody has applied yet. The row is locked
+    and must still be `received`, so two workers given the same event apply
+    it once: the second waits for the first's commit, then finds it done
+    (None). Safe to run any number of times."""
+    row = session.scalar(
+        select(WebhookEvent)
+        .where(WebhookEvent.event_id == event_id, WebhookEvent.outcome == RECEIVED)
+        .with_for_update()
+    )
+    if row is None:
+        return None
+    event = _stored_event(row)
     with caused_by(_event_cause(event)):
-        payment_id, outcome = _apply_event(session, event)
+        try:
+            payment_id, outcome = _apply_event(session, event)
+        except MalformedEvent as exc:
+            # Authentic but unusable: kept for a person to read, acknowledged
+            # (a retry would bring the same bytes), never applied.
+            log.error("event %s (%s) is malformed: %s", event.id, event.type, exc)
+            payment_id, outcome = None, "malformed"
     session.execute(
-        update(WebhookEvent).where(WebhookEvent.event_id == event.id)
+        update(WebhookEvent)
+        .where(WebhookEvent.id == row.id, WebhookEvent.outcome == RECEIVED)
         .values(outcome=outcome, payment_id=payment_id)
     )
     return outcome
+
+
+def unapplied_event_ids(session, older_than: timedelta) -> list[str]:
+    """Events stored but still not applied after `older_than`: their job was
+    lost (Redis restarted, a worker killed mid-job). Queue them again."""
+    return list(session.scalars(
+        select(WebhookEvent.event_id)
+        .where(WebhookEvent.outcome == RECEIVED,
+               WebhookEvent.received_at <= utcnow() - older_than)
+        .order_by(WebhookEvent.id).limit(1000)
+    ))
+
+
+def _stored_event(row: WebhookEvent) -> GatewayEvent:
+    data = json.loads(row.payload)
+    return GatewayEvent(id=row.event_id, type=row.type, created=int(data.get("created") or 0),
+                        object=(data.get("data") or {}).get("object") or {}, raw=row.payload)
 
 
 def _event_cause(event: GatewayEvent) -> str:
@@ -279,19 +338,30 @@ def _apply_event(session, event: GatewayEvent) -> tuple[int | None, str]:
             log.error("event %s: amount %s %s does not match payment %s",
                       event.id, result.amount_minor, result.currency, payment.id)
             return payment.id, "mismatch"
-        session.execute(
+        learned = session.execute(
             update(Payment).where(Payment.id == payment.id, Payment.intent_id.is_(None))
             .values(intent_id=result.intent_id)
-        )
-        return payment.id, _apply_intent_status(session, payment.id, result)
+        ).rowcount == 1
+        outcome = _apply_intent_status(session, payment.id, result)
+        if learned:
+            # A refund or dispute that came before anything told us this
+            # intent id was stored as unmatched; it is ours now.
+            apply_pending_events(session, result.intent_id)
+        return payment.id, outcome
 
     intent_id = _event_object_id(event)
     if event.type == "charge.refunded":
         payment = _find_payment(session, intent_id, None)
         if payment is None:
             return None, "unmatched"
+        refunded = obj.get("amount_refunded") or 0
+        if not is_count(refunded):
+            raise MalformedEvent("charge.refunded without a usable amount_refunded")
+        stop = _charge_went_through(session, payment, event, exact_amount=True)
+        if stop:
+            return payment.id, stop
         try:
-            delta = apply_refund_total(session, payment.id, int(obj.get("amount_refunded") or 0))
+            delta = apply_refund_total(session, payment.id, refunded)
         except states.IllegalTransition:
             return payment.id, "stale"
         return payment.id, "applied" if delta else "repeat"
@@ -300,21 +370,73 @@ def _apply_event(session, event: GatewayEvent) -> tuple[int | None, str]:
         payment = _find_payment(session, intent_id, None)
         if payment is None:
             return None, "unmatched"
+        stop = _charge_went_through(session, payment, event, exact_amount=False)
+        if stop:
+            return payment.id, stop
         if event.type == "charge.dispute.created":
-            new = states.DISPUTED
+            if _dispute_closed_before(session, intent_id, event.id):
+                return payment.id, "stale"  # its closing came first: nothing left to open
+            moves = (states.DISPUTED,)
         elif obj.get("status") == "won":
-            new = states.SUCCEEDED
+            moves = (states.SUCCEEDED,)
         elif obj.get("status") == "lost":
-            new = states.DISPUTE_LOST
+            # The opening event may be late or lost; closing implies it.
+            moves = (states.DISPUTED, states.DISPUTE_LOST)
         else:
             return payment.id, "ignored"
         try:
-            changed = transition_to(session, payment.id, new)
+            changed = _move_through(session, payment.id, moves)
         except states.IllegalTransition:
             return payment.id, "stale"
         return payment.id, "applied" if changed else "repeat"
 
     return None, "ignored"
+
+
+def _charge_went_through(session, payment: Payment, event: GatewayEvent, *,
+                         exact_amount: bool) -> str | None:
+    """A refund or a dispute means the charge succeeded, even when its
+    `payment_intent.succeeded` is late or lost (Stripe does not promise an
+    order): apply that success first, so the refund or dispute is not dropped
+    as stale and the gift is matched, then reversed, as it would have been in
+    order. Returns an outcome to stop with, or None to go on."""
+    obj = event.object
+    amount, currency = obj.get("amount"), obj.get("currency")
+    amount_ok = isinstance(amount, int) and (
+        amount == payment.amount_minor if exact_amount else 0 < amount <= payment.amount_minor)
+    currency_ok = isinstance(currency, str) and currency.upper() == payment.currency
+    if (amount is not None and not amount_ok) or (currency is not None and not currency_ok):
+        log.error("event %s: charge %r %r does not match payment %s",
+                  event.id, amount, currency, payment.id)
+        return "mismatch"
+    known = amount_ok and currency_ok
+    if payment.status in (*states.PENDING, states.FAILED):
+        if not known:
+            return "stale"  # cannot tell the charge is this payment's: wait for its success
+        transition_to(session, payment.id, states.SUCCEEDED)
+        session.refresh(payment)
+    return None
+
+
+def _dispute_closed_before(session, intent_id: str, event_id: str) -> bool:
+    """A charge has at most one dispute: a stored closing event for it means
+    an opening event arriving now is older news."""
+    return session.scalar(select(func.count()).select_from(WebhookEvent).where(
+        WebhookEvent.object_id == intent_id, WebhookEvent.type == "charge.dispute.closed",
+        WebhookEvent.event_id != event_id)) > 0
+
+
+def _move_through(session, payment_id: int, moves: tuple[str, ...]) -> bool:
+    """Apply `moves` in order, skipping those a payment already past them
+    has made. True if anything changed."""
+    current = _locked_status(session, payment_id)
+    if current == moves[-1]:
+        return False
+    start = moves.index(current) + 1 if current in moves else 0
+    changed = False
+    for new in moves[start:]:
+        changed |= transition_to(session, payment_id, new)
+    return changed
 
 
 def apply_pending_events(session, intent_id: str) -> int:
@@ -325,9 +447,7 @@ def apply_pending_events(session, intent_id: str) -> int:
         .order_by(WebhookEvent.id)
     ).all()
     for row in pending:
-        data = json.loads(row.payload)
-        event = GatewayEvent(id=row.event_id, type=row.type, created=int(data.get("created") or 0),
-                             object=(data.get("data") or {}).get("object") or {}, raw=row.payload)
+        event = _stored_event(row)
         with caused_by(_event_cause(event)):
             row.payment_id, row.outcome = _apply_event(session, event)
     session.flush()

@@ -3,6 +3,8 @@ localstripe (STRIPE_API_BASE set) and to real Stripe test mode (unset)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 
@@ -16,6 +18,7 @@ from .gateway import (
     GatewayEvent,
     IntentResult,
     InvalidWebhook,
+    MalformedEvent,
     OutcomeUnknown,
     RefundResult,
 )
@@ -49,8 +52,9 @@ def check_keys(secret_key: str, allow_live: bool) -> None:
 
 class StripeGateway:
     def __init__(self, *, secret_key, publishable_key, webhook_secret, api_base="",
-                 allow_live=False, tolerance=300, timeout=20):
+                 allow_live=False, tolerance=300, timeout=20, fingerprint_key=""):
         check_keys(secret_key, allow_live)
+        self.fingerprint_key = (fingerprint_key or secret_key).encode()
         self.local = bool(api_base)
         self.api_base = api_base.rstrip("/")
         self.publishable_key = publishable_key
@@ -94,15 +98,63 @@ class StripeGateway:
             if not self.local:
                 # localstripe answers 400 to fields it does not know.
                 params["description"] = description[:1000]
-            intent = self.client.v1.payment_intents.create(
-                params=params, options={"idempotency_key": key + "-intent"}
-            )
+            intent = self._create_intent_once(params, key + "-intent", reference, customer.id)
         except stripe.CardError as exc:
             raise CardDeclined(exc.code, exc.user_message) from exc
         except stripe.StripeError as exc:
             log.warning("stripe error charging payment %s: %s", reference, exc)
             raise GatewayError(str(exc)) from exc
         return self._result(intent, customer_id=customer.id)
+
+    def _create_intent_once(self, params, key, reference, customer_id):
+        """Create the PaymentIntent; when the answer is lost on the way (a
+        timeout, a dropped connection), look for it by our reference before
+        asking again with the same idempotency key. Real Stripe would answer
+        a replayed key with the same intent, but a server that ignores keys
+        (localstripe) would charge twice, and Stripe forgets keys after a day."""
+        options = {"idempotency_key": key, "max_network_retries": 0}
+        try:
+            return self.client.v1.payment_intents.create(params=params, options=options)
+        except stripe.APIConnectionError as exc:
+            log.warning("payment %s: no answer to the intent create (%s); looking for it",
+                        reference, exc)
+        found = self._intent_by_reference(reference, customer_id)
+        if found is not None:
+            return found
+        return self.client.v1.payment_intents.create(params=params, options=options)
+
+    def _intent_by_reference(self, reference, customer_id):
+        # The customer is new for this attempt, so its intents are few; localstripe
+        # cannot filter a list by customer, so it is read whole.
+        params = {"limit": 100} if self.local else {"limit": 100, "customer": customer_id}
+        for pi in self.client.v1.payment_intents.list(params=params).auto_paging_iter():
+            if (pi.to_dict().get("metadata") or {}).get("fundraiser_ref") == reference:
+                return pi
+        return None
+
+    def card_fingerprint(self, token: str) -> str | None:
+        """The same string for every token of one card (for counting card
+        testing), or None when the token is unknown. Stripe's (and
+        localstripe's) card.fingerprint; else a keyed hash of what identifies
+        the card without its number: brand, last 4 digits and expiry."""
+        try:
+            card = self.client.v1.tokens.retrieve(token).card
+        except stripe.InvalidRequestError:
+            return None
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return self._fingerprint(card.to_dict() if hasattr(card, "to_dict") else card)
+
+    def _fingerprint(self, card) -> str | None:
+        if not isinstance(card, dict):
+            return None
+        if card.get("fingerprint"):
+            return str(card["fingerprint"])[:64]
+        parts = [str(card.get(k) or "") for k in ("brand", "last4", "exp_month", "exp_year")]
+        if not parts[1]:
+            return None
+        return "h_" + hmac.new(self.fingerprint_key, "|".join(parts).lower().encode(),
+                               hashlib.sha256).hexdigest()[:32]
 
     # -- saved cards (friend-match pledges charged at the close) ---------------
 
@@ -127,16 +179,20 @@ class StripeGateway:
     def finish_card_setup(self, setup_id) -> CardSetup:
         """Ask Stripe whether the card was saved, and attach it to the customer
         (Stripe does that itself; localstripe does not)."""
+        fingerprint = None
         try:
             setup = self.client.v1.setup_intents.retrieve(setup_id)
-            if setup.status == "succeeded" and setup.payment_method:
+            if setup.payment_method:
                 pm = self.client.v1.payment_methods.retrieve(setup.payment_method)
-                if not pm.customer:
+                card = pm.to_dict().get("card")
+                fingerprint = self._fingerprint(card)
+                if setup.status == "succeeded" and not pm.customer:
                     self.client.v1.payment_methods.attach(
                         setup.payment_method, params={"customer": setup.customer})
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc
-        return CardSetup(setup.id, setup.status, setup.customer, None, setup.payment_method)
+        return CardSetup(setup.id, setup.status, setup.customer, None, setup.payment_method,
+                         card_fingerprint=fingerprint)
 
     def charge_saved_card(self, *, reference, attempt, amount_minor, currency, customer_id,
                           payment_method_id) -> IntentResult:
@@ -215,8 +271,11 @@ class StripeGateway:
         if not isinstance(obj, dict) or not isinstance(data.get("id"), str) \
                 or not isinstance(data.get("type"), str):
             raise InvalidWebhook("event without id, type or object")
+        created = data.get("created") or 0
+        if not is_count(created):
+            raise InvalidWebhook("event with an unreadable creation time")
         return GatewayEvent(id=data["id"][:255], type=data["type"][:64],
-                            created=int(data.get("created") or 0), object=obj, raw=text)
+                            created=created, object=obj, raw=text)
 
     # -- helpers -------------------------------------------------------------
 
@@ -249,5 +308,22 @@ class StripeGateway:
 
 
 def intent_from_event_object(obj: dict) -> IntentResult:
-    """A PaymentIntent as carried inside a signed event (already authentic)."""
+    """A PaymentIntent as carried inside a signed event. The signature says
+    who sent it, not that it is whole: a missing or mistyped field raises
+    MalformedEvent instead of a KeyError half-way through applying it."""
+    err = obj.get("last_payment_error") or {}
+    if not (isinstance(obj.get("id"), str) and obj["id"]
+            and isinstance(obj.get("status"), str)
+            and is_count(obj.get("amount"))
+            and isinstance(obj.get("currency"), str)
+            and isinstance(obj.get("metadata") or {}, dict)
+            and isinstance(err, dict)
+            and all(isinstance(err.get(k), str | None) for k in ("code", "message"))):
+        raise MalformedEvent("payment_intent without a usable id, status, amount, "
+                             "currency, metadata or error")
     return StripeGateway._result(obj)
+
+
+def is_count(value) -> bool:
+    """A whole, non-negative number of minor units (JSON's true is not 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

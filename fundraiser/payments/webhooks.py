@@ -1,13 +1,16 @@
-"""POST /webhooks/stripe: verify, store once, apply, acknowledge."""
+"""POST /webhooks/stripe: verify, store once, acknowledge, then apply: by
+a worker when Redis is configured, right after the commit otherwise."""
 
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
+from .. import jobs
 from ..extensions import csrf, db
 from . import services
 from .gateway import InvalidWebhook
+from .jobs import apply_webhook_event
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,11 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 def stripe_webhook():
     if (request.content_length or 0) > MAX_WEBHOOK_BYTES:
         return jsonify(error="payload too large"), 413
-    payload = request.get_data(cache=False)
+    # Content-Length may be absent (Transfer-Encoding: chunked): read no more
+    # than the cap and one byte, whatever the client announced.
+    payload = request.stream.read(MAX_WEBHOOK_BYTES + 1)
+    if len(payload) > MAX_WEBHOOK_BYTES:
+        return jsonify(error="payload too large"), 413
     gateway = current_app.extensions["fundraiser.gateway"]
     try:
         event = gateway.parse_webhook(payload, request.headers.get("Stripe-Signature"))
@@ -29,12 +36,23 @@ def stripe_webhook():
         log.warning("webhook refused: %s", exc)
         return jsonify(error="invalid signature or payload"), 400
     try:
-        outcome = services.ingest_event(db.session, event)
+        stored = services.store_event(db.session, event)
+        queued = None if stored == "duplicate" else jobs.enqueue(apply_webhook_event, event.id)
         db.session.commit()
     except OperationalError:
         # A lock timeout: nothing was stored, so a retry will be applied.
         db.session.rollback()
         log.exception("webhook %s not stored, asking for a retry", event.id)
+        return jsonify(error="busy, retry"), 503
+    if queued is None:
+        outcome = "duplicate"
+    elif queued.job_id:
+        outcome = "queued"  # a worker applies it
+    elif queued.done:  # inline, right after the commit
+        outcome = queued.result or "duplicate"
+    else:
+        # Inline and it failed (a lock timeout): stored, not applied; the
+        # processor's retry finds it pending and applies it.
         return jsonify(error="busy, retry"), 503
     log.info("webhook %s %s: %s", event.id, event.type, outcome)
     return jsonify(received=True, outcome=outcome)

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import time
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import abort, jsonify, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from ..extensions import db, login
-from . import services
+from ..text import safe_local_path
+from . import sessions
 
-# A login lasts at most this long, however active the session is.
-MAX_SESSION_SECONDS = 12 * 3600
+# A login lasts at most this long, however active the session is (the
+# server's own record says the same: sessions.MAX_AGE).
+MAX_SESSION_SECONDS = int(sessions.MAX_AGE.total_seconds())
 
 
 @login.user_loader
-def _load_user(session_id: str):
-    return services.load_session_user(db.session, session_id)
+def _load_user(token: str):
+    # Looked up on the server every request: a session ended there (logout,
+    # log out everywhere) is over even for a copy of the cookie.
+    return sessions.user_for(db.session, token)
 
 
 @login.unauthorized_handler
@@ -66,13 +69,9 @@ def check_session_age() -> None:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site under /staff/ (never an open redirect)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/staff") or "\\" in target:
-        return None
-    return target
+    """Only a path on this site under /staff/ (never an open redirect, nor a
+    line break for the Location header)."""
+    return safe_local_path(target, "/staff")
 
 
 def client_ip() -> str:

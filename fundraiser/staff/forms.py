@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 # SelectChoice, or the tuple WTForms 3.2 expects
 from ..donations.forms import _Choice as SelectChoice
 from ..matching.models import MONTHLY_ONCE, MONTHLY_X12
+from ..text import NoControlCharacters
 from .models import ROLES
 
 
@@ -42,14 +43,16 @@ class ActionForm(FlaskForm):
 
 class RefundForm(FlaskForm):
     amount = StringField(_l("Amount to refund"), validators=[DataRequired(), Length(max=20)])
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500),
+                                                     NoControlCharacters(multiline=True)])
     submit = SubmitField(_l("Refund"))
 
 
 class OfflineGiftForm(FlaskForm):
     appeal = SelectField(_l("Appeal"), coerce=int, validators=[DataRequired()])
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
-    name = StringField(_l("Donor's name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Donor's name"), validators=[DataRequired(), Length(max=120),
+                                                       NoControlCharacters()])
     email = EmailField(_l("Donor's email"), validators=[DataRequired(), Email(),
                                                         Length(max=254)])
     method = SelectField(_l("How it was given"), choices=[
@@ -58,8 +61,17 @@ class OfflineGiftForm(FlaskForm):
         SelectChoice("cash", _l("Cash"))])
     received_on = DateField(_l("Received on"), validators=[DataRequired()])
     note = StringField(_l("Note (cheque number, bank reference…)"),
-                       validators=[Optional(), Length(max=500)])
+                       validators=[Optional(), Length(max=500), NoControlCharacters()])
     submit = SubmitField(_l("Record gift"))
+
+
+class VoidOfflineGiftForm(FlaskForm):
+    """Void an offline gift entered in error (or a cheque that bounced)."""
+
+    reason = TextAreaField(_l("Why is this gift void?"),
+                           validators=[DataRequired(_l("Say why this gift is void.")),
+                                       Length(max=500), NoControlCharacters(multiline=True)])
+    submit = SubmitField(_l("Void this gift"))
 
 
 class NewUserForm(FlaskForm):

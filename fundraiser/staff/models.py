@@ -33,10 +33,12 @@ EXPORT = "export"
 EDIT_APPEALS = "edit_appeals"
 MANAGE_USERS = "manage_users"
 VIEW_AUDIT = "view_audit"
+RESUME_CARD_GIFTS = "resume_card_gifts"  # lift the card-testing breaker's pause
+MANAGE_JOBS = "manage_jobs"    # the job queue: see failed jobs, retry them
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({VIEW, REFUND, OFFLINE_GIFT, EXPORT, EDIT_APPEALS, MANAGE_USERS,
-                        VIEW_AUDIT}),
+                        VIEW_AUDIT, RESUME_CARD_GIFTS, MANAGE_JOBS}),
     "finance": frozenset({VIEW, REFUND, OFFLINE_GIFT, EXPORT}),
     "editor": frozenset({VIEW, EDIT_APPEALS}),
     "viewer": frozenset({VIEW}),
@@ -57,18 +59,19 @@ class StaffUser(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
-    # Lockout: failures since the last success, and until when logins are refused.
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
-                                               nullable=False)
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
-    # Part of the id stored in every session cookie: bumping it logs the
-    # person out everywhere (new password, "log out everywhere", role change).
+    # Copied into each of the person's sessions (staff_sessions): bumping it
+    # ends them all (new password, "log out everywhere", role change).
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1",
                                                  nullable=False)
     # One-time set-password link: only its SHA-256 is stored.
     set_password_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     set_password_expires_at: Mapped[datetime | None]
+
+    # The token of the session this request runs in (set at login and by the
+    # user loader, never stored on this row): what Flask-Login keeps in the
+    # cookie, looked up in staff_sessions on every request.
+    session_token = None
 
     # -- Flask-Login ----------------------------------------------------------
     @property
@@ -79,18 +82,35 @@ class StaffUser(db.Model):
     def is_anonymous(self) -> bool:
         return False
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+    def get_id(self) -> str | None:
+        return self.session_token
 
     # -- permissions ----------------------------------------------------------
     def can(self, permission: str) -> bool:
         return self.is_active and permission in PERMISSIONS.get(self.role, frozenset())
 
-    def is_locked(self, now: datetime | None = None) -> bool:
-        return self.locked_until is not None and self.locked_until > (now or utcnow())
-
     def __repr__(self):
         return f"<StaffUser {self.email} {self.role}>"
+
+
+class StaffSession(db.Model):
+    """One login, known to the server. The cookie carries a random token;
+    only its SHA-256 is stored. Logging out ends the row, so a copy of the
+    cookie stops working too; a row whose session_version is behind the
+    user's was ended by "log out everywhere" (or a new password or role)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), nullable=False,
+                                         index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    ended_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+
+    user: Mapped[StaffUser] = relationship()
 
 
 class AuditEvent(db.Model):
@@ -168,6 +188,11 @@ class OfflineGift(db.Model):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    # Voided (entered in error, or the cheque bounced): it stops counting, its
+    # payment is refunded in full through the ledger; the row and why stay.
+    voided_at: Mapped[datetime | None]
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    void_reason: Mapped[str] = mapped_column(String(500), default="", nullable=False)
 
 
 # Indexes for the staff donations table (filters, sorts and search on 100k+

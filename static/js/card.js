@@ -23,8 +23,27 @@ window.fundraiserCard = function (form) {
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify(body || {})
       }).then(function (r) {
-        return r.json().catch(function () { return {}; });
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          body.httpStatus = r.status;
+          return body;
+        });
       });
+    },
+    // Told to wait (429), blocked (429) or paused (503): say why, in the
+    // page's language, and give the button back once waiting is over.
+    // True when the answer was one of those.
+    held: function (body) {
+      if (body.httpStatus !== 429 && body.httpStatus !== 503) return false;
+      var self = this;
+      self.say(body.message || form.dataset.msgWait, true);
+      var seconds = parseInt(body.retry_after, 10);
+      if (body.status === "slow" && seconds > 0) {
+        window.setTimeout(function () {
+          self.button.disabled = false;
+          self.say(form.dataset.msgAgain || "");
+        }, seconds * 1000);
+      }
+      return true;
     }
   };
 };

@@ -18,6 +18,7 @@
         return;
       }
       var res = await ui.post(form.dataset.chargeUrl, { token: made.token.id });
+      if (ui.held(res)) return;
       if (res.status === "invalid") {
         ui.say(res.message, true);
         ui.button.disabled = false;
@@ -28,6 +29,7 @@
         // Whatever the browser reports, the server asks Stripe what is true.
         await ui.stripe.confirmCardPayment(res.client_secret);
         res = await ui.post(form.dataset.confirmUrl, {});
+        if (ui.held(res)) return;
       }
       window.location.assign(res.next || window.location.href);
     } catch (err) {

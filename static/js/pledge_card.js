@@ -20,6 +20,7 @@
         return;
       }
       var body = await ui.post(form.dataset.confirmUrl, {});
+      if (ui.held(body)) return;
       if (body.status === "active" && body.next) {
         window.location.assign(body.next);
         return;

@@ -26,7 +26,8 @@ def wait_for_event(db, intent_id, timeout=8.0):
             WebhookEvent.object_id == intent_id,
             WebhookEvent.type == "payment_intent.succeeded")).first()
         db.session.rollback()  # hold no transaction (on SQLite: no lock) while waiting
-        if row is not None:
+        # Stored first ("received"), applied right after its commit.
+        if row is not None and row.outcome != "received":
             return row
         time.sleep(0.2)
     return None

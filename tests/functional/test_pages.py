@@ -136,7 +136,7 @@ def test_api_follows_the_public_contract(client, db):
     listing = client.get("/api/v1/appeals")
     assert listing.headers["Access-Control-Allow-Origin"] == "*"
     assert listing.get_json() == [{"slug": "contract", "title": "Test appeal",
-                                   "url": "http://localhost/appeals/contract"}]
+                                   "url": "http://127.0.0.1:5000/appeals/contract"}]
     body = client.get("/api/v1/appeals/contract").get_json()
     for key in ("slug", "title", "status", "currency", "goal_minor", "raised_minor",
                 "matched_minor", "total_minor", "donor_count", "donation_count", "ends_at",

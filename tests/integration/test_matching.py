@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
+from fundraiser.matching import card_pledges
+from fundraiser.matching import ledger as match_ledger
 from fundraiser.matching import services as matching
 from fundraiser.matching.models import LedgerIsAppendOnly, MatchEntry, MatchPool
 from fundraiser.payments import services as payments
@@ -31,7 +33,7 @@ def give(db, appeal, amount, email="a@example.org", **kw):
 
 
 def matched(db, payment_id):
-    return matching.net_for_payment(db.session, payment_id)
+    return match_ledger.net_for_payment(db.session, payment_id)
 
 
 def fresh(db, p):
@@ -63,7 +65,7 @@ def test_ratios_two_to_one_and_one_to_two(db):
     db.session.commit()
     d2 = give(db, appeal, 1_001, email="b@example.org")
     # 1001 × 1/2 = 500.5 → 500: the half unit is not invented
-    assert matching.matches_for_payment(db.session, d2.payment_id) == [("pool", half.id, 500)]
+    assert match_ledger.matches_for_payment(db.session, d2.payment_id) == [("pool", half.id, 500)]
 
 
 def test_pools_are_drawn_ending_soonest_first_and_a_gift_spills_over(db):
@@ -71,7 +73,7 @@ def test_pools_are_drawn_ending_soonest_first_and_a_gift_spills_over(db):
     late = pool(db, appeal, cap=10_000, sponsor_name="Late", ends_at=utcnow() + timedelta(days=9))
     soon = pool(db, appeal, cap=1_000, sponsor_name="Soon", ends_at=utcnow() + timedelta(days=1))
     d = give(db, appeal, 2_500)
-    assert sorted(matching.matches_for_payment(db.session, d.payment_id)) == \
+    assert sorted(match_ledger.matches_for_payment(db.session, d.payment_id)) == \
         [("pool", late.id, 1_500), ("pool", soon.id, 1_000)]
     rows = db.session.scalars(select(MatchEntry).where(MatchEntry.payment_id == d.payment_id)).all()
     assert len({r.group_id for r in rows}) == 1  # one event, one group
@@ -258,13 +260,13 @@ def test_a_saved_card_pledge_whose_closing_charge_fails_is_withdrawn(db, client)
         db.session, appeal_id=appeal.id, currency="USD", amount_minor=5_000, pledger_name="Dana",
         pledger_email="dana@x.org", origin_payment_id=origin.payment_id,
         funding_payment_id=None, mode="card_saved")
-    assert matching.record_card_setup(db.session, pledge.id, CardSetup(
+    assert card_pledges.record_card_setup(db.session, pledge.id, CardSetup(
         "seti_1", "succeeded", "cus_1", None, "pm_1"))
     db.session.commit()
     friend = give(db, appeal, 2_000, email="noa@x.org", source=pledge.code)
     assert client.get("/api/v1/appeals/test-appeal").get_json()["matched_minor"] == 2_000
-    assert matching.close_card_pledge(db.session, pledge.id) == 2_000
-    assert matching.close_card_pledge(db.session, pledge.id) == 0      # once
+    assert card_pledges.close_card_pledge(db.session, pledge.id) == 2_000
+    assert card_pledges.close_card_pledge(db.session, pledge.id) == 0      # once
     db.session.commit()
     charge_id = db.session.get(type(pledge), pledge.id).charge_payment_id
     # e.g. reconcile gives up on a charge whose answer never came

@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
+from fundraiser.matching import ledger as match_ledger
 from fundraiser.matching import services as matching
 from fundraiser.matching.models import MatchEntry, MatchPledge, MatchPool
 from fundraiser.payments import services as payments
@@ -65,7 +66,7 @@ def test_64_parallel_gifts_exhaust_a_pool_exactly(app, db, backend):
     succeeded = [p for p in ids if db.session.execute(select(func.count()).select_from(
         MatchEntry).where(MatchEntry.payment_id == p)).scalar()]
     assert len(succeeded) == GIFTS // 2          # each matched gift fully, the rest not
-    assert all(matching.net_for_payment(db.session, p) in (0, GIFT) for p in ids)
+    assert all(match_ledger.net_for_payment(db.session, p) in (0, GIFT) for p in ids)
 
 
 def test_64_parallel_friend_gifts_exhaust_a_pledge_exactly(app, db, backend):
@@ -144,6 +145,6 @@ def test_gifts_and_refunds_racing_keep_the_ledger_and_the_pool_in_step(app, db, 
     assert total == pool.cap_minor - pool.remaining_minor
     assert 0 <= pool.remaining_minor <= pool.cap_minor
     for pid in old[16:]:
-        assert matching.net_for_payment(db.session, pid) == 0
+        assert match_ledger.net_for_payment(db.session, pid) == 0
     for i, pid in enumerate(old[:16]):
-        assert matching.net_for_payment(db.session, pid) == (0 if i % 2 else 667)
+        assert match_ledger.net_for_payment(db.session, pid) == (0 if i % 2 else 667)

@@ -20,6 +20,8 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from fundraiser.matching import figures as match_figures
+from fundraiser.matching import ledger as match_ledger
 from fundraiser.matching import rules
 from fundraiser.matching import services as matching
 from fundraiser.matching.models import MatchEntry, MatchPledge, MatchPool
@@ -114,7 +116,7 @@ def test_match_ledger_state_machine(db, backend):
                     p.amount_minor, p.refunded_minor + p.amount_minor * share // 100 or 1))
                 session.commit()
                 assert session.get(MatchPledge, self.pledge.id).status == "withdrawn"
-                assert matching.net_for_payment(session, self.funding_id) == 0
+                assert match_ledger.net_for_payment(session, self.funding_id) == 0
 
         @rule(pool_id=pools, cap=st.integers(1, 25_000))
         def edit_cap(self, pool_id, cap):
@@ -163,7 +165,7 @@ def test_match_ledger_state_machine(db, backend):
             assert int(pledged) == pledge.amount_minor - pledge.remaining_minor
             if pledge.status == "withdrawn":
                 assert int(pledged) == 0
-            assert matching.matched_minor(session, self.appeal) == sum(
+            assert match_figures.matched_minor(session, self.appeal) == sum(
                 int(v) for v in sums.values())
 
         @invariant()
@@ -176,7 +178,7 @@ def test_match_ledger_state_machine(db, backend):
             for payment_id in self.payment_ids:
                 payment = session.get(Payment, payment_id)
                 net_gift = payment.amount_minor - payment.refunded_minor
-                per_source = matching.matches_for_payment(session, payment_id)
+                per_source = match_ledger.matches_for_payment(session, payment_id)
                 if payment.status in (states.DISPUTED, states.DISPUTE_LOST, states.REFUNDED):
                     assert per_source == []
                 for kind, source_id, amount in per_source:

@@ -7,11 +7,12 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from fundraiser.matching import ledger as match_ledger
 from fundraiser.matching import services as matching
 from fundraiser.matching.models import MatchEntry, MatchPool
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
-from fundraiser.staff import services as staff
+from fundraiser.staff import pool_services
 from tests.factories import create_appeal, create_donation
 
 WAIT = 20  # seconds any thread waits for another before the test fails
@@ -59,8 +60,8 @@ def test_a_pool_change_and_a_gift_being_matched_wait_for_each_other(app, db, bac
     def change():
         if first == "gift":
             assert holding["gift"].wait(WAIT)
-        staff.change_match_pool(db.session, pool_id, actor=None, ratio=(2, 1),
-                                sponsor_name="New sponsor")
+        pool_services.change_match_pool(db.session, pool_id, actor=None, ratio=(2, 1),
+                                        sponsor_name="New sponsor")
         holding["change"].set()
         if first == "change":
             assert release.wait(WAIT)
@@ -80,7 +81,7 @@ def test_a_pool_change_and_a_gift_being_matched_wait_for_each_other(app, db, bac
     assert done["gift"].is_set() and done["change"].is_set()
 
     # a gift matched before the change keeps 1:1; after it, 2:1
-    assert matching.net_for_payment(db.session, payment_id) == \
+    assert match_ledger.net_for_payment(db.session, payment_id) == \
         (1_000 if first == "gift" else 2_000)
     pool = db.session.get(MatchPool, pool_id)
     assert (pool.ratio, pool.sponsor_name) == ("2:1", "New sponsor")
@@ -114,10 +115,10 @@ def test_cap_changes_racing_gifts_never_cut_below_what_is_matched(app, db, backe
         def steps():
             barrier.wait()
             try:
-                staff.change_match_pool(db.session, pool_id, actor=None, cap_minor=cap,
-                                        ratio=ratio)
+                pool_services.change_match_pool(db.session, pool_id, actor=None, cap_minor=cap,
+                                                ratio=ratio)
                 db.session.commit()
-            except staff.PoolError as exc:
+            except pool_services.PoolError as exc:
                 db.session.rollback()
                 refused.append(str(exc))
         return steps
@@ -139,7 +140,7 @@ def test_cap_changes_racing_gifts_never_cut_below_what_is_matched(app, db, backe
     # every gift was matched whole at one of the ratios the pool had, or cut
     # short only by what was left
     for pid in ids:
-        assert matching.net_for_payment(db.session, pid) <= 3_000
+        assert match_ledger.net_for_payment(db.session, pid) <= 3_000
 
 
 def test_a_refund_after_a_ratio_change_reverses_what_was_matched_not_the_new_ratio(db):
@@ -149,7 +150,7 @@ def test_a_refund_after_a_ratio_change_reverses_what_was_matched_not_the_new_rat
     old = create_donation(db.session, appeal, amount_minor=2_001, email="old@example.org")
     payments.transition_to(db.session, old.payment_id, states.SUCCEEDED)      # 1:1 → 2001
     db.session.commit()
-    changed = staff.change_match_pool(db.session, pool_id, actor=None, ratio=(2, 1))
+    changed = pool_services.change_match_pool(db.session, pool_id, actor=None, ratio=(2, 1))
     db.session.commit()
     assert changed == {"ratio": ["1:1", "2:1"]}
     new = create_donation(db.session, appeal, amount_minor=1_000, email="new@example.org")
@@ -158,14 +159,14 @@ def test_a_refund_after_a_ratio_change_reverses_what_was_matched_not_the_new_rat
     # a third of the old gift back: it keeps floor(2001 × 1334 / 2001) at the old ratio
     payments.apply_refund_total(db.session, old.payment_id, 667)
     db.session.commit()
-    assert matching.net_for_payment(db.session, old.payment_id) == 1_334
+    assert match_ledger.net_for_payment(db.session, old.payment_id) == 1_334
     payments.apply_refund_total(db.session, old.payment_id, 2_001)
     db.session.commit()
     reversed_ = db.session.scalar(select(func.sum(MatchEntry.amount_minor)).where(
         MatchEntry.payment_id == old.payment_id, MatchEntry.kind == "reversal"))
     assert reversed_ == -2_001                       # exactly its match, not 2 × 2001
-    assert matching.net_for_payment(db.session, old.payment_id) == 0
-    assert matching.net_for_payment(db.session, new.payment_id) == 2_000
+    assert match_ledger.net_for_payment(db.session, old.payment_id) == 0
+    assert match_ledger.net_for_payment(db.session, new.payment_id) == 2_000
     db.session.expire_all()
     pool = db.session.get(MatchPool, pool_id)
     ledger = db.session.scalar(select(func.sum(MatchEntry.amount_minor))

@@ -15,7 +15,7 @@ from fundraiser.staff import services
 from fundraiser.staff.models import ROLES
 from tests.factories import create_appeal, create_donation
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "plum kettle orbit ninety"
 
 
 class StaffClient:

@@ -1,4 +1,5 @@
-"""Login, lockout, CSRF, sessions that end everywhere, set-password links."""
+"""Login, CSRF, sessions that end everywhere, set-password links (the
+defences against guessing are in test_login_defences.py)."""
 
 from datetime import timedelta
 
@@ -37,28 +38,6 @@ def test_a_wrong_password_is_refused_with_a_helpful_message(app, make_staff):
     assert b"do not match" in response.data
     unknown = sc.login(email="nobody@example.org")
     assert unknown.status_code == 401 and b"do not match" in unknown.data
-
-
-def test_five_failures_lock_the_account_even_for_the_right_password(app, db, make_staff):
-    make_staff("finance")
-    sc = StaffClient(app, "finance@example.org")
-    for _ in range(services.MAX_FAILURES - 1):
-        assert sc.login(password="guess guess guess").status_code == 401
-    locked = sc.login(password="guess guess guess")
-    assert b"locked for 15 minutes" in locked.data
-    right = sc.login()  # the right password no longer works while locked
-    assert right.status_code == 401 and b"locked" in right.data
-    assert sc.get("/staff/").status_code == 302
-    # Another account is not affected (the lock is per account).
-    make_staff("viewer")
-    assert StaffClient(app, "viewer@example.org").login().status_code == 302
-    # After the lock time has passed, the right password works again.
-    db.session.rollback()
-    user = db.session.scalar(select(StaffUser).where(StaffUser.email == "finance@example.org"))
-    assert user.locked_until > utcnow() + timedelta(minutes=14)
-    user.locked_until = utcnow() - timedelta(seconds=1)
-    db.session.commit()
-    assert sc.login().status_code == 302
 
 
 def test_a_login_without_csrf_token_is_rejected(app, make_staff):

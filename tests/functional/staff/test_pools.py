@@ -9,11 +9,12 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
+from fundraiser.matching import ledger as match_ledger
 from fundraiser.matching import services as matching
 from fundraiser.matching.models import MatchEntry, MatchPool
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
-from fundraiser.staff import services
+from fundraiser.staff import pool_services, services
 from fundraiser.staff.models import AuditEvent
 from tests.factories import create_appeal, create_donation
 from tests.functional.staff.conftest import snapshot
@@ -383,13 +384,13 @@ def test_the_service_refuses_bad_terms_itself(db, appeal, staff_client, changes,
     editor = staff_client("editor")
     pool = make_pool(editor, db, appeal)
     before = snapshot(db)
-    with pytest.raises(services.PoolError, match=code):
-        services.change_match_pool(db.session, pool.id, actor=None, **changes)
+    with pytest.raises(pool_services.PoolError, match=code):
+        pool_services.change_match_pool(db.session, pool.id, actor=None, **changes)
     db.session.rollback()
     assert snapshot(db) == before
-    with pytest.raises(services.PoolError, match=code):
-        services.create_match_pool(db.session, appeal=appeal, actor=None, **{
-            **asdict(services.PoolTerms.of(pool_row(db, pool.id))), **changes})
+    with pytest.raises(pool_services.PoolError, match=code):
+        pool_services.create_match_pool(db.session, appeal=appeal, actor=None, **{
+            **asdict(pool_services.PoolTerms.of(pool_row(db, pool.id))), **changes})
     db.session.rollback()
     assert snapshot(db) == before
 
@@ -477,14 +478,14 @@ def test_after_a_ratio_change_a_refund_gives_back_exactly_the_original_match(
                      per_gift_limit="", min_gift="", first_time_only=None)
     early = give(db, appeal, 30_000, "early@example.org")        # $300 matched 1:1
     disputed = give(db, appeal, 10_001, "disputed@example.org")  # $100.01 matched 1:1
-    assert matching.net_for_payment(db.session, early) == 30_000
+    assert match_ledger.net_for_payment(db.session, early) == 30_000
     assert edit(editor, appeal, pool, ratio="2:1").status_code == 303
     late = give(db, appeal, 5_000, "late@example.org")           # the new ratio: $100
-    assert matching.net_for_payment(db.session, late) == 10_000
+    assert match_ledger.net_for_payment(db.session, late) == 10_000
     # a partial refund of the early gift keeps its share at the ratio it had: 1:1
     payments.apply_refund_total(db.session, early, 10_000)
     db.session.commit()
-    assert matching.net_for_payment(db.session, early) == 20_000
+    assert match_ledger.net_for_payment(db.session, early) == 20_000
     payments.apply_refund_total(db.session, early, 30_000)
     payments.transition_to(db.session, disputed, states.DISPUTED)
     db.session.commit()
@@ -495,7 +496,7 @@ def test_after_a_ratio_change_a_refund_gives_back_exactly_the_original_match(
         assert (allocation.kind, allocation.amount_minor) == ("allocation", original)
         assert all(r.kind == "reversal" and r.reverses_id == allocation.id for r in reversals)
         assert -sum(r.amount_minor for r in reversals) == original   # exactly, no more
-    assert matching.net_for_payment(db.session, late) == 10_000      # untouched
+    assert match_ledger.net_for_payment(db.session, late) == 10_000      # untouched
     row = pool_row(db, pool.id)
     assert row.ratio == "2:1"
     assert (row.cap_minor, row.remaining_minor) == (100_000, 90_000)

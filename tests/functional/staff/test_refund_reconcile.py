@@ -17,6 +17,7 @@ from fundraiser.matching.models import MatchEntry
 from fundraiser.payments import states
 from fundraiser.payments.gateway import GatewayError, OutcomeUnknown, RefundResult
 from fundraiser.payments.models import Payment, PaymentStatusChange, utcnow
+from fundraiser.staff import refund_services
 from fundraiser.staff import services as staff_services
 from fundraiser.staff.models import AuditEvent, StaffRefund
 from tests import support
@@ -43,7 +44,7 @@ def matched_gift(db, donor, localstripe, appeal):
 
 def refund_dies_at(finance, gift, amount, monkeypatch, target, name):
     """The process dies when the refund reaches `target.name`, and no handler
-    runs: at staff_services.finish_refund, Stripe has refunded and our
+    runs: at refund_services.finish_refund, Stripe has refunded and our
     bookkeeping never commits; at gateway.refund, the reservation is
     committed and Stripe never hears of it."""
     def die(*_a, **_kw):
@@ -57,7 +58,7 @@ def refund_dies_at(finance, gift, amount, monkeypatch, target, name):
 
 
 def refund_dies_after_the_gateway(finance, gift, amount, monkeypatch):
-    refund_dies_at(finance, gift, amount, monkeypatch, staff_services, "finish_refund")
+    refund_dies_at(finance, gift, amount, monkeypatch, refund_services, "finish_refund")
 
 
 def refund_dies_before_the_gateway(finance, gift, amount, gateway, monkeypatch):
@@ -108,11 +109,11 @@ def test_reconcile_finishes_a_refund_the_gateway_made_and_releases_one_it_never_
     intent_id = payment.intent_id
     # Stuck: the gift still counts in full, and $17 is reserved.
     assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
-    assert staff_services.refundable_minor(db.session, payment) == 800
+    assert refund_services.refundable_minor(db.session, payment) == 800
     assert refunds(db) == [(1000, "pending"), (500, "pending"), (200, "pending")]
     on_stripe = gateway.refunds_for(intent_id)
     assert [(r.amount_minor, r.key) for r in on_stripe] == [
-        (1000, staff_services.refund_key(payment.reference, 1))]
+        (1000, refund_services.refund_key(payment.reference, 1))]
 
     result = runner.invoke(args=["reconcile"])
     assert result.exit_code == 0, result.output
@@ -134,7 +135,7 @@ def test_reconcile_finishes_a_refund_the_gateway_made_and_releases_one_it_never_
     assert client.get("/api/v1/appeals/test-appeal").get_json()["matched_minor"] == 1500
     assert refunded_signals == [1000]
     # The $5 is free again; only the recent $2 is still held back.
-    assert staff_services.refundable_minor(db.session, payment) == 1300
+    assert refund_services.refundable_minor(db.session, payment) == 1300
     audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("refund.%"))
                                .order_by(AuditEvent.id)).all()
     assert [(a.action, a.actor_email) for a in audit] == [
@@ -223,8 +224,8 @@ def test_a_refund_sent_before_keys_were_kept_is_found_by_its_amount(
     """Refunds sent by earlier versions carry no key in their metadata: the
     gateway's refund of the same amount that no row of ours has claimed."""
     finance_user = staff_services.create_staff(db.session, "f@example.org", "finance")[0]
-    pending = staff_services.begin_refund(db.session, donation=matched_gift, amount_minor=700,
-                                          reason="old", actor=finance_user)
+    pending = refund_services.begin_refund(db.session, donation=matched_gift, amount_minor=700,
+                                           reason="old", actor=finance_user)
     pending_id = pending.id
     db.session.commit()
     intent_id = db.session.get(Payment, matched_gift.payment_id).intent_id
@@ -239,24 +240,24 @@ def test_a_refund_sent_before_keys_were_kept_is_found_by_its_amount(
 def test_a_refund_the_gateway_reports_as_failed_is_released(db, card_gift, make_staff):
     """Stripe may keep a refund it could not make (status failed or canceled)."""
     user = make_staff("finance")
-    refund = staff_services.begin_refund(db.session, donation=card_gift, amount_minor=500,
-                                         reason="Donor asked", actor=user)
+    refund = refund_services.begin_refund(db.session, donation=card_gift, amount_minor=500,
+                                          reason="Donor asked", actor=user)
     refund_id = refund.id
-    key = staff_services.refund_key(card_gift.payment.reference, refund.number)
+    key = refund_services.refund_key(card_gift.payment.reference, refund.number)
     db.session.commit()
     failed = [RefundResult("re_failed", 500, "failed", key)]
-    assert staff_services.settle_stuck_refund(db.session, refund_id, failed) == (
-        "failed", f"{staff_services.REFUND_NOT_MADE}: re_failed failed")
+    assert refund_services.settle_stuck_refund(db.session, refund_id, failed) == (
+        "failed", f"{refund_services.REFUND_NOT_MADE}: re_failed failed")
     db.session.commit()
     assert refunds(db) == [(500, "failed")]
     payment = db.session.get(Payment, card_gift.payment_id)
     assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
-    assert staff_services.refundable_minor(db.session, payment) == 2500
+    assert refund_services.refundable_minor(db.session, payment) == 2500
     details = json.loads(db.session.scalars(select(AuditEvent.details).where(
         AuditEvent.action == "refund.failed")).one())
     assert (details["gateway_status"], details["via"]) == ("failed", "reconcile")
     # Settled already: a second run leaves it alone.
-    assert staff_services.settle_stuck_refund(db.session, refund_id, failed) == ("unchanged", "")
+    assert refund_services.settle_stuck_refund(db.session, refund_id, failed) == ("unchanged", "")
 
 
 @pytest.mark.parametrize("stripe_refunded", [True, False])
@@ -282,7 +283,7 @@ def test_a_refund_whose_answer_is_lost_stays_reserved_until_reconcile_settles_it
     assert "did not confirm this refund" in response.text
     assert refunds(db) == [(1000, "pending")]
     payment = db.session.get(Payment, gift.payment_id)
-    assert staff_services.refundable_minor(db.session, payment) == 1500
+    assert refund_services.refundable_minor(db.session, payment) == 1500
     again = finance.post(f"/staff/donations/{gift.id}/refund",
                          {"amount": "20", "reason": "Asked twice"})
     assert again.status_code == 422 and "more than is left" in again.text
@@ -303,4 +304,4 @@ def test_a_refund_whose_answer_is_lost_stays_reserved_until_reconcile_settles_it
         assert refunds(db) == [(1000, "failed")]
         assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
         assert refunded_signals == []
-        assert staff_services.refundable_minor(db.session, payment) == 2500
+        assert refund_services.refundable_minor(db.session, payment) == 2500

@@ -1,6 +1,8 @@
 """Refunds through the real gateway (localstripe) and offline gifts: the
 totals move exactly once, whatever the webhooks do."""
 
+import logging
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -159,9 +161,31 @@ def test_demo_gifts_are_marked_and_counted(runner, db):
     assert total == 40
 
 
+def test_demo_gifts_log_one_summary_line_and_each_gift_only_at_debug(runner, db, caplog):
+    runner.invoke(args=["demo"])
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        result = runner.invoke(args=["demo-gifts", "12", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(info) == 1, info
+    assert "12 demo gift(s) added over the last 30 day(s)" in info[0]
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="fundraiser"):
+        result = runner.invoke(args=["demo-gifts", "3", "--seed", "6"])
+    assert result.exit_code == 0, result.output
+    debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len([r for r in debug if r.getMessage().startswith("demo gift ")]) == 3
+    # the payments' own per-gift lines are there too, but as DEBUG
+    assert len([r for r in debug if r.name == "fundraiser.payments.services"]) == 3
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(info) == 1 and info[0].startswith("demo-gifts: 3 demo gift(s) added"), info
+
+
 def test_reserved_refunds_can_never_exceed_the_gift(db, appeal, make_staff):
     from fundraiser.payments import services as payment_services
-    from fundraiser.staff import services
+    from fundraiser.staff import refund_services
     from tests.factories import create_donation
 
     actor = make_staff("finance")
@@ -169,21 +193,21 @@ def test_reserved_refunds_can_never_exceed_the_gift(db, appeal, make_staff):
     db.session.execute(update(Payment).where(Payment.id == gift.payment_id)
                        .values(intent_id="pi_reserve"))
     payment_services.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
-    first = services.begin_refund(db.session, donation=gift, amount_minor=2000,
-                                  reason="first", actor=actor)
+    first = refund_services.begin_refund(db.session, donation=gift, amount_minor=2000,
+                                         reason="first", actor=actor)
     db.session.commit()
     # The first is still pending at the gateway: only 5.00 is left to reserve.
-    with pytest.raises(services.RefundError):
-        services.begin_refund(db.session, donation=gift, amount_minor=1000, reason="second",
-                              actor=actor)
+    with pytest.raises(refund_services.RefundError):
+        refund_services.begin_refund(db.session, donation=gift, amount_minor=1000, reason="second",
+                                     actor=actor)
     db.session.rollback()
-    second = services.begin_refund(db.session, donation=gift, amount_minor=500,
-                                   reason="second", actor=actor)
+    second = refund_services.begin_refund(db.session, donation=gift, amount_minor=500,
+                                          reason="second", actor=actor)
     assert (first.number, second.number) == (1, 2)
-    assert services.refund_key(gift.payment.reference, 2).endswith("-refund-2")
+    assert refund_services.refund_key(gift.payment.reference, 2).endswith("-refund-2")
     # A failed attempt frees its amount again.
-    services.fail_refund(db.session, first.id, "card expired", actor)
-    assert services.refundable_minor(db.session, gift.payment) == 2000
+    refund_services.fail_refund(db.session, first.id, "card expired", actor)
+    assert refund_services.refundable_minor(db.session, gift.payment) == 2000
 
 
 def test_two_refunds_at_once_cannot_together_exceed_the_gift(app, db, appeal, make_staff):
@@ -193,7 +217,7 @@ def test_two_refunds_at_once_cannot_together_exceed_the_gift(app, db, appeal, ma
 
     from fundraiser.extensions import db as ext_db
     from fundraiser.payments import services as payment_services
-    from fundraiser.staff import services
+    from fundraiser.staff import refund_services
     from fundraiser.staff.models import StaffUser
     from tests.factories import create_donation
 
@@ -217,11 +241,11 @@ def test_two_refunds_at_once_cannot_together_exceed_the_gift(app, db, appeal, ma
                 actor = session.scalar(select(StaffUser))
                 session.rollback()  # hold nothing while waiting for the other thread
                 barrier.wait(timeout=10)
-                services.begin_refund(session, donation=session.get(Donation, gift_id),
-                                      amount_minor=2000, reason="race", actor=actor)
+                refund_services.begin_refund(session, donation=session.get(Donation, gift_id),
+                                             amount_minor=2000, reason="race", actor=actor)
                 session.commit()
                 outcomes.append("reserved")
-            except services.RefundError:
+            except refund_services.RefundError:
                 session.rollback()
                 outcomes.append("refused")
             finally:
@@ -249,7 +273,7 @@ def refund_the_whole_gift_without_an_answer(db, staff_client, gift):
     """Ask for a full refund the gateway does not carry out. Returns the page
     the finance person lands on, the payment, its refund row and what is left
     to refund."""
-    from fundraiser.staff import services
+    from fundraiser.staff import refund_services
 
     finance = staff_client("finance")
     response = finance.post(f"/staff/donations/{gift.id}/refund",
@@ -260,7 +284,7 @@ def refund_the_whole_gift_without_an_answer(db, staff_client, gift):
     payment = db.session.get(Payment, gift.payment_id)
     assert (payment.status, payment.refunded_minor) == (states.SUCCEEDED, 0)
     return (page, db.session.scalar(select(StaffRefund)),
-            services.refundable_minor(db.session, payment))
+            refund_services.refundable_minor(db.session, payment))
 
 
 def test_when_the_gateway_cannot_be_reached_the_refund_waits_for_reconcile(

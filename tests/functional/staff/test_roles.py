@@ -6,10 +6,12 @@ import pytest
 from fundraiser.staff.models import (
     EDIT_APPEALS,
     EXPORT,
+    MANAGE_JOBS,
     MANAGE_USERS,
     OFFLINE_GIFT,
     PERMISSIONS,
     REFUND,
+    RESUME_CARD_GIFTS,
     VIEW,
     VIEW_AUDIT,
 )
@@ -79,6 +81,10 @@ def matrix(gift, other_user):
          EDIT_APPEALS),
         ("staff.remove_cosigner", "POST", f"/staff/appeals/{a}/cosigners/1/delete", {},
          EDIT_APPEALS),
+        ("staff.card_breaker_reset", "POST", f"/staff/appeals/{a}/card-breaker/reset", {},
+         RESUME_CARD_GIFTS),
+        ("staff.jobs_page", "GET", "/staff/jobs", None, MANAGE_JOBS),
+        ("staff.retry_job", "POST", "/staff/jobs/no-such-job/retry", {}, MANAGE_JOBS),
     ]
 
 

@@ -14,9 +14,10 @@ from ..extensions import db
 from ..media import services as media
 from . import services
 from .auth import client_ip, staff_view
+from .blueprint import bp, commit
 from .forms import CosignerBulkForm, CosignerForm
 from .models import EDIT_APPEALS
-from .views import bp, commit, stored_upload
+from .uploads import stored_upload
 
 MOVES = ("top", "up", "down", "bottom")
 

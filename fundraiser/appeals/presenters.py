@@ -1,0 +1,45 @@
+"""The appeal page as every view renders it: the goal progress (cached per
+process) and the page itself, with its gift form and match box. The appeal
+view shows it; the give view re-renders it with the form's errors."""
+
+from flask import current_app, render_template, request
+from flask_babel import get_locale
+
+from ..donations import card_checks
+from ..donations import services as donations
+from ..donations.match_presenters import appeal_match_box
+from ..donations.presenters import donation_form
+from ..extensions import db
+from ..matching import figures as match_figures
+from . import services
+
+
+def progress(appeal):
+    """Public goal progress, from the per-process cache (see fundraiser/cache.py)."""
+    def compute():
+        matched = match_figures.matched_minor(db.session, appeal)
+        return donations.progress_for(db.session, appeal, matched_minor=matched)
+
+    return current_app.extensions["fundraiser.public_cache"].get_or_set(
+        ("progress", appeal.id), compute)
+
+
+def render_appeal(appeal, form=None):
+    if form is None:
+        form = donation_form(appeal, formdata=None)
+        preset = request.args.get("amount", "")
+        if preset.replace(".", "", 1).isdigit() and len(preset) <= 12:
+            form.amount.data, form.other_amount.data = "other", preset
+        form.source.data = request.args.get("ref", "")[:64]
+    amount_text = (form.other_amount.data if form.amount.data == "other"
+                   else form.amount.data) or ""
+    if not amount_text and len(appeal.suggested) >= 2:  # the page pre-selects the second
+        amount_text = str(appeal.suggested[1].as_decimal())
+    match_box = appeal_match_box(appeal, form.source.data or None, amount_text)
+    paused = card_checks.paused(appeal.id) and card_checks.paused_message()
+    return render_template(
+        "appeals/show.html", appeal=appeal, form=form, progress=progress(appeal),
+        cards_paused=paused,
+        text=services.text_for(db.session, appeal, str(get_locale())),
+        supporters=donations.recent_supporters(db.session, appeal.id), match_box=match_box,
+    )

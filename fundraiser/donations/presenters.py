@@ -1,0 +1,73 @@
+"""What the gift pages share: the gift form (shown on the appeal page,
+checked by the give view), the words for a payment's status, and the
+thank-you page (shown after paying, and again when a pledge form is refused)."""
+
+from flask import current_app, render_template
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from ..appeals import services as appeals
+from ..extensions import db
+from ..matching import ledger as match_ledger
+from ..matching import services as matching
+from ..payments import states
+from . import match_presenters
+from .forms import DonationForm
+
+
+def N_(text):  # marks a message for the catalogue; translated where shown
+    return text
+
+
+# Messages that come from the payment processor, so the catalogue has them.
+GATEWAY_MESSAGES = (
+    N_("Your card was declined."),
+    N_("The payment was not completed."),
+    N_("The payment service never received this payment."),
+    N_("The payment service did not answer. Nothing was charged; please try again."),
+)
+
+
+def donation_form(appeal, **kwargs):
+    """The gift form; reads the request's form data unless formdata=None."""
+    cfg = current_app.config
+    return DonationForm(appeal=appeal, min_major=cfg["DONATION_MIN_MAJOR"],
+                        max_major=match_presenters.online_max_major(), **kwargs)
+
+
+def render_thanks(donation, pledge_form=None):
+    payment = donation.payment
+    match = {"matched_minor": match_ledger.net_for_payment(db.session, payment.id),
+             "preview": "", "pledge": None, "funded_pledge": None, "form": None}
+    funded = matching.pledge_funded_by(db.session, payment.id)
+    if funded is not None:
+        match["funded_pledge"] = funded
+    elif payment.status in states.PENDING:
+        match["preview"] = match_presenters.preview_message(
+            donation.appeal_id, match_presenters.donation_preview(donation),
+            donation.source or None)
+    if match_presenters.can_pledge(donation):
+        match["form"] = pledge_form or match_presenters.pledge_form(donation, formdata=None)
+    match["has_matching"] = match_presenters.has_matching(donation.appeal_id,
+                                                          donation.source or None)
+    return render_template("donations/thanks.html", donation=donation, appeal=donation.appeal,
+                           text=appeals.text_for(db.session, donation.appeal,
+                                                 str(get_locale())),
+                           payment=payment, message=status_message(payment), match=match)
+
+
+def status_message(payment) -> str:
+    s = payment.status
+    if s in states.COUNTED:
+        return _("Your gift has been received. Thank you!")
+    if s == states.FAILED:
+        return payment.failure_message and _("Your payment did not go through: %(reason)s",
+                                             reason=_(payment.failure_message)) \
+            or _("Your payment did not go through.")
+    if s == states.REQUIRES_ACTION:
+        return _("Your bank asked you to confirm this payment. It is not complete yet.")
+    if s in (states.PROCESSING, states.CREATED):
+        return _("We are confirming your payment with the bank. This page updates itself.")
+    if s == states.CANCELED:
+        return _("This payment was cancelled. Nothing was charged.")
+    return _("This gift has been refunded.")

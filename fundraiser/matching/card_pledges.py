@@ -1,0 +1,123 @@
+"""Saved-card pledges: the pledger's card is saved now (SetupIntent) and
+charged once, off-session, when the appeal closes, for exactly what friends
+unlocked. A declined charge withdraws the pledge and reverses its unlocks.
+
+Services take the session and flush; they never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from ..payments import services as payments
+from ..payments import states
+from ..payments.gateway import CardDeclined, CardSetup
+from ..payments.models import Payment, utcnow
+from .ledger import lock_remaining, withdraw_pledge
+from .models import (
+    CARD_SAVED,
+    PLEDGE_ACTIVE,
+    PLEDGE_CLOSED,
+    PLEDGE_PENDING,
+    MatchEntry,
+    MatchPledge,
+)
+from .services import expire_row
+
+
+def record_card_setup(session, pledge_id: int, setup: CardSetup) -> bool:
+    """Store what the gateway said about the card being saved. True when the
+    card is saved and the pledge is now active."""
+    values = {"setup_id": setup.setup_id, "customer_id": setup.customer_id}
+    if setup.client_secret:
+        values["setup_client_secret"] = setup.client_secret
+    if setup.status == "succeeded" and setup.payment_method_id:
+        values["payment_method_id"] = setup.payment_method_id
+    session.execute(update(MatchPledge).where(MatchPledge.id == pledge_id)
+                    .values(**values).execution_options(synchronize_session=False))
+    activated = False
+    if "payment_method_id" in values:
+        activated = session.execute(
+            update(MatchPledge).where(MatchPledge.id == pledge_id,
+                                      MatchPledge.status == PLEDGE_PENDING)
+            .values(status=PLEDGE_ACTIVE, setup_client_secret=None)
+            .execution_options(synchronize_session=False)).rowcount == 1
+    expire_row(session, MatchPledge, pledge_id)
+    return activated
+
+
+def card_pledges_due(session, now: datetime, appeal_id: int | None = None,
+                     force: bool = False) -> list[int]:
+    """Active saved-card pledges whose appeal has closed (or all of one
+    appeal's, with force)."""
+    from sqlalchemy import text as sql_text
+
+    q = select(MatchPledge.id).where(MatchPledge.mode == CARD_SAVED,
+                                     MatchPledge.status == PLEDGE_ACTIVE)
+    if appeal_id is not None:
+        q = q.where(MatchPledge.appeal_id == appeal_id)
+    if not force:
+        closed = sql_text("SELECT id FROM appeals WHERE status = 'closed' "
+                          "OR (ends_at IS NOT NULL AND ends_at <= :now)").bindparams(now=now)
+        q = q.where(MatchPledge.appeal_id.in_(closed))
+    return list(session.scalars(q.order_by(MatchPledge.id)))
+
+
+def close_card_pledge(session, pledge_id: int) -> int:
+    """Stop a saved-card pledge matching and prepare the charge for exactly
+    what it unlocked. Returns that amount (0: nothing to charge). The charge
+    itself is `charge_closed_pledge`, after a commit, outside any lock."""
+    lock_remaining(session, MatchPledge, pledge_id)
+    pledge = session.get(MatchPledge, pledge_id, populate_existing=True)
+    if pledge.mode != CARD_SAVED or pledge.status != PLEDGE_ACTIVE:
+        return 0
+    unlocked = int(session.scalar(select(func.coalesce(func.sum(MatchEntry.amount_minor), 0))
+                                  .where(MatchEntry.pledge_id == pledge_id)))
+    values = {"status": PLEDGE_CLOSED}
+    if unlocked > 0:
+        payment = payments.create_payment(session, unlocked, pledge.currency)
+        payments.claim_for_submission(session, payment.id)
+        values["charge_payment_id"] = payment.id
+    session.execute(update(MatchPledge).where(MatchPledge.id == pledge_id).values(**values)
+                    .execution_options(synchronize_session=False))
+    expire_row(session, MatchPledge, pledge_id)
+    return unlocked
+
+
+def charge_closed_pledge(session, gateway, pledge_id: int) -> str:
+    """Charge a closed pledge's saved card off-session. Returns the payment's
+    status. A declined card withdraws the pledge: its unlocks are reversed."""
+    pledge = session.get(MatchPledge, pledge_id, populate_existing=True)
+    if pledge.charge_payment_id is None:
+        return "nothing"
+    payment = session.get(Payment, pledge.charge_payment_id, populate_existing=True)
+    if payment.status != states.PROCESSING or payment.intent_id:
+        return payment.status
+    try:
+        result = gateway.charge_saved_card(
+            reference=payment.reference, attempt=1, amount_minor=payment.amount_minor,
+            currency=payment.currency, customer_id=pledge.customer_id,
+            payment_method_id=pledge.payment_method_id)
+    except CardDeclined as exc:
+        payments.transition_to(session, payment.id, states.FAILED,
+                               failure_code=exc.code[:64], failure_message=exc.user_message[:500])
+        withdraw_pledge(session, pledge, "pledge_withdrawn")
+        return states.FAILED
+    payments.record_intent(session, payment.id, result)
+    session.refresh(payment)
+    if payment.status == states.FAILED:
+        withdraw_pledge(session, pledge, "pledge_withdrawn")
+    return payment.status
+
+
+def claim_charge_receipt(session, pledge_id: int) -> bool:
+    """True exactly once per pledge: whoever gets True sends the receipt for
+    the saved card's closing charge."""
+    result = session.execute(
+        update(MatchPledge).where(MatchPledge.id == pledge_id,
+                                  MatchPledge.charge_payment_id.is_not(None),
+                                  MatchPledge.charge_receipt_sent_at.is_(None))
+        .values(charge_receipt_sent_at=utcnow()).execution_options(synchronize_session=False))
+    return result.rowcount == 1

@@ -1,0 +1,209 @@
+"""The match ledger (DESIGN §5): matching a succeeded gift, reversing it on
+a refund or dispute, and withdrawing a pledge whose money went back.
+
+Only `_record()` writes ledger rows. Counters (`remaining_minor` on a pool or
+pledge) change only under a row lock taken in one global order — the payment
+(already locked by `transition_to`), then the pledge, then pools by id — with
+a conditional UPDATE that cannot take a counter below zero or above its cap.
+On SQLite every transaction is BEGIN IMMEDIATE, so the whole allocation runs
+under the database's single write lock.
+
+Services take the session and flush; they never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select, update
+
+from ..payments.models import Payment
+from . import rules
+from .models import (
+    ALLOCATION,
+    PLEDGE_ACTIVE,
+    PLEDGE_WITHDRAWN,
+    REVERSAL,
+    MatchEntry,
+    MatchPledge,
+    MatchPool,
+)
+from .services import expire_row, pledge_by_code, pledge_funded_by, pledge_source, pool_source
+
+
+def _record(session, *, group_id, kind, appeal_id, payment_id, currency, amount_minor,
+            pool_id=None, pledge_id=None, basis_minor=0, reverses_id=None,
+            reason="") -> MatchEntry:
+    entry = MatchEntry(group_id=group_id, kind=kind, appeal_id=appeal_id, pool_id=pool_id,
+                       pledge_id=pledge_id, payment_id=payment_id, amount_minor=amount_minor,
+                       currency=currency, basis_minor=basis_minor, reverses_id=reverses_id,
+                       reason=reason)
+    session.add(entry)
+    return entry
+
+
+def lock_remaining(session, model, row_id) -> int | None:
+    return session.scalar(select(model.remaining_minor).where(model.id == row_id)
+                          .with_for_update(key_share=True))
+
+
+def _take(session, model, row_id, amount) -> None:
+    result = session.execute(
+        update(model).where(model.id == row_id, model.remaining_minor >= amount)
+        .values(remaining_minor=model.remaining_minor - amount)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # cannot happen under the row lock; be loud if it does
+        raise RuntimeError(f"{model.__tablename__} {row_id}: remaining changed under its lock")
+
+
+def _give_back(session, model, row_id, amount, cap_column) -> None:
+    result = session.execute(
+        update(model).where(model.id == row_id, model.remaining_minor + amount <= cap_column)
+        .values(remaining_minor=model.remaining_minor + amount)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise RuntimeError(f"{model.__tablename__} {row_id}: reversal would exceed the cap")
+
+
+def net_for_payment(session, payment_id: int) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(MatchEntry.amount_minor), 0))
+                              .where(MatchEntry.payment_id == payment_id)))
+
+
+def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift,
+             pledge_code: str | None = None, reason: str = "gift") -> list[MatchEntry]:
+    """Match a succeeded gift: its pledge (when it came through a friend's
+    link), then the appeal's pools in draw order. Writes one allocation row
+    per source that gave something, all with one group id. A payment that
+    already holds a match is not matched again."""
+    if gift.amount_minor <= 0 or net_for_payment(session, payment_id) != 0:
+        return []
+    pledge = pledge_by_code(session, pledge_code)
+    if pledge is not None and (pledge.appeal_id != appeal_id or pledge.status != PLEDGE_ACTIVE):
+        pledge = None
+    pool_ids = list(session.scalars(
+        select(MatchPool.id).where(MatchPool.appeal_id == appeal_id,
+                                   MatchPool.currency == gift.currency)
+        .order_by(MatchPool.id)))
+    # Lock in the global order: pledge, then pools by id. Read the numbers
+    # under the lock, then draw in the documented draw order.
+    sources = []
+    if pledge is not None:
+        lock_remaining(session, MatchPledge, pledge.id)
+        session.refresh(pledge)
+        sources.append((pledge_source(pledge), MatchPledge, pledge.id))
+    if pool_ids:
+        locked = session.scalars(
+            select(MatchPool).where(MatchPool.id.in_(pool_ids)).order_by(MatchPool.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)).all()
+        sources += [(pool_source(p), MatchPool, p.id) for p in locked]
+    steps = rules.plan(gift, [s for s, _m, _i in sources])
+    group_id = uuid.uuid4().hex
+    entries = []
+    for step in steps:
+        model = MatchPledge if step.source.kind == "pledge" else MatchPool
+        _take(session, model, step.source.id, step.take_minor)
+        entries.append(_record(
+            session, group_id=group_id, kind=ALLOCATION, appeal_id=appeal_id,
+            payment_id=payment_id, currency=gift.currency, amount_minor=step.take_minor,
+            basis_minor=gift.amount_minor, reason=reason,
+            **({"pledge_id": step.source.id} if model is MatchPledge
+               else {"pool_id": step.source.id})))
+    session.flush()
+    for _s, model, row_id in sources:
+        expire_row(session, model, row_id)
+    return entries
+
+
+def reverse(session, payment_id: int, net_now_minor: int, reason: str,
+            pledge_id: int | None = None) -> list[MatchEntry]:
+    """Bring a payment's matches down to what `net_now` still earns (0 for a
+    dispute or a full refund). Cumulative, so a repeated or reordered refund
+    report reverses nothing twice (see rules.kept_after_refund). With
+    `pledge_id`, only that pledge's matches are touched."""
+    q = select(MatchEntry).where(MatchEntry.payment_id == payment_id,
+                                 MatchEntry.kind == ALLOCATION)
+    if pledge_id is not None:
+        q = q.where(MatchEntry.pledge_id == pledge_id)
+    allocations = session.scalars(q.order_by(MatchEntry.id)).all()
+    if not allocations:
+        return []
+    reversed_by = dict(session.execute(
+        select(MatchEntry.reverses_id, func.sum(MatchEntry.amount_minor))
+        .where(MatchEntry.payment_id == payment_id, MatchEntry.kind == REVERSAL)
+        .group_by(MatchEntry.reverses_id)).all())
+    # lock order: pledges first, then pools by id
+    allocations = sorted(allocations, key=lambda e: (e.pledge_id is None,
+                                                     e.pledge_id or e.pool_id))
+    group_id = uuid.uuid4().hex
+    entries = []
+    for alloc in allocations:
+        still = alloc.amount_minor + int(reversed_by.get(alloc.id) or 0)
+        keep = rules.kept_after_refund(alloc.amount_minor, alloc.basis_minor, net_now_minor)
+        back = still - keep
+        if back <= 0:
+            continue
+        if alloc.pledge_id is not None:
+            lock_remaining(session, MatchPledge, alloc.pledge_id)
+            _give_back(session, MatchPledge, alloc.pledge_id, back, MatchPledge.amount_minor)
+        else:
+            lock_remaining(session, MatchPool, alloc.pool_id)
+            _give_back(session, MatchPool, alloc.pool_id, back, MatchPool.cap_minor)
+        entries.append(_record(
+            session, group_id=group_id, kind=REVERSAL, appeal_id=alloc.appeal_id,
+            payment_id=payment_id, currency=alloc.currency, amount_minor=-back,
+            pool_id=alloc.pool_id, pledge_id=alloc.pledge_id, reverses_id=alloc.id,
+            reason=reason))
+    session.flush()
+    for e in entries:
+        expire_row(session, MatchPledge if e.pledge_id else MatchPool, e.pledge_id or e.pool_id)
+    return entries
+
+
+def withdraw_pledge_funded_by(session, payment_id: int, reason: str) -> MatchPledge | None:
+    """The money behind a pay-now pledge went back to the pledger (a refund or
+    a dispute of the payment that gave it): the pledge stops matching, and
+    what it had unlocked is reversed on the ledger — it was never really
+    there. Returns the pledge, or None when this payment funds no pledge."""
+    pledge = pledge_funded_by(session, payment_id)
+    if pledge is None:
+        return None
+    return withdraw_pledge(session, pledge, reason)
+
+
+def withdraw_pledge(session, pledge: MatchPledge, reason: str) -> MatchPledge:
+    lock_remaining(session, MatchPledge, pledge.id)
+    session.execute(update(MatchPledge).where(MatchPledge.id == pledge.id)
+                    .values(status=PLEDGE_WITHDRAWN)
+                    .execution_options(synchronize_session=False))
+    matched_payments = session.scalars(
+        select(MatchEntry.payment_id).where(MatchEntry.pledge_id == pledge.id)
+        .group_by(MatchEntry.payment_id).having(func.sum(MatchEntry.amount_minor) > 0)
+        .order_by(MatchEntry.payment_id)).all()
+    for matched_payment_id in matched_payments:
+        reverse(session, matched_payment_id, 0, reason, pledge_id=pledge.id)
+    expire_row(session, MatchPledge, pledge.id)
+    return pledge
+
+
+def payment_net(session, payment_id: int) -> tuple[int, str]:
+    amount, refunded, currency = session.execute(
+        select(Payment.amount_minor, Payment.refunded_minor, Payment.currency)
+        .where(Payment.id == payment_id)).one()
+    return amount - refunded, currency
+
+
+def matches_for_payment(session, payment_id: int) -> list[tuple[str, int | None, int]]:
+    """[(kind, source id, net amount)] still matched for one payment."""
+    rows = session.execute(
+        select(MatchEntry.pool_id, MatchEntry.pledge_id, func.sum(MatchEntry.amount_minor))
+        .where(MatchEntry.payment_id == payment_id)
+        .group_by(MatchEntry.pool_id, MatchEntry.pledge_id)).all()
+    return [("pool" if pool_id else "pledge", pool_id or pledge_id, int(total))
+            for pool_id, pledge_id, total in rows if total]
+
+
+def ledger_rows(session, appeal_id: int, limit: int = 200) -> list[MatchEntry]:
+    return list(session.scalars(select(MatchEntry).where(MatchEntry.appeal_id == appeal_id)
+                                .order_by(MatchEntry.id.desc()).limit(limit)))

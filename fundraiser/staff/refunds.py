@@ -1,0 +1,135 @@
+"""Money staff move by hand: refunding a card gift through the payment
+service, and recording a gift that arrived offline (cheque, transfer, cash)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..appeals.models import Appeal
+from ..donations.forms import page_locale
+from ..donations.models import Donation
+from ..extensions import db
+from ..limits import current as current_limits
+from ..money import Money, MoneyError
+from ..payments.gateway import GatewayError, OutcomeUnknown
+from ..payments.models import utcnow
+from . import offline_services, refund_services, services
+from .auth import client_ip, staff_view
+from .blueprint import _money, bp, commit
+from .donations import _render_donation
+from .forms import OfflineGiftForm, RefundForm, SelectChoice
+from .models import OFFLINE_GIFT, REFUND
+
+
+@bp.post("/donations/<int:donation_id>/refund")
+@staff_view(REFUND)
+def refund(donation_id):
+    d = db.get_or_404(Donation, donation_id)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _render_donation(d, form, 422)
+    try:
+        amount = Money.parse(form.amount.data, d.currency)
+        pending = refund_services.begin_refund(db.session, donation=d, amount_minor=amount.minor,
+                                               reason=form.reason.data, actor=current_user,
+                                               ip=client_ip())
+    except MoneyError:
+        db.session.rollback()
+        form.amount.errors.append(_("Enter an amount like 25 or 25.50."))
+        return _render_donation(d, form, 422)
+    except refund_services.RefundError as exc:
+        db.session.rollback()
+        form.amount.errors.append(_refund_message(str(exc)))
+        return _render_donation(d, form, 422)
+    call = dict(intent_id=d.payment.intent_id, amount_minor=pending.amount_minor,
+                key=refund_services.refund_key(d.payment.reference, pending.number))
+    refund_id = pending.id
+    # The reservation commits before the gateway is called: no lock is held
+    # during the call, and a second refund cannot reserve the same money.
+    commit()
+    gateway = current_app.extensions["fundraiser.gateway"]
+    try:
+        result = gateway.refund(**call)
+    except OutcomeUnknown as exc:
+        # Stripe may have refunded: the money stays reserved and the refund
+        # pending, and `flask reconcile` settles it from Stripe's own list.
+        services.audit(db.session, current_user, "refund.unconfirmed", "donation", d.id,
+                       ip=client_ip(), refund_id=refund_id, error=str(exc)[:300])
+        commit()
+        flash(_("The payment service did not confirm this refund. It stays pending, and "
+                "the amount stays reserved, until a check with the payment service (within "
+                "a few minutes) settles it. Do not refund it again."), "error")
+        return redirect(url_for("staff.donation", donation_id=donation_id), code=303)
+    except GatewayError as exc:
+        refund_services.fail_refund(db.session, refund_id, str(exc), current_user, ip=client_ip())
+        commit()
+        flash(_("The payment service refused or did not answer; nothing was refunded. "
+                "Try again in a minute."), "error")
+        return redirect(url_for("staff.donation", donation_id=donation_id), code=303)
+    refund_services.finish_refund(db.session, refund_id, result.refund_id, current_user,
+                                  ip=client_ip())
+    commit()
+    flash(_("Refunded %(amount)s.", amount=_money(call["amount_minor"], d.currency)))
+    return redirect(url_for("staff.donation", donation_id=donation_id), code=303)
+
+
+def _refund_message(code: str) -> str:
+    return {
+        "a reason is required": _("Say why this gift is refunded."),
+        "only card gifts can be refunded through the payment service":
+            _("Only card gifts can be refunded here. Return an offline gift by hand."),
+        "only a succeeded gift can be refunded": _("Only a succeeded gift can be refunded."),
+        "the amount must be positive": _("The amount must be more than zero."),
+        "more than is left to refund": _("That is more than is left to refund."),
+    }.get(code, code)
+
+
+# -- offline gifts --------------------------------------------------------------
+
+@bp.route("/gifts/new", methods=["GET", "POST"])
+@staff_view(OFFLINE_GIFT)
+def offline_gift():
+    form = OfflineGiftForm()
+    appeal_list = list(db.session.scalars(select(Appeal).order_by(Appeal.title)))
+    form.appeal.choices = [SelectChoice(a.id, f"{a.title} ({a.currency})") for a in appeal_list]
+    if form.validate_on_submit():
+        appeal = db.session.get(Appeal, form.appeal.data)
+        if form.received_on.data > utcnow().date() + timedelta(days=1):
+            form.received_on.errors.append(_("The date is in the future. Enter the day the "
+                                              "gift arrived."))
+        elif appeal is None:
+            abort(400)
+        else:
+            return _record_offline(form, appeal)
+    status = 422 if form.errors else 200
+    return render_template("staff/offline_gift.html", form=form), status
+
+
+def _record_offline(form, appeal):
+    try:
+        amount = Money.parse(form.amount.data, appeal.currency, page_locale())
+        if amount.minor <= 0:
+            raise MoneyError("zero")
+    except MoneyError:
+        form.amount.errors.append(_("Enter an amount like 25 or 25.50, in %(currency)s.",
+                                    currency=appeal.currency))
+        return render_template("staff/offline_gift.html", form=form), 422
+    largest = current_limits().largest(appeal.currency)
+    if amount.minor > largest.minor:
+        form.amount.errors.append(_("The amount can be at most %(largest)s.",
+                                    largest=_money(largest.minor, largest.currency)))
+        return render_template("staff/offline_gift.html", form=form), 422
+    d = offline_services.record_offline_gift(
+        db.session, appeal=appeal, amount=amount, name=form.name.data,
+        email=form.email.data, method=form.method.data, received_on=form.received_on.data,
+        note=form.note.data or "", actor=current_user, ip=client_ip(),
+        limits=current_limits())
+    commit()
+    flash(_("Recorded %(amount)s from %(name)s.", amount=_money(amount.minor, amount.currency),
+            name=d.donor_name))
+    return redirect(url_for("staff.donation", donation_id=d.id), code=303)

@@ -1,0 +1,117 @@
+"""The periodic work, shared by the CLI commands (`flask reconcile`,
+`flask charge-pledges`, for cron) and the scheduler's jobs. Each reports what
+it did, line by line, through `say` (the CLI prints; a job logs)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+
+from .extensions import db
+from .jobs import enqueue, job
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(since: timedelta, say=log.info) -> None:
+    """Compare open payments with the processor and repair what a lost webhook
+    left behind; finish refunds left pending (of any age) when a process died
+    between the processor's answer and our commit."""
+    from .payments import services, states
+    from .payments.gateway import GatewayError
+    from .staff import refund_services as staff
+
+    gateway = current_app.extensions["fundraiser.gateway"]
+    with services.caused_by("reconcile"):
+        changes = services.reconcile(db.session, gateway, since)
+    db.session.commit()
+    for payment_id, old, new in changes:
+        say(f"payment {payment_id}: {old} -> {new}")
+    say(f"{len(changes)} payment(s) changed")
+
+    stuck = staff.stuck_refunds(db.session)
+    db.session.rollback()  # no transaction (no SQLite write lock) during the calls
+    settled = 0
+    for refund in stuck:
+        try:
+            found = gateway.refunds_for(refund.intent_id)
+        except GatewayError as exc:
+            say(f"refund {refund.refund_id}: still pending: the payment service did "
+                f"not answer ({exc})")
+            continue
+        try:
+            with services.caused_by("reconcile"):
+                outcome, detail = staff.settle_stuck_refund(db.session, refund.refund_id, found)
+            db.session.commit()
+        except states.IllegalTransition as exc:
+            # e.g. the gift is disputed now: a person has to look at it.
+            db.session.rollback()
+            say(f"refund {refund.refund_id}: still pending: {exc}; settle it by hand")
+            continue
+        if outcome != "unchanged":
+            settled += 1
+            say(f"refund {refund.refund_id}: pending -> {outcome} ({detail})")
+    say(f"{settled} refund(s) settled")
+
+
+def due_pledges(appeal_id: int | None = None, force: bool = False) -> list[int]:
+    from .matching import card_pledges as matching
+    from .payments.models import utcnow
+
+    due = matching.card_pledges_due(db.session, utcnow(), appeal_id, force=force)
+    db.session.rollback()
+    return due
+
+
+def charge_pledges(due: list[int], say=log.info) -> None:
+    """Charge saved-card friend-match pledges, each for exactly what friends
+    unlocked: closed and claimed (committed) before the card is charged."""
+    from .matching import card_pledges as matching
+    from .payments.gateway import GatewayError
+    from .payments.services import caused_by
+
+    gateway = current_app.extensions["fundraiser.gateway"]
+    for pledge_id in due:
+        amount = matching.close_card_pledge(db.session, pledge_id)
+        db.session.commit()
+        try:
+            with caused_by("charge-pledges"):
+                status = matching.charge_closed_pledge(db.session, gateway, pledge_id)
+            db.session.commit()
+        except GatewayError as exc:
+            # The payment stays `processing`; reconcile finds it by its reference.
+            db.session.rollback()
+            status = f"unknown ({exc})"
+        say(f"pledge {pledge_id}: {amount} minor units, {status}")
+    say(f"{len(due)} pledge(s) closed")
+
+
+# -- as jobs (the scheduler queues these) ------------------------------------
+
+@job
+def reconcile_job(since_seconds: int = 2 * 24 * 3600) -> None:
+    reconcile(timedelta(seconds=since_seconds))
+
+
+@job
+def charge_pledges_job() -> None:
+    charge_pledges(due_pledges())
+
+
+@job
+def requeue_unapplied_events(older_than_seconds: int = 120) -> int:
+    """Queue again the webhook events stored but not applied (their job was
+    lost: Redis restarted, a worker killed mid-job). Applying is safe to
+    repeat, so an event that was only slow is not harmed."""
+    from .payments import services
+    from .payments.jobs import apply_webhook_event
+
+    lost = services.unapplied_event_ids(db.session, timedelta(seconds=older_than_seconds))
+    db.session.rollback()
+    for event_id in lost:
+        enqueue(apply_webhook_event, event_id)
+    if lost:
+        log.warning("%s stored webhook event(s) were not applied; queued again", len(lost))
+    return len(lost)

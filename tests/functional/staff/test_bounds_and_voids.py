@@ -1,0 +1,129 @@
+"""Bounds on every stored number, only known currencies, and voiding an
+offline gift (issue 15). Before: an offline gift of 92233720368547758.07 was
+stored, and then the appeal page, the API and the staff pages answered 500."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from fundraiser.donations import services as donations
+from fundraiser.limits import LimitError, Limits
+from fundraiser.money import Money
+from fundraiser.payments import services as payments
+from fundraiser.payments import states
+from fundraiser.payments.models import Payment
+from fundraiser.staff import offline_services
+from tests.factories import create_appeal, create_donation
+
+HUGE = "92233720368547758.07"
+
+
+@pytest.fixture
+def appeal(db):
+    appeal = create_appeal(db.session)
+    db.session.commit()
+    return appeal
+
+
+def offline(finance, appeal, amount="120", **fields):
+    return finance.post("/staff/gifts/new", {
+        "appeal": appeal.id, "amount": amount, "name": "Ruth Cohen",
+        "email": "ruth@example.org", "method": "cheque", "received_on": "2026-11-20",
+        **fields})
+
+
+def count(db, model):
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# -- bounds ------------------------------------------------------------------------
+
+def test_a_huge_offline_gift_is_refused_and_every_page_still_answers(
+        db, appeal, staff_client, client):
+    finance = staff_client("finance")
+    answer = offline(finance, appeal, HUGE)
+    assert answer.status_code == 422
+    assert "at most $10,000,000.00" in answer.data.decode()
+    assert count(db, Payment) == 0
+    # The largest amount is taken, and the pages that add it up still work.
+    assert offline(finance, appeal, "10,000,000").status_code == 303
+    assert client.get(f"/appeals/{appeal.slug}").status_code == 200
+    assert client.get(f"/api/v1/appeals/{appeal.slug}").get_json()["raised_minor"] == 10**9
+    for url in ("/staff/", "/staff/donations", "/staff/donors", "/staff/donations.csv"):
+        assert finance.get(url).status_code == 200, url
+
+
+def test_the_services_refuse_what_the_forms_refuse(db, appeal):
+    huge = Money(9223372036854775807, "USD")
+    with pytest.raises(LimitError):
+        offline_services.record_offline_gift(db.session, appeal=appeal, amount=huge, name="X",
+                                     email="x@example.org", method="cash",
+                                     received_on=appeal.created_at.date(), actor=None)
+    with pytest.raises(LimitError):
+        donations.start_donation(db.session, appeal, amount=huge, name="X",
+                                 email="x@example.org")
+    gift = create_donation(db.session, appeal)
+    payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    with pytest.raises(LimitError):
+        donations.start_pledge(db.session, gift, huge, "Dana")
+    with pytest.raises(LimitError):
+        donations.start_card_pledge(db.session, gift, huge, "Dana")
+    # A smaller ceiling from config is the one the services apply.
+    small = Limits(max_amount_major=100)
+    with pytest.raises(LimitError):
+        donations.start_donation(db.session, appeal, amount=Money(10_001, "USD"), name="X",
+                                 email="x@example.org", limits=small)
+    db.session.rollback()
+    assert count(db, Payment) == 0
+
+
+def test_the_online_limit_never_exceeds_the_ceiling(donor, db, app, appeal):
+    app.extensions["fundraiser.limits"] = Limits(max_amount_major=50)
+    answer = donor.fill_form(appeal.slug, amount="other", other_amount="60")
+    assert answer.status_code == 422
+    assert "The largest gift we can take online is $50.00" in answer.data.decode()
+
+
+# -- text -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field", ["name", "note"])
+def test_an_offline_gift_refuses_control_characters(db, appeal, staff_client, field):
+    answer = offline(staff_client("finance"), appeal, **{field: "Ruth\u202e\x1b"})
+    assert answer.status_code == 422
+    assert "characters that cannot be shown" in answer.data.decode()
+    assert count(db, Payment) == 0
+
+
+# (a comment that opens with a tab or CR is refused at the form, so only the
+# signs reach the export; _csv_safe defuses tab and CR too)
+@pytest.mark.parametrize("first", ["\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe66",
+                                   "=", "+", "-", "@"])
+def test_csv_cells_opening_with_any_formula_sign_are_defused(db, appeal, staff_client, first):
+    gift = create_donation(db.session, appeal, name="Dana Donor",
+                           comment=first + "HYPERLINK(\"http://x\")")
+    payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    rows = list(csv.DictReader(io.StringIO(
+        staff_client("finance").get("/staff/donations.csv").get_data(as_text=True))))
+    assert rows[0]["comment"] == "'" + first + "HYPERLINK(\"http://x\")"
+
+
+@pytest.mark.parametrize("target", ["/staff/donations\r\nSet-Cookie: a=b", "/staff/\n",
+                                    "/staff/%0d%0a"])
+def test_a_line_break_in_the_login_next_is_ignored(db, make_staff, app, target):
+    from tests.functional.staff.conftest import PASSWORD, StaffClient
+
+    user = make_staff("viewer")
+    browser = StaffClient(app, user.email)
+    answer = browser.post("/staff/login?" + "next=" + target.replace("\r", "%0d")
+                          .replace("\n", "%0a"), {"email": user.email,
+                                                  "password": PASSWORD})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] in ("/staff/", "/staff/%0d%0a")
+
+

@@ -1,0 +1,189 @@
+"""Jobs on a real Redis (db 5) and RQ workers: a webhook is acknowledged
+before it is applied, a worker applies it exactly once (twice posted, two
+workers, a worker killed mid-queue), and the request id travels with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import func, select
+
+from fundraiser import jobs, tasks
+from fundraiser.extensions import db
+from fundraiser.payments import states
+from fundraiser.payments.models import Payment, PaymentStatusChange, WebhookEvent
+from tests import support
+from tests.conftest import REDIS_JOBS_URL, _FreshContextClient, _pg_url
+from tests.factories import create_appeal, create_donation
+
+
+@pytest.fixture
+def app(queued_app):
+    return queued_app
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = _FreshContextClient
+    return app.test_client()
+
+
+def make_gifts(n):
+    appeal = create_appeal(db.session)
+    gifts = [create_donation(db.session, appeal, email=f"donor{i}@example.org")
+             for i in range(n)]
+    db.session.commit()
+    return [(g.payment_id, g.payment.reference) for g in gifts]
+
+
+def succeeded_event(n, reference):
+    obj = support.intent_object(f"pi_{n}", "succeeded", 2500, "USD", reference)
+    return support.stripe_event("payment_intent.succeeded", obj, f"evt_{n}")
+
+
+def post(client, app, payload, request_id=None):
+    headers = {"Content-Type": "application/json",
+               "Stripe-Signature": support.sign(payload, app.config["STRIPE_WEBHOOK_SECRET"])}
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return client.post("/webhooks/stripe", data=payload, headers=headers)
+
+
+def run_burst_worker():
+    db.session.rollback()  # the test's own transaction (SQLite: the write lock) ends first
+    queue = jobs.queue()
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+
+def times_succeeded(payment_id):
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(PaymentStatusChange).where(
+        PaymentStatusChange.payment_id == payment_id,
+        PaymentStatusChange.to_status == states.SUCCEEDED))
+
+
+def receipts(app):
+    return app.extensions["mailman"].outbox
+
+
+def test_a_webhook_is_acknowledged_before_it_is_applied_then_applied_once(client, app):
+    [(payment_id, reference)] = make_gifts(1)
+    payload = succeeded_event(1, reference)
+    first = post(client, app, payload)
+    again = post(client, app, payload)  # the processor's retry, before any worker ran
+    assert first.status_code == 200 and first.get_json()["outcome"] == "queued"
+    assert again.status_code == 200 and again.get_json()["outcome"] == "queued"
+
+    db.session.rollback()
+    assert db.session.get(Payment, payment_id).status == states.CREATED
+    assert db.session.scalar(select(WebhookEvent.outcome)) == "received"
+    assert jobs.queue().count == 2
+
+    run_burst_worker()
+    assert db.session.get(Payment, payment_id).status == states.SUCCEEDED
+    assert times_succeeded(payment_id) == 1
+    assert db.session.scalar(select(WebhookEvent.outcome)) == "applied"
+    assert [m.to for m in receipts(app)] == [["donor0@example.org"]]  # a job too
+
+    late = post(client, app, payload)  # a retry after it was applied: nothing queued
+    assert late.get_json()["outcome"] == "duplicate" and jobs.queue().count == 0
+
+
+def worker_process(database_url, **popen):
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "fundraiser", "worker", *popen.pop("args", [])],
+        cwd=support.ROOT, env=support.worker_env(database_url, REDIS_JOBS_URL),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def test_two_workers_apply_each_event_exactly_once(client, app, database_url):
+    gifts = make_gifts(12)
+    for n, (_pid, reference) in enumerate(gifts):
+        payload = succeeded_event(n, reference)
+        for _ in range(2):  # every event delivered twice: two jobs for each
+            assert post(client, app, payload, request_id=f"req-{n:04d}-abcdef").status_code \
+                == 200
+    assert jobs.queue().count == 24
+
+    db.session.rollback()
+    workers = [worker_process(database_url, args=["--burst"]) for _ in range(2)]
+    outputs = [w.communicate(timeout=240) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs[0][1][-3000:]
+
+    for payment_id, _ref in gifts:
+        assert times_succeeded(payment_id) == 1
+    # Each stored event says what its one application did (a second run
+    # would have overwritten it with "repeat").
+    assert set(db.session.scalars(select(WebhookEvent.outcome))) == {"applied"}
+    mail = "".join(out for out, _err in outputs)
+    assert mail.count("Subject: Thank you for your gift") == 12  # one receipt per gift
+    # The request id of the delivery travels with the job into the worker's logs.
+    lines = [json.loads(line) for _out, err in outputs for line in err.splitlines()
+             if line.startswith("{")]
+    applied = [entry for entry in lines if entry["message"].startswith("webhook evt_3:")
+               and entry["message"].endswith(": applied")]
+    assert [entry["request_id"] for entry in applied] == ["req-0003-abcdef"]
+
+
+def hold_database_lock(database_url):
+    """Another transaction holding the lock every event application needs."""
+    if database_url.startswith("sqlite"):
+        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        return conn
+    import psycopg
+
+    conn = psycopg.connect(_pg_url().replace("postgresql+psycopg://", "postgresql://"))
+    conn.execute("LOCK TABLE webhook_events IN EXCLUSIVE MODE")
+    return conn
+
+
+def test_a_worker_killed_mid_queue_loses_no_event(client, app, database_url):
+    gifts = make_gifts(8)
+    for n, (_pid, reference) in enumerate(gifts):
+        assert post(client, app, succeeded_event(n, reference)).status_code == 200
+    queue = jobs.queue()
+
+    db.session.rollback()
+    lock = hold_database_lock(database_url)
+    # Its own session, so the kill takes the work horse RQ forked as well as
+    # the worker (a horse left alive would hold the pipes open).
+    worker = worker_process(database_url, start_new_session=True)
+    try:
+        # The worker takes the first event and waits for the database lock.
+        deadline = time.monotonic() + 60
+        while queue.started_job_registry.count == 0:
+            assert time.monotonic() < deadline, "the worker never started a job"
+            time.sleep(0.1)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.communicate()
+        lock.rollback()
+        lock.close()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)
+                             .where(WebhookEvent.outcome == "received")) == 8
+    assert queue.count == 7  # the one in flight died with its worker
+
+    # The scheduler's sweep queues the stored, unapplied events again (the
+    # killed one's job is lost); a new worker applies every event once.
+    db.session.rollback()
+    assert tasks.requeue_unapplied_events(older_than_seconds=0) == 8
+    again = worker_process(database_url, args=["--burst"])
+    _out, err = again.communicate(timeout=240)
+    assert again.returncode == 0, err[-3000:]
+    for payment_id, _ref in gifts:
+        assert times_succeeded(payment_id) == 1
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)
+                             .where(WebhookEvent.outcome == "applied")) == 8
