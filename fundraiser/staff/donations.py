@@ -18,7 +18,7 @@ from . import refund_services, reports, services
 from .auth import client_ip, staff_view
 from .blueprint import _page_arg, bp, commit
 from .csv_export import _stream_csv
-from .forms import RefundForm
+from .forms import RefundForm, VoidOfflineGiftForm
 from .models import EXPORT, VIEW
 
 # -- donations ------------------------------------------------------------------
@@ -68,7 +68,8 @@ def _cause_filter(cause):
         return fixed[cause]
     for prefix, words in (("webhook ", _("event from the payment service: %(what)s")),
                           ("refund by ", _("refund by %(what)s")),
-                          ("offline gift entered by ", _("offline gift entered by %(what)s"))):
+                          ("offline gift entered by ", _("offline gift entered by %(what)s")),
+                          ("offline gift voided by ", _("offline gift voided by %(what)s"))):
         if cause.startswith(prefix):
             return words % {"what": cause[len(prefix):]}
     return cause
@@ -95,10 +96,14 @@ def donation(donation_id):
     return _render_donation(d, form)
 
 
-def _render_donation(d, form, status=200):
+def _render_donation(d, form=None, *, void_form=None, status=200):
+    """One gift's page; a refused refund or void shows its form's errors."""
     history = reports.donation_history(db.session, d)
     events = [(e, _event_summary(e)) for e in history.pop("events")]
-    return render_template("staff/donation.html", d=d, form=form, events=events,
+    form = form or RefundForm(formdata=None)
+    void_form = void_form or VoidOfflineGiftForm(formdata=None)
+    return render_template("staff/donation.html", d=d, form=form, void_form=void_form,
+                           events=events,
                            refundable=refund_services.refundable_minor(db.session, d.payment),
                            refund_errors=_refund_errors(), **history), status
 

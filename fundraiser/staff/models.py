@@ -193,6 +193,7 @@ class OfflineGift(db.Model):
     voided_at: Mapped[datetime | None]
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     void_reason: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    voided_by: Mapped[StaffUser | None] = relationship(foreign_keys=[voided_by_id])
 
 
 # Indexes for the staff donations table (filters, sorts and search on 100k+

@@ -18,11 +18,11 @@ from ..limits import current as current_limits
 from ..money import Money, MoneyError
 from ..payments.gateway import GatewayError, OutcomeUnknown
 from ..payments.models import utcnow
-from . import offline_services, refund_services, services
+from . import offline_services, offline_voids, refund_services, services
 from .auth import client_ip, staff_view
 from .blueprint import _money, bp, commit
 from .donations import _render_donation
-from .forms import OfflineGiftForm, RefundForm, SelectChoice
+from .forms import OfflineGiftForm, RefundForm, SelectChoice, VoidOfflineGiftForm
 from .models import OFFLINE_GIFT, REFUND
 
 
@@ -32,7 +32,7 @@ def refund(donation_id):
     d = db.get_or_404(Donation, donation_id)
     form = RefundForm()
     if not form.validate_on_submit():
-        return _render_donation(d, form, 422)
+        return _render_donation(d, form, status=422)
     try:
         amount = Money.parse(form.amount.data, d.currency)
         pending = refund_services.begin_refund(db.session, donation=d, amount_minor=amount.minor,
@@ -41,11 +41,11 @@ def refund(donation_id):
     except MoneyError:
         db.session.rollback()
         form.amount.errors.append(_("Enter an amount like 25 or 25.50."))
-        return _render_donation(d, form, 422)
+        return _render_donation(d, form, status=422)
     except refund_services.RefundError as exc:
         db.session.rollback()
         form.amount.errors.append(_refund_message(str(exc)))
-        return _render_donation(d, form, 422)
+        return _render_donation(d, form, status=422)
     call = dict(intent_id=d.payment.intent_id, amount_minor=pending.amount_minor,
                 key=refund_services.refund_key(d.payment.reference, pending.number))
     refund_id = pending.id
@@ -133,3 +133,36 @@ def _record_offline(form, appeal):
     flash(_("Recorded %(amount)s from %(name)s.", amount=_money(amount.minor, amount.currency),
             name=d.donor_name))
     return redirect(url_for("staff.donation", donation_id=d.id), code=303)
+
+
+@bp.post("/donations/<int:donation_id>/void")
+@staff_view(OFFLINE_GIFT)
+def void_offline(donation_id):
+    """Void an offline gift entered in error or a cheque that bounced: it
+    stops counting everywhere, and who, when and why go in the audit log."""
+    d = db.get_or_404(Donation, donation_id)
+    form = VoidOfflineGiftForm()
+    if not form.validate_on_submit():
+        return _render_donation(d, void_form=form, status=422)
+    try:
+        offline_voids.void_offline_gift(db.session, d.id, reason=form.reason.data,
+                                        actor=current_user, ip=client_ip())
+    except offline_voids.VoidError as exc:
+        db.session.rollback()
+        form.reason.errors.append(_void_message(str(exc)))
+        return _render_donation(db.get_or_404(Donation, donation_id), void_form=form,
+                                status=422)
+    commit()
+    flash(_("Voided %(amount)s from %(name)s. It no longer counts anywhere.",
+            amount=_money(d.amount_minor, d.currency), name=d.donor_name))
+    return redirect(url_for("staff.donation", donation_id=donation_id), code=303)
+
+
+def _void_message(code: str) -> str:
+    return {
+        "a reason is required": _("Say why this gift is void."),
+        "reason not accepted": _("The reason is too long or holds control characters."),
+        "not an offline gift": _("Only an offline gift can be voided. Refund a card gift."),
+        "already voided": _("This gift is already void."),
+        "not counted": _("This gift no longer counts, so there is nothing to void."),
+    }.get(code, code)

@@ -127,3 +127,72 @@ def test_a_line_break_in_the_login_next_is_ignored(db, make_staff, app, target):
     assert answer.headers["Location"] in ("/staff/", "/staff/%0d%0a")
 
 
+
+
+# -- voiding an offline gift ---------------------------------------------------------
+
+def raised(client, appeal):
+    return client.get(f"/api/v1/appeals/{appeal.slug}").get_json()["raised_minor"]
+
+
+def test_a_voided_offline_gift_stops_counting_and_says_who_and_why(
+        db, appeal, staff_client, client):
+    finance = staff_client("finance")
+    assert offline(finance, appeal, "120").status_code == 303
+    assert offline(finance, appeal, "30").status_code == 303
+    assert raised(client, appeal) == 15000
+    gift_id = db.session.scalar(select(func.min(Payment.id)))
+    from fundraiser.donations.models import Donation
+    donation_id = db.session.scalar(select(Donation.id).where(Donation.payment_id == gift_id))
+
+    page = finance.get(f"/staff/donations/{donation_id}").get_data(as_text=True)
+    assert "Void this gift" in page
+
+    # No reason: refused beside the field, nothing changes.
+    answer = finance.post(f"/staff/donations/{donation_id}/void", {"reason": "  "})
+    assert answer.status_code == 422
+    assert "Say why this gift is void." in answer.get_data(as_text=True)
+    assert raised(client, appeal) == 15000
+
+    answer = finance.post(f"/staff/donations/{donation_id}/void",
+                          {"reason": "Cheque 1042 bounced"}, follow_redirects=True)
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert "Voided $120.00 from Ruth Cohen" in page
+    assert "Cheque 1042 bounced" in page and finance.email in page
+    assert "Void this gift" not in page  # no second button
+    assert raised(client, appeal) == 3000
+    rows = list(csv.DictReader(io.StringIO(
+        finance.get("/staff/donations.csv").get_data(as_text=True))))
+    assert sorted(row["refunded"] for row in rows) == ["0.00", "120.00"]
+    audit = staff_client("admin", "admin2@example.org").get("/staff/audit").get_data(
+        as_text=True)
+    assert "gift.offline_voided" in audit and "Cheque 1042 bounced" in audit
+
+    # Voiding it again changes nothing and says why.
+    again = finance.post(f"/staff/donations/{donation_id}/void", {"reason": "twice"})
+    assert again.status_code == 422
+    assert raised(client, appeal) == 3000
+
+
+def test_only_an_offline_gift_can_be_voided(db, appeal, staff_client, client):
+    gift = create_donation(db.session, appeal)
+    payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    before = raised(client, appeal)
+    answer = staff_client("finance").post(f"/staff/donations/{gift.id}/void",
+                                          {"reason": "wrong"})
+    assert answer.status_code == 422
+    assert "Only an offline gift can be voided" in answer.get_data(as_text=True)
+    assert raised(client, appeal) == before
+
+
+@pytest.mark.parametrize("reason", ["x" * 501, "bounced\u202e", "bounced\x00"])
+def test_a_void_reason_that_cannot_be_kept_is_refused(db, appeal, staff_client, client, reason):
+    finance = staff_client("finance")
+    assert offline(finance, appeal, "40").status_code == 303
+    from fundraiser.donations.models import Donation
+    donation_id = db.session.scalar(select(func.max(Donation.id)))
+    answer = finance.post(f"/staff/donations/{donation_id}/void", {"reason": reason})
+    assert answer.status_code in (400, 422)
+    assert raised(client, appeal) == 4000

@@ -32,6 +32,8 @@ def matrix(gift, other_user):
         ("staff.donation", "GET", f"/staff/donations/{d}", None, VIEW),
         ("staff.refund", "POST", f"/staff/donations/{d}/refund",
          {"amount": "99999", "reason": "asked"}, REFUND),
+        ("staff.void_offline", "POST", f"/staff/donations/{d}/void", {"reason": "error"},
+         OFFLINE_GIFT),
         ("staff.donations_csv", "GET", "/staff/donations.csv", None, EXPORT),
         ("staff.donors", "GET", "/staff/donors", None, VIEW),
         ("staff.donor", "GET", "/staff/donors/gifts?email=donor@example.org", None, VIEW),
