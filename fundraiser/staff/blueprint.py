@@ -16,6 +16,7 @@ from sqlalchemy import event
 
 from ..extensions import db
 from ..money import Money
+from ..urls import query_int
 from .auth import check_session_age
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -71,5 +72,5 @@ def commit():
 
 
 def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    """?page=N, or 1 for anything that is not a plain page number."""
+    return query_int(request.args.get("page"), 1, top=10**6) or 1

@@ -12,6 +12,7 @@ from ..appeals.models import Appeal
 from ..donations.models import Donation
 from ..extensions import db
 from ..matching import figures as match_figures
+from ..urls import query_int
 from . import charts, stats
 from .auth import staff_view
 from .blueprint import _money, bp
@@ -23,7 +24,8 @@ def _appeal_arg() -> Appeal | None:
     raw = request.args.get("appeal", "")
     if not raw:
         return None
-    appeal = db.session.get(Appeal, int(raw)) if raw.isdigit() else None
+    appeal_id = query_int(raw)
+    appeal = db.session.get(Appeal, appeal_id) if appeal_id else None
     if appeal is None:
         abort(404)
     return appeal

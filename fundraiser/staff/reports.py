@@ -18,9 +18,14 @@ from ..donations.models import Donation
 from ..money import Money, MoneyError
 from ..payments import states
 from ..payments.models import Payment, PaymentStatusChange, WebhookEvent
+from ..urls import MAX_ID, query_int
 from .models import AuditEvent, OfflineGift, StaffRefund
 
 PAGE_SIZE = 50
+# Filter and cursor values the database can compare: dates within these
+# years (9999-12-31 plus a day overflows), amounts within a BIGINT.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+MAX_MINOR = 2**62
 
 
 # -- donations table ------------------------------------------------------------
@@ -63,9 +68,7 @@ def parse_filters(args) -> DonationFilters:
     """Read filters from query-string values; anything unreadable is dropped
     and named in `errors` rather than failing the page."""
     f = DonationFilters()
-    appeal = (args.get("appeal") or "").strip()
-    if appeal.isdigit():
-        f.appeal_id = int(appeal)
+    f.appeal_id = query_int(args.get("appeal"))
     status = (args.get("status") or "").strip()
     if status in states.ALL:
         f.status = status
@@ -73,14 +76,21 @@ def parse_filters(args) -> DonationFilters:
         value = (args.get(name) or "").strip()
         if value:
             try:
-                setattr(f, name, date.fromisoformat(value))
+                day = date.fromisoformat(value[:10]) if len(value) == 10 else None
             except ValueError:
+                day = None
+            if day is not None and FIRST_YEAR <= day.year <= LAST_YEAR:
+                setattr(f, name, day)
+            else:
                 f.errors.append(name)
     for name in ("amount_min", "amount_max"):
         value = (args.get(name) or "").strip()[:20]
         if value:
             try:
-                Money.parse(value, "BHD")  # the most decimals any currency has
+                # the most decimals any currency has; past the largest stored
+                # amount the bound would overflow the database's BIGINT
+                if abs(Money.parse(value, "BHD").minor) > MAX_MINOR:
+                    raise MoneyError("too large")
                 setattr(f, name, value)
             except MoneyError:
                 f.errors.append(name)
@@ -231,11 +241,21 @@ def _read_cursor(text: str, sort: str):
             value = datetime.fromisoformat(value)
         expected = {"date": datetime, "amount": int, "name": str, "status": str}[sort]
         if (type(value) is not expected or type(page) is not int or type(row_id) is not int
-                or way not in ("n", "p") or not 1 <= page <= 10**7):
+                or way not in ("n", "p") or not 1 <= page <= 10**7
+                or not 1 <= row_id <= MAX_ID or not _value_in_range(value)):
             return None
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
     return page, way, value, row_id
+
+
+def _value_in_range(value) -> bool:
+    """A cursor's sort value the database can compare without overflowing."""
+    if isinstance(value, datetime):
+        return FIRST_YEAR <= value.year <= LAST_YEAR
+    if isinstance(value, int):
+        return abs(value) <= MAX_MINOR
+    return len(value) <= 200
 
 
 EXPORT_COLUMNS = (
