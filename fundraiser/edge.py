@@ -8,6 +8,7 @@ are its own, how many proxies may speak for the client, and HSTS.
   rate limits count them under; 1 behind one load balancer tells its clients
   apart.
 - Served over https (APP_URL), every answer carries Strict-Transport-Security.
+- A NUL in the path or the query string is refused with 400.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ def install(app: Flask) -> None:
         # Flask keeps the routing error for later; refuse before any
         # before_request (rate limits, sessions) or view runs.
         if isinstance(request.routing_exception, SecurityError):
+            abort(400)
+        # A NUL in the path or the query string is no address of ours, and
+        # PostgreSQL refuses it in any text it is asked to compare.
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                          for key, value in request.args.items(multi=True)):
             abort(400)
 
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)

@@ -87,3 +87,20 @@ def test_a_forged_cursor_starts_the_table_from_its_first_page(gifts, staff_clien
         "/staff/donations?sort=amount&cursor=" + forged_cursor(2, "n", 10**30, 10**30))
     assert page.status_code == 200
     assert "Donor 0" in page.get_data(as_text=True)
+
+
+def test_a_nul_in_the_path_or_query_is_refused_cleanly(client, gifts, staff_client):
+    appeal, _gift = gifts
+    admin = staff_client("admin")
+    for url in (f"/appeals/{appeal.slug}%00", f"/appeals/{appeal.slug}?amount=5%00",
+                "/api/v1/appeals/a%00", "/?lang=he%00", "/media/%00.png"):
+        answer = client.get(url)
+        assert answer.status_code == 400, url
+        assert b"Traceback" not in answer.data
+    for url in ("/staff/donations?q=dana%00", "/staff/donors?q=%00",
+                "/staff/audit?actor=a%00b", "/staff/donors/gifts?email=a%00@example.org",
+                "/staff/donations?%00=1"):
+        assert admin.get(url).status_code == 400, url
+    # The same addresses without the NUL still answer.
+    assert client.get(f"/appeals/{appeal.slug}?amount=5").status_code == 200
+    assert admin.get("/staff/donations?q=dana").status_code == 200
