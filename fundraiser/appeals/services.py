@@ -11,8 +11,10 @@ import nh3
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 
+from ..donations.models import Donation
 from ..limits import DEFAULT as DEFAULT_LIMITS
 from ..limits import LimitError, Limits
+from ..matching.models import MatchPool
 from ..media.models import StoredImage
 from ..money import Money
 from ..payments.models import utcnow
@@ -47,6 +49,15 @@ def render_markdown(text: str) -> str:
     )
 
 
+def currency_locked(session, appeal: Appeal) -> bool:
+    """Once an appeal has a gift or a match pool its currency is fixed: the
+    stored amounts are in it, and a new currency would misread every one."""
+    if appeal.id is None:
+        return False
+    return any(session.scalar(select(model.id).where(model.appeal_id == appeal.id).limit(1))
+               is not None for model in (Donation, MatchPool))
+
+
 def save_appeal(session, *, slug: str, title: str, goal: Money, story_md: str = "",
                 summary: str = "", language: str = "en", thank_you_md: str = "",
                 hero_image: StoredImage | None = None, hero_alt: str = "", hero_credit: str = "",
@@ -76,6 +87,8 @@ def save_appeal(session, *, slug: str, title: str, goal: Money, story_md: str = 
     if appeal is None:
         appeal = Appeal(slug=slug)
         session.add(appeal)
+    elif appeal.currency != goal.currency and currency_locked(session, appeal):
+        raise AppealError("currency locked")
     appeal.title = title.strip()
     appeal.summary = summary.strip()
     appeal.language = language

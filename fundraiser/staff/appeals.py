@@ -17,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from ..appeals import services as appeals
 from ..appeals.models import RTL_LANGUAGES, Appeal, AppealTranslation
 from ..extensions import db
+from ..limits import current as current_limits
 from ..media import services as media
 from ..money import Money, MoneyError
 from . import services
 from .auth import client_ip, staff_view
-from .blueprint import bp, commit
-from .forms import ActionForm, AppealForm, TranslationForm
+from .blueprint import _money, bp, commit
+from .forms import ActionForm, AppealForm, SelectChoice, TranslationForm
 from .models import EDIT_APPEALS, VIEW
 from .uploads import stored_upload
 
@@ -57,6 +58,8 @@ def _fill_appeal_form(form, appeal):
 def edit_appeal(appeal_id=None):
     appeal = db.get_or_404(Appeal, appeal_id) if appeal_id else None
     form = AppealForm()
+    locked = appeal is not None and appeals.currency_locked(db.session, appeal)
+    form.currency.choices = _currency_choices(appeal.currency if locked else None)
     if appeal is not None and request.method == "GET":
         _fill_appeal_form(form, appeal)
     if appeal is None and request.method == "GET":
@@ -73,7 +76,18 @@ def edit_appeal(appeal_id=None):
                 return redirect(url_for("staff.edit_appeal", appeal_id=saved.id), code=303)
     status = 422 if form.errors else 200
     return render_template("staff/appeal_edit.html", form=form, appeal=appeal,
-                           preview=preview), status
+                           preview=preview, currency_locked=locked,
+                           text_dir="rtl" if form.language.data in RTL_LANGUAGES else "ltr"
+                           ), status
+
+
+def _currency_choices(only: str | None = None) -> list[SelectChoice]:
+    """The currencies the app takes, named in the page's language ("Israeli
+    New Shekel (ILS)"); only the appeal's own once its currency is locked."""
+    locale = Locale.parse(str(get_locale()))
+    codes = [only] if only else current_limits().currencies
+    return [SelectChoice(code, f"{locale.currencies.get(code, code)} ({code})")
+            for code in codes]
 
 
 def _save_appeal(form, appeal):
@@ -81,7 +95,7 @@ def _save_appeal(form, appeal):
     if appeal is None and db.session.scalar(select(Appeal.id).where(Appeal.slug == slug)):
         form.slug.errors.append(_("Another appeal already uses this address."))
         return None
-    currency = (form.currency.data or "").strip().upper()
+    currency = form.currency.data
     try:
         goal = Money.parse(form.goal.data, currency)
     except MoneyError:
@@ -109,9 +123,9 @@ def _save_appeal(form, appeal):
             language=form.language.data, thank_you_md=form.thank_you_md.data or "",
             hero_image=hero, hero_alt=form.hero_alt.data or "",
             hero_credit=form.hero_credit.data or "", suggested=suggested, ends_at=ends_at,
-            status=form.status.data)
+            status=form.status.data, limits=current_limits())
     except appeals.AppealError as exc:
-        form.form_errors.append(_appeal_message(str(exc)))
+        _appeal_error(form, str(exc), currency)
         db.session.rollback()
         return None
     action = "appeal.created" if appeal is None else "appeal.updated"
@@ -121,15 +135,24 @@ def _save_appeal(form, appeal):
     return saved
 
 
-def _appeal_message(code):
-    return {
+def _appeal_error(form, code: str, currency: str) -> None:
+    """A refused save, as a sentence beside the field it concerns."""
+    largest = current_limits().largest(currency)
+    at_most = _("It can be at most %(largest)s.", largest=_money(largest.minor, currency))
+    field, message = {
         "slug must be lowercase letters, digits and dashes":
-            _("The address may use lowercase letters, digits and dashes only."),
-        "title is required": _("Give the appeal a title."),
-        "goal must be positive": _("The goal must be more than zero."),
+            (form.slug, _("The address may use lowercase letters, digits and dashes only.")),
+        "title is required": (form.title, _("Give the appeal a title.")),
+        "goal must be positive": (form.goal, _("The goal must be more than zero.")),
+        "goal too large": (form.goal, _("That goal is too large.") + " " + at_most),
         "suggested amounts must be positive, in the goal's currency":
-            _("Suggested amounts must be more than zero."),
-    }.get(code, _("Check the currency code: it must be three letters, like USD."))
+            (form.suggested, _("Suggested amounts must be more than zero.")),
+        "suggested amount too large":
+            (form.suggested, _("A suggested amount is too large.") + " " + at_most),
+        "currency locked": (form.currency, _("The currency cannot change once the appeal "
+                                             "has gifts or match pools.")),
+    }.get(code, (form.currency, _("Choose one of the listed currencies.")))
+    field.errors.append(message)
 
 
 # -- translations -----------------------------------------------------------------

@@ -98,7 +98,8 @@ class AppealForm(FlaskForm):
                                                                  Length(max=50_000)])
     thank_you_md = TextAreaField(_l("Thank-you message (Markdown)"),
                                  validators=[Optional(), Length(max=10_000)])
-    currency = StringField(_l("Currency"), validators=[DataRequired(), Length(min=3, max=3)])
+    # choices: the app's currencies (limits.CURRENCIES or config), set by the view
+    currency = SelectField(_l("Currency"), validators=[DataRequired()])
     goal = StringField(_l("Goal"), validators=[DataRequired(), Length(max=20)])
     suggested = StringField(_l("Suggested amounts"), validators=[Optional(), Length(max=100)])
     ends_on = DateField(_l("Last day"), validators=[Optional()])

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from ..appeals.models import Appeal
+from ..limits import DEFAULT as DEFAULT_LIMITS
+from ..limits import Limits
 from ..matching import rules
 from ..matching import services as matching
 from ..matching.models import MONTHLY_ONCE, MONTHLY_X12, MatchPool
@@ -22,10 +24,6 @@ from .services import audit
 class PoolError(ValueError):
     """A pool change a staff member asked for that cannot be made (the code
     is a short English reason; the view turns it into a sentence)."""
-
-
-# Guards against typos and overflow: a cap above this many major units is refused.
-POOL_CAP_MAX_MAJOR = 100_000_000
 
 
 # Windows outside these years are typos (and beyond what every database stores alike).
@@ -40,10 +38,11 @@ def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
         raise PoolError("the pool must end after it starts")
 
 
-def _check_cap(cap_minor: int, currency: str) -> None:
+def _check_cap(cap_minor: int, largest: Money) -> None:
+    """A cap above the app's largest figure is a typo (and, summed, an overflow)."""
     if cap_minor <= 0:
         raise PoolError("cap must be positive")
-    if cap_minor > Money.from_major(POOL_CAP_MAX_MAJOR, currency).minor:
+    if cap_minor > largest.minor:
         raise PoolError("cap too large")
 
 
@@ -88,20 +87,22 @@ class PoolTerms:
                    min_gift_minor=pool.min_gift_minor, first_time_only=pool.first_time_only,
                    monthly_rule=pool.monthly_rule)
 
-    def checked(self, currency: str) -> PoolTerms:
-        """These terms with the sponsor's name trimmed, or PoolError."""
+    def checked(self, currency: str, limits: Limits = DEFAULT_LIMITS) -> PoolTerms:
+        """These terms with the sponsor's name trimmed, or PoolError. Amounts
+        are bounded by the app's limits (MAX_AMOUNT_MAJOR)."""
+        largest = limits.largest(currency)
         terms = replace(self, sponsor_name=(self.sponsor_name or "").strip())
         _check_sponsor(terms.sponsor_name, terms.anonymous)
         if not rules.ratio_ok(*terms.ratio):
             raise PoolError("ratio out of range")
-        _check_cap(terms.cap_minor, currency)
+        _check_cap(terms.cap_minor, largest)
         _check_window(terms.starts_at, terms.ends_at)
         if terms.per_gift_limit_minor is not None:
             if terms.per_gift_limit_minor <= 0:
                 raise PoolError("per-gift limit must be positive")
             if terms.per_gift_limit_minor > terms.cap_minor:
                 raise PoolError("per-gift limit above the cap")
-        if not 0 <= terms.min_gift_minor <= Money.from_major(POOL_CAP_MAX_MAJOR, currency).minor:
+        if not 0 <= terms.min_gift_minor <= largest.minor:
             raise PoolError("minimum gift out of range")
         if terms.monthly_rule not in (MONTHLY_ONCE, MONTHLY_X12):
             raise PoolError("monthly rule unknown")
@@ -123,10 +124,10 @@ class PoolTerms:
 
 
 def create_match_pool(session, *, appeal: Appeal, actor: StaffUser, ip: str = "",
-                      **terms) -> MatchPool:
+                      limits: Limits = DEFAULT_LIMITS, **terms) -> MatchPool:
     """A sponsor's pool on an appeal, in the appeal's currency, and its audit
     row. `terms` are PoolTerms' fields."""
-    checked = PoolTerms(**terms).checked(appeal.currency)
+    checked = PoolTerms(**terms).checked(appeal.currency, limits)
     try:
         pool = matching.create_pool(
             session, appeal_id=appeal.id, currency=appeal.currency,
@@ -144,7 +145,7 @@ def create_match_pool(session, *, appeal: Appeal, actor: StaffUser, ip: str = ""
 
 
 def change_match_pool(session, pool_id: int, *, actor: StaffUser, ip: str = "",
-                      **changes) -> dict:
+                      limits: Limits = DEFAULT_LIMITS, **changes) -> dict:
     """Change any of a pool's terms (PoolTerms' fields; those not given stay).
     The change applies to gifts from now on: the ledger is never rewritten,
     and a refund of an earlier gift reverses exactly what it was matched.
@@ -158,7 +159,7 @@ def change_match_pool(session, pool_id: int, *, actor: StaffUser, ip: str = "",
     if pool is None:
         raise PoolError("no such pool")
     before = PoolTerms.of(pool)
-    after = replace(before, **changes).checked(pool.currency)
+    after = replace(before, **changes).checked(pool.currency, limits)
     if after == before:
         return {}
     try:

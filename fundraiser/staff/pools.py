@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from ..appeals.models import Appeal
 from ..extensions import db
+from ..limits import current as current_limits
 from ..matching import rules
 from ..matching import services as matching
 from ..matching.models import MatchPool
@@ -116,7 +117,7 @@ def create_pool(appeal_id):
             try:
                 pool = pool_services.create_match_pool(db.session, appeal=appeal,
                                                        actor=current_user, ip=client_ip(),
-                                                       **terms)
+                                                       limits=current_limits(), **terms)
             except pool_services.PoolError as exc:
                 db.session.rollback()
                 _pool_error(form, str(exc), appeal.currency)
@@ -144,7 +145,8 @@ def change_pool(appeal_id, pool_id):
             terms["ends_at"] = _as_shown(terms["ends_at"], pool.ends_at)
             try:
                 changed = pool_services.change_match_pool(db.session, pool.id, actor=current_user,
-                                                          ip=client_ip(), **terms)
+                                                          ip=client_ip(),
+                                                          limits=current_limits(), **terms)
             except pool_services.PoolError as exc:
                 db.session.rollback()
                 _pool_error(form, str(exc), pool.currency, pool)
@@ -164,7 +166,7 @@ def change_pool(appeal_id, pool_id):
 
 def _pool_error(form, code, currency, pool=None):
     """A refused pool change, as a sentence beside the field it concerns."""
-    largest = _money(Money.from_major(pool_services.POOL_CAP_MAX_MAJOR, currency).minor, currency)
+    largest = _money(current_limits().largest(currency).minor, currency)
     if code == "cap below matched":
         form.cap.errors.append(_(
             "The cap cannot be lower than what is already matched (%(matched)s). "

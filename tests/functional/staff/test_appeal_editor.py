@@ -124,3 +124,92 @@ def test_an_image_over_two_megabytes_is_refused(db, staff_client):
     # Either the app-wide request limit (413) or the upload check refuses it.
     assert response.status_code in (413, 422)
     assert db.session.scalar(select(Appeal)) is None
+
+
+# -- amounts and currency (issue 15) ----------------------------------------------------
+
+def field_error(page: str, field: str) -> str:
+    """The error shown beside a field (the macro's <p id="<field>-error">)."""
+    found = re.search(rf'id="{field}-error"[^>]*>(.*?)</', page, re.S)
+    return found[1].strip() if found else ""
+
+
+def test_the_currency_is_chosen_from_the_known_ones_named_in_the_page_language(
+        db, staff_client):
+    editor = staff_client("editor")
+    page = editor.get("/staff/appeals/new").get_data(as_text=True)
+    assert '<option selected value="USD">US Dollar (USD)</option>' in page
+    assert "Israeli New Shekel (ILS)" in page
+    page = editor.get("/staff/appeals/new?lang=he").get_data(as_text=True)
+    assert "שקל חדש (ILS)" in page
+    for bad in ("XYZ", "usd ", "", "<b>", "U\x00D"):
+        answer = editor.post("/staff/appeals/new", {**FORM, "currency": bad, "submit": "1"})
+        assert answer.status_code == 422, bad
+    assert db.session.scalar(select(Appeal)) is None
+
+
+def test_a_goal_or_suggested_amount_past_the_ceiling_is_refused_beside_its_field(
+        db, staff_client):
+    editor = staff_client("editor")
+    answer = editor.post("/staff/appeals/new", {**FORM, "goal": "92233720368547758.07",
+                                                "submit": "1"})
+    assert answer.status_code == 422
+    assert "It can be at most $10,000,000.00" in field_error(answer.get_data(as_text=True),
+                                                             "goal")
+    answer = editor.post("/staff/appeals/new", {**FORM, "suggested": "10, 20000000",
+                                                "submit": "1"})
+    assert answer.status_code == 422
+    assert "A suggested amount is too large" in field_error(answer.get_data(as_text=True),
+                                                           "suggested")
+    assert db.session.scalar(select(Appeal)) is None
+    assert editor.post("/staff/appeals/new", {**FORM, "goal": "10000000",
+                                              "submit": "1"}).status_code == 303
+
+
+def test_the_currency_is_fixed_once_the_appeal_has_a_gift(db, staff_client):
+    from tests.factories import create_donation
+
+    editor = staff_client("editor")
+    live = {**FORM, "status": "published", "submit": "1"}
+    assert editor.post("/staff/appeals/new", live).status_code == 303
+    appeal = db.session.scalar(select(Appeal))
+    # No gift yet: the currency may still change.
+    assert editor.post(f"/staff/appeals/{appeal.id}/edit",
+                       {**live, "currency": "EUR"}).status_code == 303
+    db.session.rollback()
+    appeal = db.session.get(Appeal, appeal.id)
+    create_donation(db.session, appeal)
+    db.session.commit()
+    page = editor.get(f"/staff/appeals/{appeal.id}/edit").get_data(as_text=True)
+    assert "Fixed once the appeal has gifts or match pools." in page
+    assert "US Dollar (USD)" not in page  # the one currency left to choose
+    answer = editor.post(f"/staff/appeals/{appeal.id}/edit", {**live, "currency": "USD"})
+    assert answer.status_code == 422
+    db.session.rollback()
+    assert db.session.get(Appeal, appeal.id).currency == "EUR"
+
+
+def test_a_hebrew_appeal_is_edited_right_to_left(db, staff_client):
+    editor = staff_client("editor")
+    assert editor.post("/staff/appeals/new", {**FORM, "language": "he", "title": "לחם ושושנים",
+                                              "submit": "1"}).status_code == 303
+    appeal = db.session.scalar(select(Appeal))
+    page = editor.get(f"/staff/appeals/{appeal.id}/edit").get_data(as_text=True)
+    title = re.search(r'<input[^>]*id="title"[^>]*>', page)[0]
+    assert 'lang="he"' in title and 'dir="rtl"' in title
+    story = re.search(r'<textarea[^>]*id="story_md"[^>]*>', page)[0]
+    assert 'dir="rtl"' in story
+
+
+def test_the_service_keeps_a_locked_currency_too(db):
+    import pytest
+
+    from fundraiser.appeals import services as appeals
+    from fundraiser.money import Money
+    from tests.factories import create_appeal, create_donation
+
+    appeal = create_appeal(db.session)
+    create_donation(db.session, appeal)
+    with pytest.raises(appeals.AppealError, match="currency locked"):
+        appeals.save_appeal(db.session, slug=appeal.slug, title=appeal.title,
+                            goal=Money(500000, "ILS"))

@@ -196,3 +196,18 @@ def test_a_void_reason_that_cannot_be_kept_is_refused(db, appeal, staff_client, 
     answer = finance.post(f"/staff/donations/{donation_id}/void", {"reason": reason})
     assert answer.status_code in (400, 422)
     assert raised(client, appeal) == 4000
+
+
+def test_a_pool_cap_or_minimum_past_the_ceiling_is_refused(db, appeal, staff_client):
+    editor = staff_client("editor")
+    url = f"/staff/appeals/{appeal.id}/pools"
+    answer = editor.post(url, {"sponsor": "Matcher", "ratio": "1:1", "cap": "10000000.01"})
+    assert answer.status_code == 422
+    assert "at most $10,000,000.00" in answer.get_data(as_text=True)
+    answer = editor.post(url, {"sponsor": "Matcher", "ratio": "1:1", "cap": "100",
+                               "min_gift": "10000001"})
+    assert answer.status_code == 422
+    from fundraiser.matching.models import MatchPool
+    assert count(db, MatchPool) == 0
+    assert editor.post(url, {"sponsor": "Matcher", "ratio": "1:1",
+                             "cap": "10000000"}).status_code == 303
