@@ -129,6 +129,32 @@ def test_a_signed_payment_intent_of_the_wrong_shape_is_stored_and_acknowledged(
     assert support.post_event(client, app, payload).get_json()["outcome"] == "duplicate"
 
 
+FAILED_SHAPES = {
+    "error is a list": {"last_payment_error": ["card_declined"]},
+    "error message is a number": {"last_payment_error": {"code": "card_declined",
+                                                          "message": 42}},
+    "error message is an object": {"last_payment_error": {"message": {"text": "no"}}},
+    "error code is a list": {"last_payment_error": {"code": ["a"], "message": "Declined"}},
+    "status is a number": {"status": 3},
+    "no status": {"status": ...},
+}
+
+
+@pytest.mark.parametrize("shape", sorted(FAILED_SHAPES))
+def test_a_signed_payment_failed_event_of_the_wrong_shape_is_not_a_500(
+        client, app, db, gift, shape):
+    changes = {"status": "requires_payment_method", **FAILED_SHAPES[shape]}
+    payload = support.stripe_event("payment_intent.payment_failed", _intent(gift, **changes),
+                                   "evt_failed_bad")
+    response = support.post_event(client, app, payload)
+    assert response.status_code == 200
+    assert response.get_json()["outcome"] == "malformed", response.get_json()
+    db.session.rollback()
+    payment = db.session.get(Payment, gift.payment_id)
+    # Never counted, and any failure text kept is a short string.
+    assert payment.status == states.CREATED
+
+
 @pytest.mark.parametrize("refunded", ["100", 1.5, True, -5, None, {"x": 1}])
 def test_a_signed_refund_event_of_the_wrong_shape_is_not_a_500(client, app, db, gift, refunded):
     good = support.stripe_event("payment_intent.succeeded", _intent(gift), "evt_paid")
