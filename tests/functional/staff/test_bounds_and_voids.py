@@ -161,6 +161,7 @@ def test_a_voided_offline_gift_stops_counting_and_says_who_and_why(
     assert "Voided $120.00 from Ruth Cohen" in page
     assert "Cheque 1042 bounced" in page and finance.email in page
     assert "Void this gift" not in page  # no second button
+    assert '<span class="status status-refunded" data-field="status">Voided</span>' in page
     assert raised(client, appeal) == 3000
     rows = list(csv.DictReader(io.StringIO(
         finance.get("/staff/donations.csv").get_data(as_text=True))))
