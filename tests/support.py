@@ -11,6 +11,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -44,18 +45,20 @@ def wait_for(url: str, timeout: float = 20.0) -> None:
 @contextmanager
 def localstripe_process():
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fundraiser.devtools", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(base + "/js.stripe.com/v3/")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        proc.stderr.close()  # else a ResourceWarning (an error in this suite)
+    # Its log goes to a file: a pipe nobody reads fills up after 64 kB, and
+    # then localstripe blocks on its next log line for the rest of the run.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fundraiser.devtools", "--port", str(port)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(base + "/js.stripe.com/v3/")
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def register_webhook(localstripe_base: str, url: str, secret: str) -> None:
