@@ -291,8 +291,9 @@ def _p4_process(ids, threads, go, ready, out):
     from fundraiser.extensions import db
     from fundraiser.payments import services as payments
 
+    # As a gunicorn worker runs: receipts go to the job queue, not inline.
     app = create_app(dict(SQLALCHEMY_DATABASE_URI=PG_URL, STRIPE_API_BASE="http://127.0.0.1:9",
-                          MAIL_BACKEND="dummy",
+                          MAIL_BACKEND="dummy", REDIS_URL=REDIS_URL,
                           SQLALCHEMY_ENGINE_OPTIONS={"pool_size": threads + 2}))
     queue, lock, errors = list(ids), threading.Lock(), []
 
