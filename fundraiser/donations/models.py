@@ -42,6 +42,9 @@ class Donation(db.Model):
     source: Mapped[str] = mapped_column(String(64), default="", nullable=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     receipt_sent_at: Mapped[datetime | None]
+    # The donor erased their personal data (donor portal): name, email and
+    # comment are gone; amounts, dates and payment stay for the accounts.
+    erased_at: Mapped[datetime | None]
 
     appeal: Mapped[Appeal] = relationship()
     payment: Mapped[Payment] = relationship()
@@ -53,7 +56,7 @@ class Donation(db.Model):
     @property
     def public_name(self) -> str | None:
         """What the public may see; None for an anonymous gift."""
-        if self.is_anonymous:
+        if self.is_anonymous or self.erased_at is not None:
             return None
         if self.display_name:
             return self.display_name

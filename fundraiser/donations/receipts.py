@@ -26,8 +26,9 @@ def send_receipt(session, payment_id: int, donation=None,
     """`donation` and `matched_minor` may be given when the caller has them
     (None: looked up here)."""
     donation = donation or services.by_payment_id(session, payment_id)
-    if donation is None or not services.claim_receipt(session, donation.id):
-        return
+    if donation is None or donation.erased_at is not None \
+            or not services.claim_receipt(session, donation.id):
+        return  # sent already, or the donor erased their address
     # In the language the donor gave in (a webhook or `reconcile` may send it
     # later, outside any request): its words and the appeal's title.
     title = appeals.text_for(session, donation.appeal, donation.locale).title
