@@ -73,13 +73,9 @@ def request_page(form: LinkRequestForm, status: int = 200, problem: str | None =
 
 
 def _refused(_limit=None):
-    """Flask-Limiter's on_breach: the form again, 429, the same words
-    whichever limit was met (per address or per email)."""
-    form = LinkRequestForm(formdata=None)
-    form.form_errors.append(_(
-        "You have asked for several links in a short time. Please check your inbox "
-        "(and spam folder) for the last one, or wait a few minutes and try again."))
-    body, status = request_page(form, 429)
+    """Flask-Limiter's on_breach: the form again (what was typed kept), 429,
+    the same words whichever limit was met (per address or per email)."""
+    body, status = request_page(LinkRequestForm(), 429, problem="limited")
     return make_response(body, status)
 
 
