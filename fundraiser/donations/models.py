@@ -9,6 +9,14 @@ from ..extensions import db
 from ..money import Money
 from ..payments.models import Payment, utcnow
 
+# The address an erased donor's rows get (donor portal, erase-my-data):
+# erased-<random>@erased.invalid. A reserved domain (RFC 2606): it reaches no one.
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+
+def is_erased_email(email: str) -> bool:
+    return (email or "").endswith("@" + ERASED_EMAIL_DOMAIN)
+
 
 def new_public_id() -> str:
     return secrets.token_urlsafe(18)

@@ -17,6 +17,7 @@ from ..matching import ledger as match_ledger
 from ..money import Money
 from ..payments.models import Payment
 from . import services
+from .models import is_erased_email
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ def send_receipt(session, payment_id: int, donation=None,
 def send_pledge_charge_receipt(session, pledge) -> None:
     """The receipt for a saved-card pledge's closing charge (it has no
     donation of its own): once, in the language of the pledger's own gift."""
-    if not card_pledges.claim_charge_receipt(session, pledge.id):
-        return
+    if is_erased_email(pledge.pledger_email) \
+            or not card_pledges.claim_charge_receipt(session, pledge.id):
+        return  # sent already, or the pledger erased their address
     origin = services.by_payment_id(session, pledge.origin_payment_id) \
         if pledge.origin_payment_id else None
     locale = origin.locale if origin is not None else "en"

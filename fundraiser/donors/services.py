@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from ..donations.models import Donation
+from ..donations.models import ERASED_EMAIL_DOMAIN, Donation
 from ..matching.models import MatchPledge
 from ..payments.models import utcnow
 from ..staff.models import AuditEvent
@@ -23,9 +23,6 @@ from .models import PortalLink
 
 LINK_VALID_FOR = timedelta(minutes=30)
 SESSION_LASTS = timedelta(minutes=30)
-# Erased rows get an address of this reserved domain (RFC 2606): it reaches
-# no one, and each erasure its own, so staff still count one donor per person.
-ERASED_DOMAIN = "erased.invalid"
 # What the audit log calls a donor acting on their own data (no staff actor).
 DONOR_ACTOR = "donor (self-service)"
 
@@ -178,7 +175,8 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
     without the personal data."""
     now = _now(now)
     email = normalise_email(email)
-    placeholder = f"erased-{secrets.token_hex(8)}@{ERASED_DOMAIN}"
+    # One address per erasure, so staff figures still count one donor.
+    placeholder = f"erased-{secrets.token_hex(8)}@{ERASED_EMAIL_DOMAIN}"
     donations = list(session.scalars(_donations_of(email).with_for_update()))
     for d in donations:
         d.donor_name = ""

@@ -267,6 +267,8 @@ def test_erasing_keeps_the_totals_and_removes_the_donor_from_every_page(app, cli
     export += finance.get("/staff/donors.csv").data.decode()
     assert "noa@example.org" in export
     assert "dana" not in export.lower() and "Go rivers" not in export
+    staff_page = finance.get(f"/staff/donations/{origin.id}").text
+    assert "Erased by the donor" in staff_page and "Dana" not in staff_page
     # Dana's thank-you page still works, without a name.
     thanks = client.get(f"/give/{origin.public_id}/thanks")
     assert thanks.status_code == 200 and "Dana" not in thanks.text
