@@ -1,6 +1,8 @@
 """Magic links into the donor portal. Only a token's SHA-256 is stored; the
 row that was opened is also the donor's session on the server, so ending
-it (signing out, erasing the donor's data) ends the session everywhere."""
+it (signing out, erasing the donor's data) ends the session everywhere.
+The session cookie carries a second random token (its hash stored here),
+never the row id, which SQLite may hand out again after a delete."""
 
 from datetime import datetime
 
@@ -24,3 +26,4 @@ class PortalLink(db.Model):
     # Opened (the link is used up) and the session it started, until when.
     used_at: Mapped[datetime | None]
     session_ends_at: Mapped[datetime | None]
+    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -62,15 +62,20 @@ def is_known(session, email: str) -> bool:
 
 # -- magic links ----------------------------------------------------------------
 
-def issue_link(session, email: str, now: datetime | None = None) -> str:
-    """A new single-use link for `email`; only its hash is stored. The
-    address's links that can no longer be used are forgotten."""
+def forget_old_links(session, email: str, now: datetime | None = None) -> None:
+    """Delete the address's links that can no longer be used (called for
+    every request, known address or not: the same work either way)."""
     now = _now(now)
-    email = normalise_email(email)
     session.execute(delete(PortalLink).where(
-        PortalLink.email == email,
+        PortalLink.email == normalise_email(email),
         or_(PortalLink.expires_at < now - SESSION_LASTS,
             PortalLink.session_ends_at < now)))
+
+
+def issue_link(session, email: str, now: datetime | None = None) -> str:
+    """A new single-use link for `email`; only its hash is stored."""
+    now = _now(now)
+    email = normalise_email(email)
     token = secrets.token_urlsafe(32)
     session.add(PortalLink(token_hash=_hash(token), email=email, created_at=now,
                            expires_at=now + LINK_VALID_FOR))
@@ -96,30 +101,35 @@ def link_state(session, token: str, now: datetime | None = None) -> str:
     return VALID
 
 
-def open_link(session, token: str, now: datetime | None = None) -> PortalLink | None:
+def open_link(session, token: str, now: datetime | None = None) -> tuple[PortalLink, str] | None:
     """Use the link up and start its session: once, even when two requests
-    race (a conditional UPDATE; the loser gets None)."""
+    race (a conditional UPDATE; the loser gets None). Returns the link and
+    the session token for the cookie (only its hash is stored)."""
     now = _now(now)
     link = _link_for(session, token)
     if link is None:
         return None
+    session_token = secrets.token_urlsafe(32)
     opened = session.execute(
         update(PortalLink)
         .where(PortalLink.id == link.id, PortalLink.used_at.is_(None),
                PortalLink.expires_at > now)
-        .values(used_at=now, session_ends_at=now + SESSION_LASTS)
+        .values(used_at=now, session_ends_at=now + SESSION_LASTS,
+                session_hash=_hash(session_token))
         .execution_options(synchronize_session=False))
     if opened.rowcount != 1:
         return None
     session.refresh(link)
-    return link
+    return link, session_token
 
 
-def current_session(session, link_id, now: datetime | None = None) -> PortalLink | None:
-    """The open session a cookie names, or None (ended, expired, erased)."""
-    if not isinstance(link_id, int):
+def current_session(session, session_token, now: datetime | None = None) -> PortalLink | None:
+    """The open session a cookie's token names, or None (ended, expired,
+    erased, or not a token at all)."""
+    if not isinstance(session_token, str) or not session_token or len(session_token) > 100:
         return None
-    link = session.get(PortalLink, link_id)
+    link = session.scalar(select(PortalLink).where(
+        PortalLink.session_hash == _hash(session_token)))
     if link is None or link.session_ends_at is None or link.session_ends_at <= _now(now):
         return None
     return link

@@ -98,7 +98,9 @@ def request_link():
         return request_page(form, 422)
     email = services.normalise_email(form.email.data)
     locale = _locale()
-    # The same work either way (a lookup, a mail job); only the mail differs.
+    # The same work either way (a lookup, a clean-up, a mail job); only the
+    # mail differs, and a known address has one row more written.
+    services.forget_old_links(db.session, email, _now())
     if services.is_known(db.session, email):
         token = services.issue_link(db.session, email, _now())
         url = public_url("donors.open_link", token=token, lang=locale)
@@ -136,12 +138,12 @@ def use_link(token):
     form = OpenLinkForm()
     if not form.validate_on_submit():  # only the CSRF token can be wrong
         return render_template("donors/open.html", form=form, token=token), 400
-    link = services.open_link(db.session, token, _now())
-    if link is None:
+    opened = services.open_link(db.session, token, _now())
+    if opened is None:
         db.session.rollback()
         return _link_refused(services.link_state(db.session, token, _now()))
     db.session.commit()
-    session[SESSION_KEY] = link.id
+    session[SESSION_KEY] = opened[1]
     response = redirect(url_for("donors.portal"), code=303)
     # The link carried the language it was asked in: keep reading in it.
     response.set_cookie("lang", _locale(), max_age=365 * 86400, samesite="Lax",

@@ -26,8 +26,10 @@ def upgrade():
         sa.Column('expires_at', sa.DateTime(), nullable=False),
         sa.Column('used_at', sa.DateTime(), nullable=True),
         sa.Column('session_ends_at', sa.DateTime(), nullable=True),
+        sa.Column('session_hash', sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_portal_links')),
         sa.UniqueConstraint('token_hash', name=op.f('uq_portal_links_token_hash')),
+        sa.UniqueConstraint('session_hash', name=op.f('uq_portal_links_session_hash')),
     )
     op.create_index('ix_portal_links_email_created', 'portal_links', ['email', 'created_at'])
     # A plain ADD COLUMN on both databases (no table rebuild on SQLite).

@@ -340,6 +340,25 @@ def test_odd_requests_never_give_a_500(app, client, gifts):
     with client.session_transaction() as s:
         s["donor_portal"] = "1 OR 1=1"
     assert client.get("/my-gifts").status_code == 200
+    for forged in (99, "A" * 43, ["x"], "x" * 5000):
+        with client.session_transaction() as s:
+            s["donor_portal"] = forged
+        assert 'name="email"' in client.get("/my-gifts").text
+
+
+def test_an_ended_session_never_opens_the_next_donors_portal(app, client, gifts):
+    """SQLite hands a deleted row's id out again: the cookie names a random
+    token, never the row, so Dana's old cookie cannot open Noa's session."""
+    ask(client, "dana@example.org")
+    open_link(client, link_in(portal_mails(app)[-1]))
     with client.session_transaction() as s:
-        s["donor_portal"] = 99
-    assert 'name="email"' in client.get("/my-gifts").text
+        old_cookie = s["donor_portal"]
+    client.post("/my-gifts/erase", data={"csrf_token": csrf(client), "confirm": "y"})
+    noa = app.test_client()
+    ask(noa, "noa@example.org")
+    open_link(noa, link_in(portal_mails(app)[-1]))
+    assert "$77.00" in noa.get("/my-gifts").text
+    with client.session_transaction() as s:
+        s["donor_portal"] = old_cookie
+    page = client.get("/my-gifts")
+    assert "$77.00" not in page.text and 'name="email"' in page.text
