@@ -39,6 +39,15 @@ bp = Blueprint("donors", __name__, url_prefix="/my-gifts")
 SESSION_KEY = "donor_portal"
 
 
+@bp.after_request
+def _private(response):
+    # A donor's own gifts and a link's token: kept out of shared caches, the
+    # back-forward cache of a shared computer, and other sites' Referer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @bp.app_template_filter("portal_date")
 def _portal_date(value):
     return format_date(value, "medium")
@@ -153,7 +162,7 @@ def use_link(token):
 
 # -- inside ------------------------------------------------------------------------
 
-def _gifts_page(link, erase_form=None, status=200):
+def _gifts_page(link):
     gifts = services.gifts_for(db.session, link.email)
     texts = appeals.texts_for(db.session, list({g.appeal_id: g.appeal for g in gifts}.values()),
                               _locale())
@@ -163,7 +172,7 @@ def _gifts_page(link, erase_form=None, status=200):
         "donors/gifts.html", email=link.email, gifts=gifts, texts=texts,
         status_label=status_label, prefs=prefs, signout=SignOutForm(),
         saved=request.args.get("saved") == "1", ends_at=link.session_ends_at,
-    ), status
+    )
 
 
 def _session_ended():
