@@ -363,3 +363,37 @@ def test_an_ended_session_never_opens_the_next_donors_portal(app, client, gifts)
         s["donor_portal"] = old_cookie
     page = client.get("/my-gifts")
     assert "$77.00" not in page.text and 'name="email"' in page.text
+
+
+def test_a_link_opened_twice_at_once_opens_once(app, db, gifts):
+    import threading
+
+    from fundraiser.donors import services as portal
+
+    token = portal.issue_link(db.session, "dana@example.org")
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(8)
+    opened, errors = [], []
+
+    def open_it():
+        with app.app_context():
+            try:
+                barrier.wait()
+                result = portal.open_link(db.session, token)
+                db.session.commit()
+                if result is not None:
+                    opened.append(result[1])
+            except Exception as exc:  # noqa: BLE001
+                errors.append(repr(exc))
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(opened) == 1
+    assert portal.current_session(db.session, opened[0]) is not None
