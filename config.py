@@ -113,6 +113,14 @@ class Config:
     STAFF_LOGIN_LIMIT_ACCOUNT_ADDRESS = os.environ.get("STAFF_LOGIN_LIMIT_ACCOUNT_ADDRESS",
                                                        "5 per minute;15 per hour")
     STAFF_LOGIN_LIMIT_ACCOUNT = os.environ.get("STAFF_LOGIN_LIMIT_ACCOUNT", "60 per hour")
+    # Donor portal links (fundraiser/donors/limits.py): requests allowed per
+    # client address and per email address, whatever the answer.
+    DONOR_LINK_LIMIT_ADDRESS = os.environ.get("DONOR_LINK_LIMIT_ADDRESS",
+                                              "10 per 10 minutes;30 per day")
+    DONOR_LINK_LIMIT_EMAIL = os.environ.get("DONOR_LINK_LIMIT_EMAIL",
+                                            "3 per 10 minutes;10 per day")
+    # A callable returning naive UTC now for the portal; tests travel in time.
+    DONOR_PORTAL_CLOCK = None
     # Failed or refused staff logins, site-wide, past which admins get an
     # email (one per window).
     STAFF_LOGIN_ALERT = os.environ.get("STAFF_LOGIN_ALERT", "30 per 10 minutes")

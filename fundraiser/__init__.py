@@ -140,6 +140,7 @@ def create_app(config=None) -> Flask:
     from .appeals import models as _appeals  # noqa: F401
     from .cache import TTLCache
     from .donations import models as _donations  # noqa: F401
+    from .donors import models as _donors  # noqa: F401
     from .limits import Limits
     from .matching import models as _matching  # noqa: F401
     from .payments import models as _payments  # noqa: F401
@@ -188,13 +189,14 @@ def _register_blueprints(app: Flask) -> None:
     from .appeals.views import bp as appeals_bp
     from .donations.match_views import bp as matching_bp
     from .donations.views import bp as donations_bp
+    from .donors.views import bp as donors_bp
     from .health import bp as health_bp
     from .media.views import bp as media_bp
     from .payments.webhooks import bp as webhooks_bp
     from .staff.routes import bp as staff_bp
 
     for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
-               media_bp, health_bp):
+               media_bp, health_bp, donors_bp):
         app.register_blueprint(bp)
 
 

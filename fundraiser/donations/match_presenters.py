@@ -32,7 +32,7 @@ def source_name(step_or_source) -> str:
     source = getattr(step_or_source, "source", step_or_source)
     if source.kind == "pledge":
         pledge = db.session.get(MatchPledge, source.id)
-        return pledge.pledger_name if pledge else _("a friend")
+        return pledge.shown_name if pledge else _("a friend")
     pool = db.session.get(MatchPool, source.id)
     return match_figures.sponsor_label(pool) or _("an anonymous sponsor") if pool else ""
 

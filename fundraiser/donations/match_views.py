@@ -98,7 +98,7 @@ def ledger(slug):
     entries = match_ledger.ledger_rows(db.session, appeal.id, limit=100)
     names = {("pool", p.id): match_figures.sponsor_label(p) or _("Anonymous sponsor")
              for p in pools}
-    names.update({("pledge", p.id): p.pledger_name
+    names.update({("pledge", p.id): p.shown_name
                   for p in matching.pledges_for(db.session, appeal.id, active_only=False)})
     return render_template("appeals/matching.html", appeal=appeal,
                            text=appeals.text_for(db.session, appeal, str(get_locale())),

@@ -9,6 +9,14 @@ from ..extensions import db
 from ..money import Money
 from ..payments.models import Payment, utcnow
 
+# The address an erased donor's rows get (donor portal, erase-my-data):
+# erased-<random>@erased.invalid. A reserved domain (RFC 2606): it reaches no one.
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+
+def is_erased_email(email: str) -> bool:
+    return (email or "").endswith("@" + ERASED_EMAIL_DOMAIN)
+
 
 def new_public_id() -> str:
     return secrets.token_urlsafe(18)
@@ -42,6 +50,9 @@ class Donation(db.Model):
     source: Mapped[str] = mapped_column(String(64), default="", nullable=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     receipt_sent_at: Mapped[datetime | None]
+    # The donor erased their personal data (donor portal): name, email and
+    # comment are gone; amounts, dates and payment stay for the accounts.
+    erased_at: Mapped[datetime | None]
 
     appeal: Mapped[Appeal] = relationship()
     payment: Mapped[Payment] = relationship()
@@ -53,7 +64,7 @@ class Donation(db.Model):
     @property
     def public_name(self) -> str | None:
         """What the public may see; None for an anonymous gift."""
-        if self.is_anonymous:
+        if self.is_anonymous or self.erased_at is not None:
             return None
         if self.display_name:
             return self.display_name

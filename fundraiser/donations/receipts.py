@@ -17,6 +17,7 @@ from ..matching import ledger as match_ledger
 from ..money import Money
 from ..payments.models import Payment
 from . import services
+from .models import is_erased_email
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ def send_receipt(session, payment_id: int, donation=None,
     """`donation` and `matched_minor` may be given when the caller has them
     (None: looked up here)."""
     donation = donation or services.by_payment_id(session, payment_id)
-    if donation is None or not services.claim_receipt(session, donation.id):
-        return
+    if donation is None or donation.erased_at is not None \
+            or not services.claim_receipt(session, donation.id):
+        return  # sent already, or the donor erased their address
     # In the language the donor gave in (a webhook or `reconcile` may send it
     # later, outside any request): its words and the appeal's title.
     title = appeals.text_for(session, donation.appeal, donation.locale).title
@@ -44,8 +46,9 @@ def send_receipt(session, payment_id: int, donation=None,
 def send_pledge_charge_receipt(session, pledge) -> None:
     """The receipt for a saved-card pledge's closing charge (it has no
     donation of its own): once, in the language of the pledger's own gift."""
-    if not card_pledges.claim_charge_receipt(session, pledge.id):
-        return
+    if is_erased_email(pledge.pledger_email) \
+            or not card_pledges.claim_charge_receipt(session, pledge.id):
+        return  # sent already, or the pledger erased their address
     origin = services.by_payment_id(session, pledge.origin_payment_id) \
         if pledge.origin_payment_id else None
     locale = origin.locale if origin is not None else "en"

@@ -141,6 +141,13 @@ class MatchPledge(db.Model):
     def allocated_minor(self) -> int:
         return self.amount_minor - self.remaining_minor
 
+    @property
+    def shown_name(self) -> str:
+        """The name pages show: an erased pledger (donor portal) is anonymous."""
+        from flask_babel import gettext
+
+        return self.pledger_name or gettext("Anonymous")
+
 
 class MatchEntry(db.Model):
     """One row of the append-only match ledger. Signed amount: an allocation
