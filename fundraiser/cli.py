@@ -22,7 +22,7 @@ def init_app(app):
 
     for command in (demo, create_staff, reconcile, localstripe_command, create_pool,
                     charge_pledges, demo_gifts, backup_command, restore_command,
-                    worker_command, scheduler_command):
+                    worker_command, scheduler_command, send_statements):
         app.cli.add_command(command)
 
 
@@ -201,6 +201,27 @@ def charge_pledges(slug, now):
     elif now:
         raise click.BadParameter("--now needs --appeal")
     tasks.charge_pledges(tasks.due_pledges(appeal_id, force=now), say=click.echo)
+
+
+@click.command("send-statements")
+@with_appcontext
+@click.argument("year", type=int)
+def send_statements(year):
+    """Email every donor their annual statement (PDF) for YEAR, a finished
+    calendar year: one per email, as queued jobs. Run twice, the second run
+    sends nothing (who was sent what is recorded)."""
+    from .donations import statements
+
+    try:
+        queued, skipped = statements.queue_statements(db.session, year)
+    except statements.BadYear as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    if not queued and not skipped:
+        click.echo(f"No gifts in {year}: no statements to send.")
+        return
+    click.echo(f"{queued} statement(s) for {year} queued"
+               + (f"; {skipped} sent before, not again." if skipped else "."))
 
 
 @click.command("create-staff")
