@@ -44,8 +44,8 @@ class Organisation:
                    receipt_prefix=config.get("RECEIPT_NUMBER_PREFIX") or "")
 
 
-def long_date(when: datetime | None, locale: str) -> str:
-    return format_date(when, format="long", locale=locale) if when else ""
+def long_date(when: datetime | None, locale: str, format: str = "long") -> str:
+    return format_date(when, format=format, locale=locale) if when else ""
 
 
 def new_page(org: Organisation, title: str, locale: str) -> Page:
@@ -86,42 +86,61 @@ def refund_note(donation: Donation, locale: str) -> str:
     return ""
 
 
-def render_receipt(session, donation: Donation, org: Organisation) -> bytes:
-    """The receipt as PDF bytes. The gift has its receipt number already
-    (receipt_numbers.assign)."""
+def receipt_facts(session, donation: Donation) -> dict:
+    """What the receipt says, as plain text in the donor's language: a
+    small dict a queued job can carry, so the job renders the PDF without
+    a database connection of its own. The gift has its receipt number
+    already (receipt_numbers.assign)."""
     locale = donation.locale or "en"
     payment = donation.payment
-    title = appeals.text_for(session, donation.appeal, locale).title
-    number = receipt_numbers.formatted(donation.receipt_number, org.receipt_prefix)
     matched_minor = match_ledger.net_for_payment(session, payment.id)
+    with force_locale(locale):
+        return {
+            "locale": locale,
+            "number": donation.receipt_number,
+            "date": long_date(payment.succeeded_at or donation.created_at, locale),
+            "name": donation.donor_name,
+            "email": donation.email,
+            "title": appeals.text_for(session, donation.appeal, locale).title,
+            "amount": donation.amount.format(locale),
+            "method": str(payment_method(donation)),
+            "matched": Money(matched_minor, donation.currency).format(locale)
+            if matched_minor > 0 else "",
+            "note": str(refund_note(donation, locale)),
+            "reference": donation.public_id[:10],
+        }
+
+
+def render_receipt(facts: dict, org: Organisation) -> bytes:
+    """The receipt as PDF bytes, from `receipt_facts`."""
+    locale = facts["locale"]
+    number = receipt_numbers.formatted(facts["number"], org.receipt_prefix)
     with force_locale(locale):
         page = new_page(org, _("Receipt %(number)s", number=number), locale)
         page.heading(_("Donation receipt"))
         rows = [
             (_("Receipt number"), number),
-            (_("Date"), long_date(payment.succeeded_at or donation.created_at, locale)),
-            (_("Received from"), donation.donor_name),
-            (_("Email"), donation.email),
-            (_("Appeal"), title),
-            (_("Amount"), donation.amount.format(locale)),
-            (_("Payment method"), payment_method(donation)),
+            (_("Date"), facts["date"]),
+            (_("Received from"), facts["name"]),
+            (_("Email"), facts["email"]),
+            (_("Appeal"), facts["title"]),
+            (_("Amount"), facts["amount"]),
+            (_("Payment method"), facts["method"]),
         ]
-        if matched_minor > 0:
-            rows.append((_("Matching"), _(
-                "Your gift unlocked %(amount)s in matching money.",
-                amount=Money(matched_minor, donation.currency).format(locale))))
+        if facts["matched"]:
+            rows.append((_("Matching"), _("Your gift unlocked %(amount)s in matching money.",
+                                          amount=facts["matched"])))
         page.facts(rows)
-        note = refund_note(donation, locale)
-        if note:
-            page.text(note, bold=True, space_after=4)
+        if facts["note"]:
+            page.text(facts["note"], bold=True, space_after=4)
         page.text(_("No goods or services were received in exchange for this gift."))
         page.text(_("Thank you for your support."))
         page.rule(8)
         page.text(_("Keep this receipt for your records. Reference: %(reference)s",
-                    reference=donation.public_id[:10]), size=8.5, muted=True)
+                    reference=facts["reference"]), size=8.5, muted=True)
         return page.output()
 
 
-def filename(donation: Donation, org: Organisation) -> str:
-    number = receipt_numbers.formatted(donation.receipt_number, org.receipt_prefix)
-    return f"receipt-{number or donation.public_id[:10]}.pdf"
+def filename(facts: dict, org: Organisation) -> str:
+    number = receipt_numbers.formatted(facts["number"], org.receipt_prefix)
+    return f"receipt-{number or facts['reference']}.pdf"

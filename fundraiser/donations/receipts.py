@@ -14,14 +14,12 @@ from flask_babel import gettext as _
 
 from ..appeals import services as appeals
 from ..appeals.models import Appeal
-from ..extensions import db
 from ..jobs import enqueue, job, send_email
 from ..matching import card_pledges
 from ..matching import ledger as match_ledger
 from ..money import Money
 from ..payments.models import Payment
 from . import receipt_numbers, receipt_pdf, services
-from .models import Donation
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ def send_receipt(session, payment_id: int, donation=None,
     donation = donation or services.by_payment_id(session, payment_id)
     if donation is None or not services.claim_receipt(session, donation.id):
         return
-    receipt_numbers.assign(session, donation.id)
+    donation.receipt_number = receipt_numbers.assign(session, donation.id)
     # In the language the donor gave in (a webhook or `reconcile` may send it
     # later, outside any request): its words and the appeal's title.
     title = appeals.text_for(session, donation.appeal, donation.locale).title
@@ -44,23 +42,24 @@ def send_receipt(session, payment_id: int, donation=None,
                                matched_minor=matched_minor,
                                matched=Money(matched_minor, donation.currency))
         subject = _("Thank you for your gift to %(title)s", title=title)
-    enqueue(send_receipt_email, donation.id, str(subject), body, [donation.email],
+    facts = receipt_pdf.receipt_facts(session, donation)
+    enqueue(send_receipt_email, facts, str(subject), body, [donation.email],
             f"receipt, donation {donation.id}")
 
 
 @job
-def send_receipt_email(donation_id: int, subject: str, body: str, to: list[str],
+def send_receipt_email(facts: dict, subject: str, body: str, to: list[str],
                        what: str = "") -> None:
-    """The receipt email with its PDF attached (rendered here, in the worker).
-    An SMTP failure raises, so the queue retries it."""
+    """The receipt email with its PDF attached, rendered here (in the worker)
+    from the plain facts it was queued with: no database connection needed,
+    so an inline run never waits for a second one. An SMTP failure raises,
+    so the queue retries it."""
     from flask_mailman import EmailMessage
 
-    donation = db.session.get(Donation, donation_id)
+    org = receipt_pdf.Organisation.from_config(current_app.config)
     message = EmailMessage(subject=subject, body=body, to=to)
-    if donation is not None:
-        org = receipt_pdf.Organisation.from_config(current_app.config)
-        message.attach(receipt_pdf.filename(donation, org),
-                       receipt_pdf.render_receipt(db.session, donation, org), "application/pdf")
+    message.attach(receipt_pdf.filename(facts, org), receipt_pdf.render_receipt(facts, org),
+                   "application/pdf")
     message.send()
     log.info("mail sent: %s", what or subject)
 

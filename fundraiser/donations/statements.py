@@ -150,7 +150,7 @@ def render_statement(session, statement: Statement, org: Organisation) -> bytes:
                 titles[gift.appeal_id] = appeals.text_for(session, gift.appeal, locale).title
             returned = returned_minor(gift.payment)
             rows.append([
-                long_date(gift.payment.succeeded_at, locale), titles[gift.appeal_id],
+                long_date(gift.payment.succeeded_at, locale, "medium"), titles[gift.appeal_id],
                 receipt_numbers.formatted(gift.receipt_number, org.receipt_prefix),
                 _money(gift.payment.amount_minor, gift.currency, locale),
                 _money(returned, gift.currency, locale) if returned else "",

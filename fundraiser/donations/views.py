@@ -218,10 +218,11 @@ def receipt_download(public_id):
         receipt_numbers.assign(db.session, donation.id)
         db.session.commit()
     org = receipt_pdf.Organisation.from_config(current_app.config)
-    response = make_response(receipt_pdf.render_receipt(db.session, donation, org))
+    facts = receipt_pdf.receipt_facts(db.session, donation)
+    response = make_response(receipt_pdf.render_receipt(facts, org))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = \
-        f'inline; filename="{receipt_pdf.filename(donation, org)}"'
+        f'inline; filename="{receipt_pdf.filename(facts, org)}"'
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
