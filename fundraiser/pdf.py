@@ -16,6 +16,13 @@ MUTED = (90, 90, 90)
 RULE = (190, 190, 190)
 
 
+def ltr(text: str) -> str:
+    """`text` marked as one left-to-right piece (an email, a reference): in
+    a right-to-left line a leading "-" or "_" would otherwise move to its
+    other end. The marks draw nothing."""
+    return f"\u200e{text}\u200e" if text else ""
+
+
 class Page:
     """An A4 document written top to bottom. `rtl` mirrors it: text is
     right-aligned, the first column of a table is the rightmost, and

@@ -18,7 +18,7 @@ from ..appeals.models import RTL_LANGUAGES
 from ..matching import ledger as match_ledger
 from ..money import Money
 from ..payments import states
-from ..pdf import Page
+from ..pdf import Page, ltr
 from . import receipt_numbers
 from .models import Donation
 
@@ -119,10 +119,10 @@ def render_receipt(facts: dict, org: Organisation) -> bytes:
         page = new_page(org, _("Receipt %(number)s", number=number), locale)
         page.heading(_("Donation receipt"))
         rows = [
-            (_("Receipt number"), number),
+            (_("Receipt number"), ltr(number)),
             (_("Date"), facts["date"]),
             (_("Received from"), facts["name"]),
-            (_("Email"), facts["email"]),
+            (_("Email"), ltr(facts["email"])),
             (_("Appeal"), facts["title"]),
             (_("Amount"), facts["amount"]),
             (_("Payment method"), facts["method"]),
@@ -137,7 +137,7 @@ def render_receipt(facts: dict, org: Organisation) -> bytes:
         page.text(_("Thank you for your support."))
         page.rule(8)
         page.text(_("Keep this receipt for your records. Reference: %(reference)s",
-                    reference=facts["reference"]), size=8.5, muted=True)
+                    reference=ltr(facts["reference"])), size=8.5, muted=True)
         return page.output()
 
 

@@ -25,6 +25,7 @@ from ..jobs import enqueue, job
 from ..money import Money
 from ..payments import states
 from ..payments.models import Payment, utcnow
+from ..pdf import ltr
 from . import receipt_numbers
 from .models import Donation, StatementSent
 from .receipt_pdf import RECEIPTED, Organisation, long_date, new_page
@@ -140,7 +141,7 @@ def render_statement(session, statement: Statement, org: Organisation) -> bytes:
         heading = _("Annual statement %(year)s", year=statement.year)
         page = new_page(org, heading, locale)
         page.heading(heading)
-        page.facts([(_("Donor"), statement.name), (_("Email"), statement.email),
+        page.facts([(_("Donor"), statement.name), (_("Email"), ltr(statement.email)),
                     (_("Period"), _("1 January to 31 December %(year)s",
                                     year=statement.year))])
         titles = {}
@@ -151,7 +152,7 @@ def render_statement(session, statement: Statement, org: Organisation) -> bytes:
             returned = returned_minor(gift.payment)
             rows.append([
                 long_date(gift.payment.succeeded_at, locale, "medium"), titles[gift.appeal_id],
-                receipt_numbers.formatted(gift.receipt_number, org.receipt_prefix),
+                ltr(receipt_numbers.formatted(gift.receipt_number, org.receipt_prefix)),
                 _money(gift.payment.amount_minor, gift.currency, locale),
                 _money(returned, gift.currency, locale) if returned else "",
             ])

@@ -137,3 +137,14 @@ def test_a_gift_from_before_receipt_numbers_gets_the_next_one_when_asked(app, db
     db.session.rollback()
     numbers = sorted(db.session.scalars(select(Donation.receipt_number)))
     assert numbers == [2, 3]
+
+
+def test_a_matched_gift_s_receipt_says_what_it_unlocked(app, db):
+    from fundraiser.matching import services as matching
+
+    appeal = create_appeal(db.session, title="Bread and roses")
+    matching.create_pool(db.session, appeal_id=appeal.id, currency="USD", cap_minor=1_500,
+                         sponsor_name="Ruth")
+    give(db, appeal, 2500)
+    text = pdf_text(list(attachments(receipt_mail(app, "dana@example.org")).values())[0])
+    assert "Your gift unlocked $15.00 in matching money." in text.replace("\n", " ")
