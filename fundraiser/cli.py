@@ -209,19 +209,21 @@ def charge_pledges(slug, now):
 def send_statements(year):
     """Email every donor their annual statement (PDF) for YEAR, a finished
     calendar year: one per email, as queued jobs. Run twice, the second run
-    sends nothing (who was sent what is recorded)."""
+    sends nothing (who was sent what is recorded); one queued over an hour
+    ago and never sent is queued again."""
     from .donations import statements
 
     try:
-        queued, skipped = statements.queue_statements(db.session, year)
+        done = statements.queue_statements(db.session, year)
     except statements.BadYear as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
-    if not queued and not skipped:
+    if not any(done):
         click.echo(f"No gifts in {year}: no statements to send.")
         return
-    click.echo(f"{queued} statement(s) for {year} queued"
-               + (f"; {skipped} sent before, not again." if skipped else "."))
+    click.echo(f"{done.new} statement(s) for {year} queued"
+               + (f"; {done.again} never sent, queued again" if done.again else "")
+               + (f"; {done.sent} sent before, not again." if done.sent else "."))
 
 
 @click.command("create-staff")

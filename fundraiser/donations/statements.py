@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -33,6 +34,9 @@ from .receipt_pdf import RECEIPTED, Organisation, long_date, new_page
 log = logging.getLogger(__name__)
 
 FIRST_YEAR = 2000
+# A statement queued this long ago and still not sent is queued again by the
+# next run (its job failed for good; a worker's retries end well before).
+RETRY_AFTER = timedelta(hours=1)
 
 
 class BadYear(ValueError):
@@ -106,29 +110,45 @@ def statement_for(session, email: str, year: int) -> Statement:
     return statement
 
 
-def queue_statements(session, year: int, today: datetime | None = None) -> tuple[int, int]:
-    """Queue one statement job per donor email of `year` not sent before.
-    Returns (queued, already sent). BadYear for a year that has not ended or
-    is out of range. The jobs run once the caller commits."""
-    check_year(year, today or utcnow())
-    sent = set(session.scalars(select(StatementSent.email).where(StatementSent.year == year)))
-    claimed, skipped = [], 0
+class Queued(NamedTuple):
+    new: int        # statements queued for the first time
+    again: int      # queued before but never sent (the job failed for good): queued again
+    sent: int       # sent before: not again
+
+
+def queue_statements(session, year: int, today: datetime | None = None) -> Queued:
+    """Queue one statement job per donor email of `year` not sent before,
+    and again for one queued more than RETRY_AFTER ago and still not sent
+    (its job failed for good, or ran inline when the mail server was down).
+    BadYear for a year that has not ended or is out of range. The jobs run
+    once the caller commits."""
+    now = today or utcnow()
+    check_year(year, now)
+    known = {row.email: row for row in session.scalars(
+        select(StatementSent).where(StatementSent.year == year))}
+    claimed, again, sent = [], [], 0
     for email in donor_emails(session, year):
-        if email in sent:
-            skipped += 1
+        row = known.get(email)
+        if row is not None:
+            if row.sent_at is None and row.queued_at < now - RETRY_AFTER:
+                row.queued_at = now
+                again.append(email)
+            else:
+                sent += 1
             continue
         try:
             with session.begin_nested():  # another run at the same moment: theirs
-                session.add(StatementSent(email=email, year=year))
+                session.add(StatementSent(email=email, year=year, queued_at=now))
         except IntegrityError:
-            skipped += 1
+            sent += 1
             continue
         claimed.append(email)
+    session.flush()
     # Queued only now: a savepoint's release counts as a commit for the
     # after-commit hooks, and a job run then would meet our open transaction.
-    for email in claimed:
+    for email in claimed + again:
         enqueue(send_statement_email, email, year)
-    return len(claimed), skipped
+    return Queued(len(claimed), len(again), sent)
 
 
 def _money(minor: int, currency: str, locale: str) -> str:
@@ -175,6 +195,9 @@ def send_statement_email(email: str, year: int) -> None:
     failure raises, so the queue retries it."""
     from flask_mailman import EmailMessage
 
+    if db.session.scalar(select(StatementSent.sent_at).where(
+            StatementSent.email == email, StatementSent.year == year)) is not None:
+        return  # sent already (a job queued again while the first was slow)
     statement = statement_for(db.session, email, year)
     if not statement.gifts:
         return

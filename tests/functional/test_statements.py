@@ -14,7 +14,7 @@ from fundraiser.appeals import services as appeals
 from fundraiser.donations.models import StatementSent
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
-from fundraiser.payments.models import Payment
+from fundraiser.payments.models import Payment, utcnow
 from tests.conftest import make_app
 from tests.factories import create_appeal, create_donation
 from tests.pdfs import attachments, pdf_text
@@ -110,6 +110,45 @@ def test_a_new_donor_of_that_year_added_later_gets_theirs_and_no_one_else_again(
     result = runner.invoke(args=["send-statements", str(YEAR)])
     assert "1 statement(s) for 2025 queued; 2 sent before, not again." in result.output
     assert list(statements(app)) == ["noa@example.org"]
+
+
+def test_a_statement_whose_mail_failed_is_sent_by_a_later_run(app, db, runner, monkeypatch,
+                                                               year_of_gifts):
+    from datetime import timedelta
+
+    from flask_mailman import EmailMessage
+
+    real_send = EmailMessage.send
+
+    def mail_server_down_for_dana(message, *args, **kwargs):
+        if message.to == ["dana@example.org"]:
+            raise ConnectionRefusedError("mail server down")
+        return real_send(message, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMessage, "send", mail_server_down_for_dana)
+    runner.invoke(args=["send-statements", str(YEAR)])  # inline: the failure is logged
+    assert list(statements(app)) == ["eli@example.org"]
+    monkeypatch.setattr(EmailMessage, "send", real_send)
+
+    # Straight away it may still be on its way (a queue retries): not again.
+    soon = runner.invoke(args=["send-statements", str(YEAR)])
+    assert "0 statement(s) for 2025 queued; 2 sent before, not again." in soon.output
+    # An hour on, never sent: queued again, and only that one.
+    db.session.rollback()
+    db.session.execute(update(StatementSent).values(queued_at=utcnow() - timedelta(hours=2)))
+    db.session.commit()
+    app.extensions["mailman"].outbox.clear()
+    later = runner.invoke(args=["send-statements", str(YEAR)])
+    assert ("0 statement(s) for 2025 queued; 1 never sent, queued again; "
+            "1 sent before, not again.") in later.output
+    assert list(statements(app)) == ["dana@example.org"]
+    assert "Total given in USD: $65.00" in statements(app)["dana@example.org"].body
+    # …and once sent, it is never sent again however old its row.
+    db.session.rollback()
+    db.session.execute(update(StatementSent).values(queued_at=utcnow() - timedelta(hours=2)))
+    db.session.commit()
+    runner.invoke(args=["send-statements", str(YEAR)])
+    assert list(statements(app)) == ["dana@example.org"]
 
 
 @pytest.mark.parametrize("year, says", [
