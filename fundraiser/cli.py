@@ -211,10 +211,16 @@ def send_statements(year):
     calendar year: one per email, as queued jobs. Run twice, the second run
     sends nothing (who was sent what is recorded); one queued over an hour
     ago and never sent is queued again."""
-    from .donations import statements
+    from sqlalchemy import select
 
+    from .donations import statements
+    from .staff.models import OfflineGift
+
+    # Invented gifts (`demo-gifts`) are never receipted, nor summed up for
+    # their invented donors.
+    demo = select(OfflineGift.donation_id).where(OfflineGift.is_demo)
     try:
-        done = statements.queue_statements(db.session, year)
+        done = statements.queue_statements(db.session, year, exclude=demo)
     except statements.BadYear as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()

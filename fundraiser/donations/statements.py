@@ -84,15 +84,17 @@ def _year_bounds(year: int) -> tuple[datetime, datetime]:
     return datetime(year, 1, 1), datetime(year + 1, 1, 1)
 
 
-def donor_emails(session, year: int) -> list[str]:
+def donor_emails(session, year: int, exclude=None) -> list[str]:
     """Emails with at least one gift that succeeded in `year` and still
-    counts (a donor whose every gift was refunded gets no statement)."""
+    counts (a donor whose every gift was refunded gets no statement).
+    `exclude`: a SELECT of donation ids that do not count here."""
     start, end = _year_bounds(year)
-    return list(session.scalars(
-        select(Donation.email).join(Payment, Payment.id == Donation.payment_id)
-        .where(Payment.status.in_(states.COUNTED), Payment.succeeded_at >= start,
-               Payment.succeeded_at < end, func.length(Donation.email) > 0)
-        .group_by(Donation.email).order_by(Donation.email)))
+    query = (select(Donation.email).join(Payment, Payment.id == Donation.payment_id)
+             .where(Payment.status.in_(states.COUNTED), Payment.succeeded_at >= start,
+                    Payment.succeeded_at < end, func.length(Donation.email) > 0))
+    if exclude is not None:
+        query = query.where(Donation.id.not_in(exclude))
+    return list(session.scalars(query.group_by(Donation.email).order_by(Donation.email)))
 
 
 def statement_for(session, email: str, year: int) -> Statement:
@@ -116,18 +118,20 @@ class Queued(NamedTuple):
     sent: int       # sent before: not again
 
 
-def queue_statements(session, year: int, today: datetime | None = None) -> Queued:
+def queue_statements(session, year: int, today: datetime | None = None,
+                     exclude=None) -> Queued:
     """Queue one statement job per donor email of `year` not sent before,
     and again for one queued more than RETRY_AFTER ago and still not sent
     (its job failed for good, or ran inline when the mail server was down).
-    BadYear for a year that has not ended or is out of range. The jobs run
-    once the caller commits."""
+    BadYear for a year that has not ended or is out of range. `exclude`: a
+    SELECT of donation ids whose donors are not written to for them (demo
+    gifts). The jobs run once the caller commits."""
     now = today or utcnow()
     check_year(year, now)
     known = {row.email: row for row in session.scalars(
         select(StatementSent).where(StatementSent.year == year))}
     claimed, again, sent = [], [], 0
-    for email in donor_emails(session, year):
+    for email in donor_emails(session, year, exclude):
         row = known.get(email)
         if row is not None:
             if row.sent_at is None and row.queued_at < now - RETRY_AFTER:

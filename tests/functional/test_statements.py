@@ -151,6 +151,25 @@ def test_a_statement_whose_mail_failed_is_sent_by_a_later_run(app, db, runner, m
     assert list(statements(app)) == ["dana@example.org"]
 
 
+def test_offline_gifts_count_and_invented_demo_gifts_do_not(app, db, runner):
+    from datetime import date
+
+    from fundraiser.money import Money
+    from fundraiser.staff.offline_services import record_offline_gift
+
+    appeal = create_appeal(db.session)
+    for email, demo in (("cheque@example.org", False), ("invented@example.org", True)):
+        record_offline_gift(db.session, appeal=appeal, amount=Money(12000, "USD"), name="Ruth",
+                            email=email, method="cheque", received_on=date(YEAR, 3, 1),
+                            actor=None, is_demo=demo, created_at=datetime(YEAR, 3, 1, 10))
+    db.session.commit()
+    result = runner.invoke(args=["send-statements", str(YEAR)])
+    assert "1 statement(s) for 2025 queued." in result.output
+    [mail] = statements(app).values()
+    assert mail.to == ["cheque@example.org"]
+    assert "$120.00" in pdf_text(attachments(mail)["statement-2025.pdf"])
+
+
 @pytest.mark.parametrize("year, says", [
     ("2026", "2026 is not over yet: its statements can be sent from 1 January 2027"),
     ("2031", "2031 is not a year with gifts: give a year from 2000 to 2025"),
