@@ -4,6 +4,7 @@ is written (USD, ILS, and JPY without decimals), the receipt number, who
 issued it, the appeal's title in Hebrew for a Hebrew donor, and a refund."""
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from fundraiser.appeals import services as appeals
@@ -60,6 +61,7 @@ def test_the_receipt_mail_carries_a_pdf_with_the_amount_number_and_organisation(
     assert "Bread and roses" in text and "Dana Levi" in text
     assert "No goods or services were received" in text
     db.session.refresh(gift)
+    assert format_date(gift.payment.succeeded_at, "long", locale="en") in text  # its date
     assert gift.receipt_number == 2
 
 
