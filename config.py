@@ -71,6 +71,14 @@ class Config:
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Fundraiser <gifts@localhost>")
 
+    # Who issues receipts and annual statements (printed on every PDF), and
+    # what goes before a receipt's sequential number ("FR-" → FR-000042).
+    # ORG_ADDRESS may hold several lines, separated by "\n".
+    ORG_NAME = os.environ.get("ORG_NAME", "Fundraiser")
+    ORG_ADDRESS = os.environ.get("ORG_ADDRESS", "")
+    ORG_REGISTRATION = os.environ.get("ORG_REGISTRATION", "")
+    RECEIPT_NUMBER_PREFIX = os.environ.get("RECEIPT_NUMBER_PREFIX", "R-")
+
     # Public goal figures may be this many seconds old (per worker); a worker
     # that applies a payment change forgets its copy at once. 0 = no cache.
     PUBLIC_CACHE_SECONDS = float(os.environ.get("PUBLIC_CACHE_SECONDS", "2"))

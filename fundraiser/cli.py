@@ -22,7 +22,7 @@ def init_app(app):
 
     for command in (demo, create_staff, reconcile, localstripe_command, create_pool,
                     charge_pledges, demo_gifts, backup_command, restore_command,
-                    worker_command, scheduler_command):
+                    worker_command, scheduler_command, send_statements):
         app.cli.add_command(command)
 
 
@@ -201,6 +201,35 @@ def charge_pledges(slug, now):
     elif now:
         raise click.BadParameter("--now needs --appeal")
     tasks.charge_pledges(tasks.due_pledges(appeal_id, force=now), say=click.echo)
+
+
+@click.command("send-statements")
+@with_appcontext
+@click.argument("year", type=int)
+def send_statements(year):
+    """Email every donor their annual statement (PDF) for YEAR, a finished
+    calendar year: one per email, as queued jobs. Run twice, the second run
+    sends nothing (who was sent what is recorded); one queued over an hour
+    ago and never sent is queued again."""
+    from sqlalchemy import select
+
+    from .donations import statements
+    from .staff.models import OfflineGift
+
+    # Invented gifts (`demo-gifts`) are never receipted, nor summed up for
+    # their invented donors.
+    demo = select(OfflineGift.donation_id).where(OfflineGift.is_demo)
+    try:
+        done = statements.queue_statements(db.session, year, exclude=demo)
+    except statements.BadYear as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    if not any(done):
+        click.echo(f"No gifts in {year}: no statements to send.")
+        return
+    click.echo(f"{done.new} statement(s) for {year} queued"
+               + (f"; {done.again} never sent, queued again" if done.again else "")
+               + (f"; {done.sent} sent before, not again." if done.sent else "."))
 
 
 @click.command("create-staff")

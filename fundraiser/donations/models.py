@@ -1,7 +1,16 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..appeals.models import Appeal
@@ -27,7 +36,8 @@ class Donation(db.Model):
     whose status says whether the gift counts."""
 
     __tablename__ = "donations"
-    __table_args__ = (Index("ix_donations_appeal_created", "appeal_id", "created_at"),)
+    __table_args__ = (Index("ix_donations_appeal_created", "appeal_id", "created_at"),
+                      Index("ux_donations_receipt_number", "receipt_number", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Unguessable: the thank-you page is reached by it, without a login.
@@ -53,6 +63,9 @@ class Donation(db.Model):
     # The donor erased their personal data (donor portal): name, email and
     # comment are gone; amounts, dates and payment stay for the accounts.
     erased_at: Mapped[datetime | None]
+    # Sequential, never reused: given once, when the gift first succeeds
+    # (receipt_numbers.assign), from the one counter row below.
+    receipt_number: Mapped[int | None] = mapped_column(BigInteger)
 
     appeal: Mapped[Appeal] = relationship()
     payment: Mapped[Payment] = relationship()
@@ -69,3 +82,29 @@ class Donation(db.Model):
         if self.display_name:
             return self.display_name
         return self.donor_name.split()[0] if self.donor_name.split() else None
+
+
+class ReceiptCounter(db.Model):
+    """The last receipt number given (one row, id 1). Taken under a row lock
+    (SELECT … FOR UPDATE semantics through UPDATE … RETURNING; SQLite holds
+    BEGIN IMMEDIATE), so two gifts never get one number, and a rolled-back
+    gift gives its number back with the rest of its transaction."""
+
+    __tablename__ = "receipt_counters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+
+
+class StatementSent(db.Model):
+    """An annual statement queued for a donor email: one row per (email,
+    year), so `send-statements YEAR` run twice sends nothing twice."""
+
+    __tablename__ = "statements_sent"
+    __table_args__ = (UniqueConstraint("email", "year", name="uq_statements_sent_email_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    sent_at: Mapped[datetime | None]

@@ -1,22 +1,25 @@
 """Receipts: sent once when a payment succeeds, right after its match is
 allocated (called from matching_hooks.on_succeeded), and only once the
 transaction that recorded the success has committed: as a mail job, which a
-worker retries when the mail server fails (inline without Redis)."""
+worker retries when the mail server fails (inline without Redis). The gift
+gets its receipt number in that transaction; the job renders the PDF
+receipt (receipt_pdf.py) and attaches it, so the queue carries ids and text,
+not a document."""
 
 import logging
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..appeals import services as appeals
 from ..appeals.models import Appeal
-from ..jobs import enqueue, send_email
+from ..jobs import enqueue, job, send_email
 from ..matching import card_pledges
 from ..matching import ledger as match_ledger
 from ..money import Money
 from ..payments.models import Payment
-from . import services
+from . import receipt_numbers, receipt_pdf, services
 from .models import is_erased_email
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ def send_receipt(session, payment_id: int, donation=None,
     if donation is None or donation.erased_at is not None \
             or not services.claim_receipt(session, donation.id):
         return  # sent already, or the donor erased their address
+    donation.receipt_number = receipt_numbers.assign(session, donation.id)
     # In the language the donor gave in (a webhook or `reconcile` may send it
     # later, outside any request): its words and the appeal's title.
     title = appeals.text_for(session, donation.appeal, donation.locale).title
@@ -40,7 +44,26 @@ def send_receipt(session, payment_id: int, donation=None,
                                matched_minor=matched_minor,
                                matched=Money(matched_minor, donation.currency))
         subject = _("Thank you for your gift to %(title)s", title=title)
-    enqueue(send_email, str(subject), body, [donation.email], f"receipt, donation {donation.id}")
+    facts = receipt_pdf.receipt_facts(session, donation)
+    enqueue(send_receipt_email, facts, str(subject), body, [donation.email],
+            f"receipt, donation {donation.id}")
+
+
+@job
+def send_receipt_email(facts: dict, subject: str, body: str, to: list[str],
+                       what: str = "") -> None:
+    """The receipt email with its PDF attached, rendered here (in the worker)
+    from the plain facts it was queued with: no database connection needed,
+    so an inline run never waits for a second one. An SMTP failure raises,
+    so the queue retries it."""
+    from flask_mailman import EmailMessage
+
+    org = receipt_pdf.Organisation.from_config(current_app.config)
+    message = EmailMessage(subject=subject, body=body, to=to)
+    message.attach(receipt_pdf.filename(facts, org), receipt_pdf.render_receipt(facts, org),
+                   "application/pdf")
+    message.send()
+    log.info("mail sent: %s", what or subject)
 
 
 def send_pledge_charge_receipt(session, pledge) -> None:

@@ -25,7 +25,7 @@ from ..matching import services as matching
 from ..payments import services as payments
 from ..payments import states
 from ..payments.gateway import GatewayError
-from . import card_checks, match_presenters, services
+from . import card_checks, match_presenters, receipt_numbers, receipt_pdf, services
 from .presenters import donation_form, render_thanks, status_message
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,28 @@ def thanks(public_id):
     if donation.payment.status == states.CREATED:
         return redirect(url_for("donations.pay", public_id=public_id))
     return render_thanks(donation)
+
+
+@bp.get("/give/<public_id>/receipt.pdf")
+@limiter.limit(lambda: current_app.config.get("RECEIPT_RATE_LIMIT", "30 per minute"))
+def receipt_download(public_id):
+    """The gift's PDF receipt, reached like the thank-you page by the gift's
+    unguessable public id; a gift that never succeeded has none (404)."""
+    donation = _donation_or_404(public_id)
+    if donation.payment.status not in receipt_pdf.RECEIPTED:
+        abort(404)
+    if donation.receipt_number is None:  # a gift from before receipt numbers
+        receipt_numbers.assign(db.session, donation.id)
+        db.session.commit()
+    org = receipt_pdf.Organisation.from_config(current_app.config)
+    facts = receipt_pdf.receipt_facts(db.session, donation)
+    response = make_response(receipt_pdf.render_receipt(facts, org))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = \
+        f'inline; filename="{receipt_pdf.filename(facts, org)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @bp.post("/give/<public_id>/retry")
