@@ -71,12 +71,16 @@ class Config:
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Fundraiser <gifts@localhost>")
 
-    # Public goal figures may be this many seconds old (per worker); a worker
-    # that applies a payment change forgets its copy at once. 0 = no cache.
-    PUBLIC_CACHE_SECONDS = float(os.environ.get("PUBLIC_CACHE_SECONDS", "2"))
-
     # Shared by every app process and host when set; empty = embedded run.
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # The public cache (appeal page, progress JSON; fundraiser/cache.py): on
+    # this Redis (else REDIS_URL's) for every process and host, else in
+    # each process. Entries live PUBLIC_CACHE_SECONDS (empty: 60 on Redis,
+    # 2 in-process); a change is seen at once on every host sharing the
+    # Redis (versioned keys). 0 = no cache.
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    PUBLIC_CACHE_SECONDS = (float(os.environ["PUBLIC_CACHE_SECONDS"])
+                            if os.environ.get("PUBLIC_CACHE_SECONDS") else None)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
 
     # Card-testing defences (README: "Card testing"). Scores per client
@@ -134,6 +138,7 @@ class TestConfig(Config):
     STRIPE_WEBHOOK_SECRET = "whsec_test"
     RATELIMIT_ENABLED = False
     REDIS_URL = ""  # a test that wants Redis names its own database
+    CACHE_REDIS_URL = ""
     CARD_GUARD_ENABLED = False  # the card-testing tests turn it on
     APP_URL = "http://127.0.0.1:5000"
     PUBLIC_CACHE_SECONDS = 0  # tests read their own writes at once

@@ -85,6 +85,8 @@ def charge_pledges(due: list[int], say=log.info) -> None:
             db.session.rollback()
             status = f"unknown ({exc})"
         say(f"pledge {pledge_id}: {amount} minor units, {status}")
+    if due:  # closed pledges show so in the public JSON, on every host
+        current_app.extensions["fundraiser.public_cache"].clear()
     say(f"{len(due)} pledge(s) closed")
 
 

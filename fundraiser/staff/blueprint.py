@@ -64,8 +64,9 @@ def _money(minor, currency):
 
 
 def commit():
-    """Commit a staff change, and drop this process's cached public pages so
-    they show it at once (other workers within PUBLIC_CACHE_SECONDS)."""
+    """Commit a staff change, and drop the cached public pages on every host
+    (a new version of the cache's `all` scope) so they show it at once.
+    Staff changes are rare; the cache refills on the next views."""
     db.session.commit()
     current_app.extensions["fundraiser.public_cache"].clear()
 
