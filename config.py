@@ -83,6 +83,11 @@ class Config:
                             if os.environ.get("PUBLIC_CACHE_SECONDS") else None)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
 
+    # The scheduler queues again, every WEBHOOK_SWEEP_SECONDS, the webhook
+    # events stored but not applied for WEBHOOK_SWEEP_AGE_SECONDS (a lost job).
+    WEBHOOK_SWEEP_SECONDS = _env_int("WEBHOOK_SWEEP_SECONDS", 300)
+    WEBHOOK_SWEEP_AGE_SECONDS = _env_int("WEBHOOK_SWEEP_AGE_SECONDS", 120)
+
     # Card-testing defences (README: "Card testing"). Scores per client
     # address, donor email and card over a moving window: each attempt costs
     # ATTEMPT_COST, a decline DECLINE_COST more. "slow,block": from the first
