@@ -73,9 +73,9 @@ def get_appeal(slug):
     # A poller that already has these figures gets `304 Not Modified`, no body.
     response = Response(body, mimetype="application/json")
     response.set_etag(digest, weak=True)
-    # Browsers and proxies may keep it as long as the figures may be old on
-    # the server when the cache is per process, and no longer than
-    # API_MAX_AGE; after that they ask again with If-None-Match.
+    # Browsers and proxies may keep it API_MAX_AGE seconds (never longer than
+    # the server's own cache lifetime; not at all without a cache), then ask
+    # again with If-None-Match.
     response.headers["Cache-Control"] = f"public, max-age={_max_age(cache)}"
     return response.make_conditional(request)
 

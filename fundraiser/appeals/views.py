@@ -76,7 +76,7 @@ def show(slug):
                                                              "csrf_token"), ""))
     response.set_etag(f"{digest}-{_digest(session_token)[:12]}", weak=True)
     # Each visitor's copy carries their own token: only their browser keeps
-    # it, and asks every time (a 304 costs one cache read, no database).
+    # it, and asks every time (a 304 costs the cache reads, no database).
     response.headers["Cache-Control"] = "private, no-cache"
     response.vary.update(("Cookie", "Accept-Language"))
     return response.make_conditional(request)
