@@ -79,13 +79,22 @@ class Config:
     ORG_REGISTRATION = os.environ.get("ORG_REGISTRATION", "")
     RECEIPT_NUMBER_PREFIX = os.environ.get("RECEIPT_NUMBER_PREFIX", "R-")
 
-    # Public goal figures may be this many seconds old (per worker); a worker
-    # that applies a payment change forgets its copy at once. 0 = no cache.
-    PUBLIC_CACHE_SECONDS = float(os.environ.get("PUBLIC_CACHE_SECONDS", "2"))
-
     # Shared by every app process and host when set; empty = embedded run.
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # The public cache (appeal page, progress JSON; fundraiser/cache.py): on
+    # this Redis (else REDIS_URL's) for every process and host, else in
+    # each process. Entries live PUBLIC_CACHE_SECONDS (empty: 60 on Redis,
+    # 2 in-process); a change is seen at once on every host sharing the
+    # Redis (versioned keys). 0 = no cache.
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    PUBLIC_CACHE_SECONDS = (float(os.environ["PUBLIC_CACHE_SECONDS"])
+                            if os.environ.get("PUBLIC_CACHE_SECONDS") else None)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+
+    # The scheduler queues again, every WEBHOOK_SWEEP_SECONDS, the webhook
+    # events stored but not applied for WEBHOOK_SWEEP_AGE_SECONDS (a lost job).
+    WEBHOOK_SWEEP_SECONDS = _env_int("WEBHOOK_SWEEP_SECONDS", 300)
+    WEBHOOK_SWEEP_AGE_SECONDS = _env_int("WEBHOOK_SWEEP_AGE_SECONDS", 120)
 
     # Card-testing defences (README: "Card testing"). Scores per client
     # address, donor email and card over a moving window: each attempt costs
@@ -150,6 +159,7 @@ class TestConfig(Config):
     STRIPE_WEBHOOK_SECRET = "whsec_test"
     RATELIMIT_ENABLED = False
     REDIS_URL = ""  # a test that wants Redis names its own database
+    CACHE_REDIS_URL = ""
     CARD_GUARD_ENABLED = False  # the card-testing tests turn it on
     APP_URL = "http://127.0.0.1:5000"
     PUBLIC_CACHE_SECONDS = 0  # tests read their own writes at once

@@ -138,7 +138,6 @@ def create_app(config=None) -> Flask:
     # Every table is known to the metadata (for migrations) before any request.
     from .abuse import models as _abuse  # noqa: F401
     from .appeals import models as _appeals  # noqa: F401
-    from .cache import TTLCache
     from .donations import models as _donations  # noqa: F401
     from .donors import models as _donors  # noqa: F401
     from .limits import Limits
@@ -148,17 +147,9 @@ def create_app(config=None) -> Flask:
 
     app.extensions["fundraiser.limits"] = Limits.from_config(app.config)
 
-    public_cache = TTLCache(ttl=app.config.get("PUBLIC_CACHE_SECONDS", 2))
-    app.extensions["fundraiser.public_cache"] = public_cache
-    from . import signals
+    from . import cache
 
-    def _forget(*_a, **_kw):  # this worker applied a change: show it at once
-        public_cache.clear()
-
-    app.extensions["fundraiser.cache_forget"] = _forget  # keep a strong reference
-    for signal in (signals.payment_succeeded, signals.payment_refunded, signals.payment_failed,
-                   signals.payment_disputed, signals.payment_reinstated):
-        signal.connect(_forget)
+    cache.init_app(app)  # the public cache; donations.cache_hooks drops what changes
 
     # Before any route is added: <int:…> in every URL stops at the largest id
     # a database column holds (a larger one is a 404, not an overflow).
@@ -177,6 +168,9 @@ def create_app(config=None) -> Flask:
     from .donations import matching_hooks
 
     matching_hooks.connect()  # allocates the match, then sends the receipt
+    from .donations import cache_hooks
+
+    cache_hooks.connect()  # a payment change drops its appeal's public pages, everywhere
     from .staff import card_breaker
 
     card_breaker.connect()  # emails staff when an appeal's card gifts pause

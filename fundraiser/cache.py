@@ -1,39 +1,136 @@
-"""A small per-process cache with a time limit, for figures that many
-readers ask for and that may be a second or two old (goal progress).
+"""The public cache: figures and pages that many readers ask for (the appeal
+page, the progress JSON), shared by every app process and host.
 
-Each gunicorn worker keeps its own; a worker that applies a payment change
-drops its entry at once, the others within `ttl` seconds. Nothing that moves
-money reads from here."""
+Flask-Caching on Redis when `CACHE_REDIS_URL` (else `REDIS_URL`) is set; an
+in-process SimpleCache otherwise (the embedded run, one process). Entries
+live `PUBLIC_CACHE_SECONDS`.
+
+Invalidation is by versioned keys, so it reaches every host without a
+message to any of them: each entry's key carries the current *version* of
+its scopes (one per appeal, `appeal:<slug>`, and one for everything, `all`),
+kept in the cache itself. After a commit that changes what a scope shows, the
+writer gives the scope a new version (`bump`); from then on every host
+computes a key nobody has filled yet, so nothing stale is read, and the old
+entries expire by themselves. A version is a random token, not a counter, so
+a version key lost (evicted, Redis restarted) never comes back as one that
+was used before.
+
+A reader reads the versions *before* the database, and a writer bumps *after*
+its commit: a reader that saw the old version may store figures under it,
+but nobody reads that key again. Nothing that moves money reads from here.
+If the cache cannot be reached, pages are computed as if uncached.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Hashable
+import logging
+import secrets
+from collections.abc import Callable, Iterable
 from typing import Any
 
+log = logging.getLogger(__name__)
 
-class TTLCache:
-    def __init__(self, ttl: float = 2.0, max_entries: int = 1024):
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._data: dict[Hashable, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
+ALL = "all"  # the scope every entry belongs to: staff edits bump it
+KEY_PREFIX = "fundraiser:public:"
+IN_PROCESS_SECONDS = 2  # default lifetime when each process has its own cache
+SHARED_SECONDS = 60  # default lifetime on Redis, where every change is seen at once
 
-    def get_or_set(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        if self.ttl <= 0:
+
+def appeal_scope(slug: str) -> str:
+    return f"appeal:{slug}"
+
+
+def _token() -> str:
+    return secrets.token_hex(8)
+
+
+class PublicCache:
+    """`get_or_set(key, compute, scope)` and `bump(scope)` over a cachelib
+    backend (what Flask-Caching builds); `backend=None` caches nothing."""
+
+    def __init__(self, backend, lifetime: float, shared: bool = False):
+        self.backend = backend
+        self.lifetime = int(lifetime) if lifetime >= 1 else (1 if lifetime > 0 else 0)
+        self.shared = shared
+
+    @property
+    def enabled(self) -> bool:
+        return self.backend is not None and self.lifetime > 0
+
+    def versions(self, scopes: Iterable[str]) -> str:
+        """The current versions of `scopes`, as one string for a key. A scope
+        with none yet gets a fresh one (whoever adds it first wins)."""
+        keys = [f"v:{s}" for s in scopes]
+        found = self.backend.get_many(*keys)
+        for i, (key, value) in enumerate(zip(keys, found, strict=True)):
+            if value is None:
+                self.backend.add(key, _token(), timeout=0)
+                found[i] = self.backend.get(key)
+        return ".".join(str(v) for v in found)
+
+    def get_or_set(self, key: str, compute: Callable[[], Any], scope: str | None = None) -> Any:
+        """The cached value of `key` (under `scope`'s and `all`'s versions), or
+        `compute()`'s, stored for the lifetime. `None` is cached too."""
+        if not self.enabled:
             return compute()
-        now = time.monotonic()
-        hit = self._data.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        try:
+            full = f"{key}|{self.versions([ALL] if scope is None else [ALL, scope])}"
+            hit = self.backend.get(full)
+        except Exception as exc:  # noqa: BLE001 — Redis away: serve uncached
+            log.warning("public cache unavailable (%s); computing %s", exc, key)
+            return compute()
+        if hit is not None:
+            return hit[0]
         value = compute()
-        with self._lock:
-            if len(self._data) >= self.max_entries:
-                self._data.clear()
-            self._data[key] = (now + self.ttl, value)
+        try:
+            self.backend.set(full, (value,), timeout=self.lifetime)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("public cache unavailable (%s); %s not stored", exc, key)
         return value
 
+    def bump(self, *scopes: str) -> None:
+        """Give `scopes` new versions: their entries are never read again, on
+        any host. Call it after the commit that changed them."""
+        if self.backend is None:
+            return
+        for scope in scopes or (ALL,):
+            try:
+                self.backend.set(f"v:{scope}", _token(), timeout=0)
+            except Exception as exc:  # noqa: BLE001 — the commit stands; say so
+                log.error("public cache: could not drop %s (%s); pages may be %ss old",
+                          scope, exc, self.lifetime)
+
+    def bump_appeals(self, slugs: Iterable[str]) -> None:
+        self.bump(*[appeal_scope(s) for s in slugs])
+
     def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+        """Drop everything, on every host (a new version of `all`)."""
+        self.bump(ALL)
+
+
+def init_app(app) -> PublicCache:
+    """Build the app's public cache from its configuration and keep it in
+    `app.extensions["fundraiser.public_cache"]`."""
+    from flask_caching import Cache
+
+    url = app.config.get("CACHE_REDIS_URL") or app.config.get("REDIS_URL") or ""
+    lifetime = app.config.get("PUBLIC_CACHE_SECONDS")
+    if lifetime in (None, ""):
+        lifetime = SHARED_SECONDS if url else IN_PROCESS_SECONDS
+    lifetime = float(lifetime)
+    backend = None
+    if url:  # built even with lifetime 0: a worker that caches nothing still bumps
+        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url,
+                  "CACHE_KEY_PREFIX": KEY_PREFIX, "CACHE_DEFAULT_TIMEOUT": max(int(lifetime), 1),
+                  "CACHE_OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}
+    elif lifetime > 0:
+        config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
+                  "CACHE_DEFAULT_TIMEOUT": max(int(lifetime), 1)}
+    else:
+        config = None
+    if config is not None:
+        extension = Cache(app, config=config)
+        backend = app.extensions["cache"][extension]
+    cache = PublicCache(backend, lifetime, shared=bool(url))
+    app.extensions["fundraiser.public_cache"] = cache
+    return cache

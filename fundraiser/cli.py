@@ -62,8 +62,16 @@ def demo():
     if created or not user.password_hash:
         set_password(db.session, user, DEMO_STAFF_PASSWORD)
     db.session.commit()
+    _drop_public_cache()
     click.echo(f"staff: {user.email} ({user.role}){' created' if created else ''}, "
                f"password {DEMO_STAFF_PASSWORD!r} (demo only)")
+
+
+def _drop_public_cache():
+    """Appeals or pools changed: every host shows it at once (fundraiser/cache.py)."""
+    from flask import current_app
+
+    current_app.extensions["fundraiser.public_cache"].clear()
 
 
 def _demo_drawing(path):
@@ -178,6 +186,7 @@ def create_pool(slug, cap, ratio, sponsor, anonymous, starts, ends, per_gift_lim
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
+    _drop_public_cache()
     click.echo(f"pool {pool.id}: {appeal.slug} {pool.ratio} up to {pool.cap}")
 
 

@@ -17,7 +17,7 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import click
 from flask import current_app
@@ -46,6 +46,13 @@ TASKS = (
     Task("charge-pledges", 60, tasks.charge_pledges_job, when=lambda: bool(tasks.due_pledges())),
     Task("requeue-unapplied-events", 300, tasks.requeue_unapplied_events),
 )
+
+
+def configured_tasks(config) -> tuple[Task, ...]:
+    """TASKS with the sweep's interval from WEBHOOK_SWEEP_SECONDS."""
+    every = {"requeue-unapplied-events": config.get("WEBHOOK_SWEEP_SECONDS")}
+    return tuple(replace(t, every=int(every[t.name])) if every.get(t.name) else t
+                 for t in TASKS)
 
 
 class Scheduler:
@@ -164,4 +171,4 @@ def scheduler_command():
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    Scheduler(queue.connection).run(stop)
+    Scheduler(queue.connection, tasks=configured_tasks(current_app.config)).run(stop)

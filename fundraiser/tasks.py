@@ -85,6 +85,8 @@ def charge_pledges(due: list[int], say=log.info) -> None:
             db.session.rollback()
             status = f"unknown ({exc})"
         say(f"pledge {pledge_id}: {amount} minor units, {status}")
+    if due:  # closed pledges show so in the public JSON, on every host
+        current_app.extensions["fundraiser.public_cache"].clear()
     say(f"{len(due)} pledge(s) closed")
 
 
@@ -101,12 +103,16 @@ def charge_pledges_job() -> None:
 
 
 @job
-def requeue_unapplied_events(older_than_seconds: int = 120) -> int:
-    """Queue again the webhook events stored but not applied (their job was
-    lost: Redis restarted, a worker killed mid-job). Applying is safe to
-    repeat, so an event that was only slow is not harmed."""
+def requeue_unapplied_events(older_than_seconds: int | None = None) -> int:
+    """Queue again the webhook events stored but not applied for
+    `older_than_seconds` (WEBHOOK_SWEEP_AGE_SECONDS): their job was lost
+    (Redis restarted, a worker killed mid-job). Applying is safe to repeat,
+    so an event that was only slow is not harmed."""
     from .payments import services
     from .payments.jobs import apply_webhook_event
+
+    if older_than_seconds is None:
+        older_than_seconds = int(current_app.config.get("WEBHOOK_SWEEP_AGE_SECONDS", 120))
 
     lost = services.unapplied_event_ids(db.session, timedelta(seconds=older_than_seconds))
     db.session.rollback()

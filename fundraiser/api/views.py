@@ -1,9 +1,12 @@
 """Public JSON API (DESIGN.md §6). Keep the shape stable: other tools read it."""
 
-from flask import Blueprint, abort, current_app, jsonify, request
+import hashlib
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from ..appeals import services as appeals
 from ..appeals.presenters import progress as appeal_progress
+from ..cache import appeal_scope
 from ..extensions import csrf, db
 from ..matching import figures as match_figures
 from ..urls import public_url
@@ -46,25 +49,42 @@ def list_appeals():
     ])
 
 
-def _public_appeal_json(slug) -> dict | None:
+def _public_appeal_json(slug) -> tuple[bytes, str] | None:
+    """The progress JSON as sent, and its digest (the ETag)."""
     appeal = appeals.get_public(db.session, slug)
-    return appeal_json(appeal) if appeal is not None else None
+    if appeal is None:
+        return None
+    body = current_app.json.response(appeal_json(appeal)).get_data()
+    return body, hashlib.sha256(body).hexdigest()[:32]
 
 
 @bp.get("/appeals/<slug>")
 def get_appeal(slug):
-    # Served from the per-process cache (fundraiser/cache.py): a warm request
+    # Served from the public cache (fundraiser/cache.py): a warm request
     # touches no database at all.
     if not appeals.is_slug(slug):  # never a cache entry for what cannot exist
         abort(404)
-    body = current_app.extensions["fundraiser.public_cache"].get_or_set(
-        ("api", slug), lambda: _public_appeal_json(slug))
-    if body is None:
+    cache = current_app.extensions["fundraiser.public_cache"]
+    found = cache.get_or_set(f"api:{slug}", lambda: _public_appeal_json(slug),
+                             appeal_scope(slug))
+    if found is None:
         abort(404)
+    body, digest = found
     # A poller that already has these figures gets `304 Not Modified`, no body.
-    response = jsonify(body)
-    response.add_etag()
+    response = Response(body, mimetype="application/json")
+    response.set_etag(digest, weak=True)
+    # Browsers and proxies may keep it API_MAX_AGE seconds (never longer than
+    # the server's own cache lifetime; not at all without a cache), then ask
+    # again with If-None-Match.
+    response.headers["Cache-Control"] = f"public, max-age={_max_age(cache)}"
     return response.make_conditional(request)
+
+
+API_MAX_AGE = 5  # seconds a poller may show figures without asking again
+
+
+def _max_age(cache) -> int:
+    return min(API_MAX_AGE, cache.lifetime) if cache.enabled else 0
 
 
 @bp.get("/openapi.json")

@@ -1,10 +1,11 @@
-"""The appeal page as every view renders it: the goal progress (cached per
-process) and the page itself, with its gift form and match box. The appeal
+"""The appeal page as every view renders it: the goal progress (from the
+public cache, fundraiser/cache.py) and the page itself, with its gift form and match box. The appeal
 view shows it; the give view re-renders it with the form's errors."""
 
 from flask import current_app, render_template, request
 from flask_babel import get_locale
 
+from ..cache import appeal_scope
 from ..donations import card_checks
 from ..donations import services as donations
 from ..donations.match_presenters import appeal_match_box
@@ -15,13 +16,13 @@ from . import services
 
 
 def progress(appeal):
-    """Public goal progress, from the per-process cache (see fundraiser/cache.py)."""
+    """Public goal progress, from the public cache (see fundraiser/cache.py)."""
     def compute():
         matched = match_figures.matched_minor(db.session, appeal)
         return donations.progress_for(db.session, appeal, matched_minor=matched)
 
     return current_app.extensions["fundraiser.public_cache"].get_or_set(
-        ("progress", appeal.id), compute)
+        f"progress:{appeal.id}", compute, appeal_scope(appeal.slug))
 
 
 def render_appeal(appeal, form=None):

@@ -1,5 +1,7 @@
 """Public pages: the list of appeals and one appeal with its gift form."""
 
+import hashlib
+
 from flask import (
     Blueprint,
     abort,
@@ -9,11 +11,13 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
+from ..cache import appeal_scope
 from ..extensions import db
 from ..text import safe_local_path
 from . import services
@@ -58,11 +62,33 @@ def show(slug):
     # token, so it is rendered once per cache period and the token put in.
     if not services.is_slug(slug):  # never a cache entry for what cannot exist
         abort(404)
-    html = current_app.extensions["fundraiser.public_cache"].get_or_set(
-        ("page", slug, str(get_locale())), lambda: _render_shared(slug))
-    if html is None:
+    locale = str(get_locale())
+    shared = current_app.extensions["fundraiser.public_cache"].get_or_set(
+        f"page:{slug}:{locale}", lambda: _shared_page(slug), appeal_scope(slug))
+    if shared is None:
         abort(404)
-    return html.replace(_CSRF_PLACEHOLDER, generate_csrf())
+    html, digest = shared
+    token = generate_csrf()
+    response = make_response(html.replace(_CSRF_PLACEHOLDER, token))
+    # A browser holding this very page (same figures, language and session)
+    # gets `304 Not Modified`; its copy's CSRF token is still this session's.
+    session_token = str(session.get(current_app.config.get("WTF_CSRF_FIELD_NAME",
+                                                             "csrf_token"), ""))
+    response.set_etag(f"{digest}-{_digest(session_token)[:12]}", weak=True)
+    # Each visitor's copy carries their own token: only their browser keeps
+    # it, and asks every time (a 304 costs the cache reads, no database).
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.update(("Cookie", "Accept-Language"))
+    return response.make_conditional(request)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _shared_page(slug) -> tuple[str, str] | None:
+    html = _render_shared(slug)
+    return None if html is None else (html, _digest(html)[:32])
 
 
 @bp.get("/lang/<code>")

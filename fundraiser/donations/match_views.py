@@ -36,7 +36,7 @@ from ..money import MoneyError
 from ..payments.gateway import GatewayError
 from ..payments.models import utcnow
 from ..urls import public_url
-from . import card_checks, services
+from . import cache_hooks, card_checks, services
 from .match_presenters import (
     appeal_preview,
     can_pledge,
@@ -186,6 +186,7 @@ def pledge_card_confirm(code):
     card_checks.note_charge(appeal_id, email, setup.card_fingerprint,
                             declined=setup.status != "succeeded")
     card_pledges.record_card_setup(db.session, pledge_id, setup)
+    cache_hooks.drop_after_commit(db.session, appeal_id)  # an active pledge is public
     db.session.commit()
     pledge = db.session.get(MatchPledge, pledge_id)
     if pledge.status == PLEDGE_ACTIVE:

@@ -72,7 +72,9 @@ class WebhookEvent(db.Model):
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     # received (stored, not applied yet) | applied | repeat | ignored | stale | unmatched
     # | mismatch | malformed
-    outcome: Mapped[str] = mapped_column(String(16), default="received", nullable=False)
+    # indexed: the scheduler sweeps for events stored but not applied (tasks.py)
+    outcome: Mapped[str] = mapped_column(String(16), default="received", nullable=False,
+                                         index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
 
 

@@ -91,13 +91,13 @@ def login():
     if user is None:
         form.form_errors.append(_no_match_message())
         _failed_attempt()
-        commit()
+        commit(public=False)
         return render_template("staff/login.html", form=form), 401
     services.audit(db.session, user, "staff.login", "staff_user", user.id, ip=client_ip())
     target = safe_next(request.args.get("next"))
     session.clear()  # no session fixation: a fresh session for the login
     sessions.start(db.session, user, ip=client_ip())
-    commit()
+    commit(public=False)
     login_user(user)
     session["staff_auth_at"] = int(time.time())
     response = redirect(target or url_for("staff.dashboard"))
@@ -110,7 +110,7 @@ def login():
 def logout():
     if ActionForm().validate_on_submit():
         sessions.end(db.session, current_user.session_token)  # copies of the cookie too
-        commit()
+        commit(public=False)
         logout_user()
         session.clear()
     return redirect(url_for("staff.login"))
@@ -123,7 +123,7 @@ def logout_everywhere():
         services.log_out_everywhere(db.session, current_user)
         services.audit(db.session, current_user, "staff.logout_everywhere", "staff_user",
                        current_user.id, ip=client_ip())
-        commit()
+        commit(public=False)
         logout_user()
         session.clear()
     return redirect(url_for("staff.login"))
@@ -144,7 +144,7 @@ def set_password(token):
         else:
             services.audit(db.session, user, "staff.password_set", "staff_user", user.id,
                            ip=client_ip())
-            commit()
+            commit(public=False)
             logout_user()
             session.clear()
             flash(_("Your password is set. Log in with it now."))
@@ -167,7 +167,7 @@ def users():
             token = services.issue_set_password_token(db.session, user)
             services.audit(db.session, current_user, "staff.user_created", "staff_user",
                            user.id, ip=client_ip(), email=user.email, role=user.role)
-            commit()
+            commit(public=False)
             link = _set_password_url(token)
         else:
             form.email.errors.append(_("There is already a staff member with this email."))
@@ -199,7 +199,7 @@ def edit_user(user_id):
             if changed:
                 services.audit(db.session, current_user, "staff.user_changed", "staff_user",
                                user.id, ip=client_ip(), **changed)
-            commit()
+            commit(public=False)
             flash(_("Saved %(email)s.", email=user.email))
     return redirect(url_for("staff.users"), code=303)
 
@@ -215,7 +215,7 @@ def reset_user(user_id):
     services.log_out_everywhere(db.session, user)
     services.audit(db.session, current_user, "staff.password_link_issued", "staff_user",
                    user.id, ip=client_ip())
-    commit()
+    commit(public=False)
     all_users = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
     return render_template("staff/users.html", form=NewUserForm(formdata=None),
                            users=all_users, link=_set_password_url(token), link_for=user,

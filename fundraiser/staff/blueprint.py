@@ -64,11 +64,15 @@ def _money(minor, currency):
     return Money(int(minor), currency).format(str(get_locale()))
 
 
-def commit():
-    """Commit a staff change, and drop this process's cached public pages so
-    they show it at once (other workers within PUBLIC_CACHE_SECONDS)."""
+def commit(public: bool = True):
+    """Commit a staff change, and drop the cached public pages on every host
+    (a new version of the cache's `all` scope) so they show it at once.
+    Staff changes are rare; the cache refills on the next views. `public=False`
+    for what no public page shows (logins, accounts, exports): a stranger
+    failing to log in must not empty the cache for everyone."""
     db.session.commit()
-    current_app.extensions["fundraiser.public_cache"].clear()
+    if public:
+        current_app.extensions["fundraiser.public_cache"].clear()
 
 
 def _page_arg() -> int:

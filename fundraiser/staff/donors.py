@@ -42,7 +42,7 @@ def donor():
 def donors_csv():
     q = (request.args.get("q") or "").strip()[:100]
     services.audit(db.session, current_user, "export.donors", ip=client_ip(), q=q)
-    commit()
+    commit(public=False)
 
     def rows():
         offset = 0

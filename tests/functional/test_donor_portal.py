@@ -398,3 +398,13 @@ def test_a_link_opened_twice_at_once_opens_once(app, db, gifts):
         t.join()
     assert errors == [] and len(opened) == 1
     assert portal.current_session(db.session, opened[0]) is not None
+
+
+def test_an_erasure_shows_at_once_on_a_cached_appeal_page(app, client, db, gifts):
+    app.extensions["fundraiser.public_cache"].lifetime = 3600  # cached for an hour
+    assert "Dana D." in client.get("/appeals/rivers").text
+    ask(client, "dana@example.org")
+    open_link(client, link_in(portal_mails(app)[-1]))
+    erased = client.post("/my-gifts/erase", data={"csrf_token": csrf(client), "confirm": "y"})
+    assert erased.status_code == 200
+    assert "Dana" not in client.get("/appeals/rivers").text

@@ -209,10 +209,12 @@ def test_two_editors_creating_one_translation_at_once_get_a_message(db, appeal, 
 
 def test_the_shared_page_cache_keeps_each_locale_its_own_text(app, db, appeal, staff_client,
                                                               client):
-    from fundraiser.cache import TTLCache
+    from cachelib import SimpleCache
+
+    from fundraiser.cache import PublicCache
 
     staff_client("editor").post(url(appeal), HE)
-    app.extensions["fundraiser.public_cache"] = TTLCache(ttl=60)  # as in production
+    app.extensions["fundraiser.public_cache"] = PublicCache(SimpleCache(), 60)  # as in production
     for _ in range(2):  # rendered once, then served from the cache
         english = client.get("/appeals/test-appeal", headers=ENGLISH).get_data(as_text=True)
         hebrew = client.get("/appeals/test-appeal", headers=HEBREW).get_data(as_text=True)
