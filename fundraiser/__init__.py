@@ -182,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .appeals.views import bp as appeals_bp
     from .donations.match_views import bp as matching_bp
+    from .donations.pledge_auth import bp as pledge_auth_bp
     from .donations.views import bp as donations_bp
     from .donors.views import bp as donors_bp
     from .health import bp as health_bp
@@ -190,7 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     from .staff.routes import bp as staff_bp
 
     for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
-               media_bp, health_bp, donors_bp):
+               media_bp, health_bp, donors_bp, pledge_auth_bp):
         app.register_blueprint(bp)
 
 
