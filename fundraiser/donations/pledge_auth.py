@@ -96,7 +96,9 @@ def show(token):
     charge = db.session.get(Payment, pledge.charge_payment_id)
     return _private(make_response(render_template(
         "donations/pledge_auth.html", pledge=pledge, appeal=appeal, charge=charge,
-        token=token, text=appeals.text_for(db.session, appeal, str(get_locale())),
+        token=token, locale=str(get_locale()),
+        # the answers to the page's calls come in its language too
+        text=appeals.text_for(db.session, appeal, str(get_locale())),
         stripe_js_url=gateway.js_url, stripe_key=gateway.publishable_key)))
 
 

@@ -27,7 +27,7 @@
   function done(body) {
     if (body.status === "succeeded") {
       say(body.message);
-      button.hidden = true;
+      button.remove();                        // charged: nothing left to press
       return;
     }
     say(body.message || form.dataset.msgNetwork, true);

@@ -232,3 +232,39 @@ def test_a_wrong_token_is_not_found(client, appeal, db):
     assert client.get("/pledge-charge/nope").status_code == 404
     assert client.get("/pledge-charge/" + "x" * 300).status_code == 404
     assert client.post("/pledge-charge/nope/start", json={}).status_code in (400, 404)
+
+
+def test_reconcile_after_a_failed_authentication_leaves_the_pledge_waiting(
+        app, donor, appeal, client, db, runner):
+    pledge_a_3ds_card(donor, client, db)
+    close(runner)
+    path = path_of(link_in(to_dana(app)[-1]))
+    page = client.get(path)
+    secret = post_json(client, path + "/start", page.data).get_json()["client_secret"]
+    support.authenticate_3ds(donor.localstripe, secret, False)
+    out = runner.invoke(args=["reconcile"]).output
+    assert "requires_action -> failed" in out, out
+    pledge, charge = the_pledge(db)
+    assert (pledge.status, charge.status) == ("closed", "failed")
+    assert card_pledges.waits_for_pledger(db.session, pledge.id)
+    assert api(client)["matched_minor"] == 3000
+    assert client.get(path).status_code == 200
+
+
+def test_a_charge_left_waiting_without_asking_is_asked_by_the_next_run(
+        app, donor, appeal, client, db, runner, gateway):
+    """The run that charged it stopped before it could ask (or reconcile
+    learnt the intent later): the next run asks, once."""
+    pledge_a_3ds_card(donor, client, db)
+    pledge_id = db.session.scalar(select(MatchPledge.id))
+    card_pledges.close_card_pledge(db.session, pledge_id)
+    db.session.commit()
+    assert card_pledges.charge_closed_pledge(db.session, gateway, pledge_id) == \
+        "requires_action"
+    db.session.commit()
+    assert len(to_dana(app)) == 1
+    out = runner.invoke(args=["charge-pledges"]).output
+    assert f"pledge {pledge_id}: the pledger is asked to confirm the charge" in out
+    assert [m.subject for m in to_dana(app)] == ["Thank you for your gift to Test appeal", ASKED]
+    assert "asked" not in runner.invoke(args=["charge-pledges"]).output
+    assert len(to_dana(app)) == 2
