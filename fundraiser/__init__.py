@@ -228,7 +228,8 @@ def _register_errors(app: Flask) -> None:
     def too_many(e):
         if getattr(e, "response", None) is not None:  # a limit's own page (staff login)
             return e.response
-        if request.path.startswith(("/give/", "/match/")) and request.method == "POST":
+        if request.path.startswith(("/give/", "/match/", "/pledge-charge/")) \
+                and request.method == "POST":
             # The card pages' scripts show this message and wait this long.
             from .abuse.guard import SLOW, Verdict
             from .donations.card_checks import refused_json

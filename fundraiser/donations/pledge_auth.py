@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from ..appeals import services as appeals
 from ..appeals.models import Appeal
-from ..extensions import db
+from ..extensions import db, limiter
 from ..jobs import enqueue, send_email
 from ..matching import card_pledges
 from ..matching.models import MatchPledge
@@ -114,6 +114,8 @@ def _not_confirmed(message=None):
 
 
 @bp.post("/pledge-charge/<token>/start")
+# Each try calls the payment service (and, after a failure, confirms anew).
+@limiter.limit(lambda: current_app.config.get("CHARGE_RATE_LIMIT", "10 per minute"))
 def start(token):
     """Make the charge ready for the pledger's bank; the page then hands the
     client secret to Stripe.js."""

@@ -63,6 +63,9 @@ def test_the_pledger_completes_3d_secure_from_the_mailed_link(page, site, axe):
     link = re.search(r"http://\S+/pledge-charge/\S+", asked[0].body).group(0)
     assert link.startswith(site.url)
 
+    page.goto(link.split("?")[0] + "?lang=he")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    assert serious_violations(axe, page) == []
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your matching pledge")
     expect(page.locator("#charge-amount")).to_have_text("$20.00")

@@ -268,3 +268,16 @@ def test_a_charge_left_waiting_without_asking_is_asked_by_the_next_run(
     assert [m.subject for m in to_dana(app)] == ["Thank you for your gift to Test appeal", ASKED]
     assert "asked" not in runner.invoke(args=["charge-pledges"]).output
     assert len(to_dana(app)) == 2
+
+
+def test_tries_at_the_bank_are_rate_limited(database_url):
+    from tests.conftest import app_with
+
+    with app_with(database_url, RATELIMIT_ENABLED=True, CHARGE_RATE_LIMIT="2 per minute",
+                  WTF_CSRF_ENABLED=False) as limited:
+        client = limited.test_client()
+        codes = [client.post("/pledge-charge/nope/start", json={}).status_code
+                 for _ in range(3)]
+        assert codes == [404, 404, 429]
+        refused = client.post("/pledge-charge/nope/start", json={})
+        assert refused.status_code == 429 and refused.get_json()["message"]
