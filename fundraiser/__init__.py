@@ -182,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .appeals.views import bp as appeals_bp
     from .donations.match_views import bp as matching_bp
+    from .donations.pledge_auth import bp as pledge_auth_bp
     from .donations.views import bp as donations_bp
     from .donors.views import bp as donors_bp
     from .health import bp as health_bp
@@ -190,7 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     from .staff.routes import bp as staff_bp
 
     for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
-               media_bp, health_bp, donors_bp):
+               media_bp, health_bp, donors_bp, pledge_auth_bp):
         app.register_blueprint(bp)
 
 
@@ -227,7 +228,8 @@ def _register_errors(app: Flask) -> None:
     def too_many(e):
         if getattr(e, "response", None) is not None:  # a limit's own page (staff login)
             return e.response
-        if request.path.startswith(("/give/", "/match/")) and request.method == "POST":
+        if request.path.startswith(("/give/", "/match/", "/pledge-charge/")) \
+                and request.method == "POST":
             # The card pages' scripts show this message and wait this long.
             from .abuse.guard import SLOW, Verdict
             from .donations.card_checks import refused_json

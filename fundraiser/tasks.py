@@ -68,7 +68,9 @@ def due_pledges(appeal_id: int | None = None, force: bool = False) -> list[int]:
 def charge_pledges(due: list[int], say=log.info) -> None:
     """Charge saved-card friend-match pledges, each for exactly what friends
     unlocked: closed and claimed (committed) before the card is charged."""
+    from .donations import pledge_auth
     from .matching import card_pledges as matching
+    from .payments import states
     from .payments.gateway import GatewayError
     from .payments.services import caused_by
 
@@ -79,12 +81,22 @@ def charge_pledges(due: list[int], say=log.info) -> None:
         try:
             with caused_by("charge-pledges"):
                 status = matching.charge_closed_pledge(db.session, gateway, pledge_id)
+            if status == states.REQUIRES_ACTION and pledge_auth.ask_pledger(db.session, pledge_id):
+                status += " (the pledger is asked to confirm it with their bank)"
             db.session.commit()
         except GatewayError as exc:
             # The payment stays `processing`; reconcile finds it by its reference.
             db.session.rollback()
             status = f"unknown ({exc})"
         say(f"pledge {pledge_id}: {amount} minor units, {status}")
+    # A charge that came to need the pledger's bank without them being asked
+    # (this run's predecessor stopped, or reconcile learnt its intent later).
+    for pledge_id in matching.charges_never_asked(db.session):
+        if pledge_auth.ask_pledger(db.session, pledge_id):
+            say(f"pledge {pledge_id}: the pledger is asked to confirm the charge "
+                "with their bank")
+        db.session.commit()
+    db.session.rollback()
     if due:  # closed pledges show so in the public JSON, on every host
         current_app.extensions["fundraiser.public_cache"].clear()
     say(f"{len(due)} pledge(s) closed")

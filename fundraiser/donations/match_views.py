@@ -209,6 +209,7 @@ def pledge_page(code):
     share_url = public_url("appeals.show", slug=appeal.slug, ref=pledge.code)
     return render_template("donations/pledge.html", pledge=pledge, appeal=appeal,
                            text=appeals.text_for(db.session, appeal, str(get_locale())),
-                           share_url=share_url)
+                           share_url=share_url,
+                           waiting=card_pledges.waits_for_pledger(db.session, pledge.id))
 
 

@@ -9,9 +9,9 @@ import logging
 from sqlalchemy import exists, select
 
 from .. import signals
+from ..matching import card_pledges, rules
 from ..matching import figures as match_figures
 from ..matching import ledger as match_ledger
-from ..matching import rules
 from ..matching import services as matching
 from ..payments import states
 from ..payments.models import Payment, utcnow
@@ -91,6 +91,11 @@ def on_disputed(sender, payment_id: int, session, **_kw):
 def on_failed(sender, payment_id: int, session, **_kw):
     # A pledge's own payment failed (its pay-now gift, or the closing charge of
     # a saved card, e.g. given up by reconcile): it matches nothing any more.
+    # Not a closing charge waiting for the pledger's bank, though: a failed
+    # authentication leaves it waiting, and the pledger may try again.
+    if card_pledges.awaits_authentication(session, payment_id):
+        log.info("payment %s: authentication failed; the pledge still waits", payment_id)
+        return
     match_ledger.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn")
 
 

@@ -1,12 +1,18 @@
 """Saved-card pledges: the pledger's card is saved now (SetupIntent) and
 charged once, off-session, when the appeal closes, for exactly what friends
 unlocked. A declined charge withdraws the pledge and reverses its unlocks.
+A charge the pledger's bank wants confirmed (3-D Secure, `requires_action`
+off-session) leaves the pledge closed and waiting for them: they are asked
+once, by a link whose token only they have, and it is charged when the
+intent succeeds.
 
 Services take the session and flush; they never commit.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -121,3 +127,67 @@ def claim_charge_receipt(session, pledge_id: int) -> bool:
                                   MatchPledge.charge_receipt_sent_at.is_(None))
         .values(charge_receipt_sent_at=utcnow()).execution_options(synchronize_session=False))
     return result.rowcount == 1
+
+
+# -- a closing charge the pledger's bank wants confirmed (3-D Secure) ------------
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_authentication(session, pledge_id: int) -> str | None:
+    """The closing charge waits for the pledger's bank: mark the pledge
+    waiting, with a new link token. Returns the token the first time only
+    (whoever gets it asks the pledger, once); None when they were asked
+    already or nothing waits."""
+    token = secrets.token_urlsafe(32)
+    waiting = select(Payment.id).where(Payment.id == MatchPledge.charge_payment_id,
+                                       Payment.status == states.REQUIRES_ACTION).exists()
+    result = session.execute(
+        update(MatchPledge)
+        .where(MatchPledge.id == pledge_id, MatchPledge.status == PLEDGE_CLOSED,
+               MatchPledge.auth_requested_at.is_(None), waiting)
+        .values(auth_requested_at=utcnow(), auth_token_hash=token_hash(token))
+        .execution_options(synchronize_session=False))
+    expire_row(session, MatchPledge, pledge_id)
+    return token if result.rowcount == 1 else None
+
+
+def charges_never_asked(session) -> list[int]:
+    """Closed pledges whose charge waits for 3-D Secure but whose pledger was
+    never asked (the run that charged them stopped before it could, or
+    reconcile learnt the intent later)."""
+    return list(session.scalars(
+        select(MatchPledge.id).join(Payment, Payment.id == MatchPledge.charge_payment_id)
+        .where(MatchPledge.status == PLEDGE_CLOSED, MatchPledge.auth_requested_at.is_(None),
+               Payment.status == states.REQUIRES_ACTION)
+        .order_by(MatchPledge.id)))
+
+
+def pledge_for_token(session, token: str | None) -> MatchPledge | None:
+    """The pledge whose closing charge this link was sent for (waiting, or
+    charged since: see `waits_for_pledger`), or None for an unknown token."""
+    if not token or len(token) > 100:
+        return None
+    return session.scalar(select(MatchPledge).where(
+        MatchPledge.auth_token_hash == token_hash(token),
+        MatchPledge.status == PLEDGE_CLOSED))
+
+
+def _waiting():
+    return (MatchPledge.auth_token_hash.is_not(None)
+            & select(Payment.id).where(Payment.id == MatchPledge.charge_payment_id,
+                                       Payment.succeeded_at.is_(None)).exists())
+
+
+def waits_for_pledger(session, pledge_id: int) -> bool:
+    """The closing charge waits for the pledger to confirm it with their bank
+    (asked, and not charged yet)."""
+    return session.scalar(select(MatchPledge.id).where(
+        MatchPledge.id == pledge_id, _waiting())) is not None
+
+
+def awaits_authentication(session, payment_id: int) -> bool:
+    """True when this payment is a closing charge waiting for the pledger's bank."""
+    return session.scalar(select(MatchPledge.id).where(
+        MatchPledge.charge_payment_id == payment_id, _waiting())) is not None

@@ -135,6 +135,11 @@ class MatchPledge(db.Model):
         ForeignKey("payments.id"), unique=True)
     # Set once, by whoever sends the receipt for the closing charge.
     charge_receipt_sent_at: Mapped[datetime | None]
+    # The closing charge needed the pledger's bank (3-D Secure off-session):
+    # when they were asked (once), and the SHA-256 of their link's token. It
+    # waits for them until the charge succeeds; then the link is used up.
+    auth_requested_at: Mapped[datetime | None]
+    auth_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
 
     @property

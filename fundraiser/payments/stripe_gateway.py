@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+from dataclasses import replace
 
 import stripe
 
@@ -205,11 +206,33 @@ class StripeGateway:
                         "confirm": True, "metadata": {"fundraiser_ref": reference}},
                 options={"idempotency_key": key + "-intent"})
         except stripe.CardError as exc:
+            waiting = _waiting_for_authentication(exc)
+            if waiting is not None:
+                return waiting
             raise CardDeclined(exc.code, exc.user_message) from exc
         except stripe.StripeError as exc:
             log.warning("stripe error charging saved card for %s: %s", reference, exc)
             raise GatewayError(str(exc)) from exc
         return self._result(intent, customer_id=customer_id)
+
+    def resume_authentication(self, *, intent_id, payment_method_id) -> IntentResult:
+        """Make an off-session charge that needs the card holder's bank ready
+        for them to confirm, on-session (stripe.confirmCardPayment with the
+        client secret). After a failed attempt the intent has lost its
+        payment method (`requires_payment_method`): it is set again and the
+        intent confirmed, which asks for authentication anew. localstripe
+        cannot confirm with a payment method in one call, hence the update."""
+        try:
+            intent = self.client.v1.payment_intents.retrieve(intent_id)
+            if intent.status == "requires_payment_method" and payment_method_id:
+                self.client.v1.payment_intents.update(
+                    intent_id, params={"payment_method": payment_method_id})
+                intent = self.client.v1.payment_intents.confirm(intent_id)
+        except stripe.CardError as exc:
+            raise CardDeclined(exc.code, exc.user_message) from exc
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+        return self._result(intent)
 
     def retrieve(self, intent_id: str) -> IntentResult:
         try:
@@ -305,6 +328,19 @@ class StripeGateway:
             failure_code=(err or {}).get("code") if err else None,
             failure_message=(err or {}).get("message") if err else None,
         )
+
+
+def _waiting_for_authentication(exc) -> IntentResult | None:
+    """Real Stripe answers an off-session charge the bank wants confirmed
+    with a card error `authentication_required` carrying the intent (left in
+    `requires_payment_method`); localstripe answers `requires_action`. Both
+    mean the same to us: the charge waits for the card holder."""
+    error = getattr(exc, "error", None)
+    intent = getattr(error, "payment_intent", None) if error is not None else None
+    if exc.code != "authentication_required" or not intent:
+        return None
+    return replace(StripeGateway._result(intent), status=states.REQUIRES_ACTION,
+                   failure_code=None, failure_message=None)
 
 
 def intent_from_event_object(obj: dict) -> IntentResult:
