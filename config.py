@@ -60,6 +60,13 @@ class Config:
     IMAGE_MAX_PIXELS = _env_int("IMAGE_MAX_PIXELS", 25_000_000)
 
     LANGUAGES = {"en": "English", "he": "עברית"}
+
+    # Who may frame the widget (/embed/<slug>): CSP frame-ancestors sources,
+    # space-separated ("https://partner.example https://*.coalition.org"),
+    # or "*" for any site. Every other page may be framed by nobody.
+    EMBED_FRAME_ANCESTORS = os.environ.get("EMBED_FRAME_ANCESTORS", "*")
+    # How long browsers and proxies may keep a widget before asking again.
+    EMBED_MAX_AGE = _env_int("EMBED_MAX_AGE", 60)
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "fundraiser" / "translations")
 

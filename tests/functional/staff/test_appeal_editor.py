@@ -213,3 +213,20 @@ def test_the_service_keeps_a_locked_currency_too(db):
     with pytest.raises(appeals.AppealError, match="currency locked"):
         appeals.save_appeal(db.session, slug=appeal.slug, title=appeal.title,
                             goal=Money(500000, "ILS"))
+
+
+def test_the_editor_offers_the_widgets_embed_code(db, staff_client, client):
+    editor = staff_client("editor")
+    assert editor.post("/staff/appeals/new", {**FORM, "status": "published",
+                                              "title": 'Bread & "roses"',
+                                              "submit": "1"}).status_code == 303
+    appeal = db.session.scalar(select(Appeal))
+    page = editor.get(f"/staff/appeals/{appeal.id}/edit").get_data(as_text=True)
+    snippet = re.search(r'<textarea id="embed-snippet" readonly[^>]*>([^<]*)</textarea>', page)
+    assert snippet, "no embed code on the editor"
+    import html
+
+    code = html.unescape(snippet.group(1))
+    assert code.startswith('<iframe src="http://127.0.0.1:5000/embed/new-appeal"')
+    assert 'title="Bread &amp; &#34;roses&#34;"' in code  # still escaped once pasted
+    assert client.get("/embed/new-appeal").status_code == 200
