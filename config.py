@@ -143,6 +143,10 @@ class Config:
                                               "10 per 10 minutes;30 per day")
     DONOR_LINK_LIMIT_EMAIL = os.environ.get("DONOR_LINK_LIMIT_EMAIL",
                                             "3 per 10 minutes;10 per day")
+    # Signing an appeal (each sends a confirmation email): per client
+    # address, and per email address (against one inbox being flooded).
+    SIGN_LIMIT_ADDRESS = os.environ.get("SIGN_LIMIT_ADDRESS", "10 per 10 minutes;50 per day")
+    SIGN_LIMIT_EMAIL = os.environ.get("SIGN_LIMIT_EMAIL", "3 per 10 minutes;10 per day")
     # A callable returning naive UTC now for the portal; tests travel in time.
     DONOR_PORTAL_CLOCK = None
     # Failed or refused staff logins, site-wide, past which admins get an

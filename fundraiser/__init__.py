@@ -181,6 +181,7 @@ def create_app(config=None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .appeals.embed import bp as embed_bp
+    from .appeals.sign_views import bp as signatures_bp
     from .appeals.views import bp as appeals_bp
     from .donations.match_views import bp as matching_bp
     from .donations.views import bp as donations_bp
@@ -191,7 +192,8 @@ def _register_blueprints(app: Flask) -> None:
     from .staff.routes import bp as staff_bp
 
     for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
-               media_bp, health_bp, donors_bp, embed_bp):
+               media_bp, health_bp, donors_bp, embed_bp,
+               signatures_bp):
         app.register_blueprint(bp)
 
 
@@ -206,6 +208,12 @@ def _register_templating(app: Flask) -> None:
     @app.template_filter("money")
     def money_filter(minor, currency, whole=False):
         return Money(int(minor), currency).format(str(get_locale()), whole=whole)
+
+    @app.template_filter("number_format")
+    def number_filter(value):
+        from flask_babel import format_decimal
+
+        return format_decimal(int(value))
 
     @app.context_processor
     def inject_locale():

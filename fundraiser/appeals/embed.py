@@ -16,7 +16,7 @@ from flask_babel import get_locale
 from ..cache import appeal_scope
 from ..extensions import db
 from . import services
-from .presenters import progress
+from .presenters import progress, signature_figures
 
 bp = Blueprint("embed", __name__)
 
@@ -27,6 +27,7 @@ def _render(slug: str, locale: str) -> tuple[str, str] | None:
         return None
     html = render_template(
         "appeals/embed.html", appeal=appeal, progress=progress(appeal),
+        signatures=signature_figures(appeal),
         text=services.text_for(db.session, appeal, locale),
         locale=locale)
     return html, hashlib.sha256(html.encode()).hexdigest()[:32]
