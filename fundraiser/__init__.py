@@ -209,6 +209,14 @@ def _register_templating(app: Flask) -> None:
     def money_filter(minor, currency, whole=False):
         return Money(int(minor), currency).format(str(get_locale()), whole=whole)
 
+    @app.template_filter("bdi")
+    def bdi_filter(value):
+        # A name or title typed in another script, isolated inside a sentence
+        # (an English title in a Hebrew sentence keeps its quotes in place).
+        from markupsafe import Markup
+
+        return Markup("<bdi>%s</bdi>") % value
+
     @app.template_filter("number_format")
     def number_filter(value):
         from flask_babel import format_decimal

@@ -83,7 +83,7 @@ def test_a_signature_counts_once_its_link_is_used_and_the_link_works_once(
     assert api_signatures(client)["count"] == 0
     thanks = confirm(client, path)
     assert thanks.status_code == 200
-    assert "Thank you for signing, Noa Levi!" in thanks.text
+    assert "Thank you for signing, <bdi>Noa Levi</bdi>!" in thanks.text
     assert "Give to this appeal" in thanks.text
     assert api_signatures(client) == {"count": 1, "goal": 500}
     assert "1 of 500 signatures" in client.get("/appeals/test-appeal").text
