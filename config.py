@@ -60,6 +60,13 @@ class Config:
     IMAGE_MAX_PIXELS = _env_int("IMAGE_MAX_PIXELS", 25_000_000)
 
     LANGUAGES = {"en": "English", "he": "עברית"}
+
+    # Who may frame the widget (/embed/<slug>): CSP frame-ancestors sources,
+    # space-separated ("https://partner.example https://*.coalition.org"),
+    # or "*" for any site. Every other page may be framed by nobody.
+    EMBED_FRAME_ANCESTORS = os.environ.get("EMBED_FRAME_ANCESTORS", "*")
+    # How long browsers and proxies may keep a widget before asking again.
+    EMBED_MAX_AGE = _env_int("EMBED_MAX_AGE", 60)
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "fundraiser" / "translations")
 
@@ -136,6 +143,10 @@ class Config:
                                               "10 per 10 minutes;30 per day")
     DONOR_LINK_LIMIT_EMAIL = os.environ.get("DONOR_LINK_LIMIT_EMAIL",
                                             "3 per 10 minutes;10 per day")
+    # Signing an appeal (each sends a confirmation email): per client
+    # address, and per email address (against one inbox being flooded).
+    SIGN_LIMIT_ADDRESS = os.environ.get("SIGN_LIMIT_ADDRESS", "10 per 10 minutes;50 per day")
+    SIGN_LIMIT_EMAIL = os.environ.get("SIGN_LIMIT_EMAIL", "3 per 10 minutes;10 per day")
     # A callable returning naive UTC now for the portal; tests travel in time.
     DONOR_PORTAL_CLOCK = None
     # Failed or refused staff logins, site-wide, past which admins get an

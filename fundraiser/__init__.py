@@ -180,6 +180,8 @@ def create_app(config=None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
+    from .appeals.embed import bp as embed_bp
+    from .appeals.sign_views import bp as signatures_bp
     from .appeals.views import bp as appeals_bp
     from .donations.match_views import bp as matching_bp
     from .donations.pledge_auth import bp as pledge_auth_bp
@@ -191,7 +193,8 @@ def _register_blueprints(app: Flask) -> None:
     from .staff.routes import bp as staff_bp
 
     for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
-               media_bp, health_bp, donors_bp, pledge_auth_bp):
+               media_bp, health_bp, donors_bp, pledge_auth_bp, embed_bp,
+               signatures_bp):
         app.register_blueprint(bp)
 
 
@@ -206,6 +209,20 @@ def _register_templating(app: Flask) -> None:
     @app.template_filter("money")
     def money_filter(minor, currency, whole=False):
         return Money(int(minor), currency).format(str(get_locale()), whole=whole)
+
+    @app.template_filter("bdi")
+    def bdi_filter(value):
+        # A name or title typed in another script, isolated inside a sentence
+        # (an English title in a Hebrew sentence keeps its quotes in place).
+        from markupsafe import Markup
+
+        return Markup("<bdi>%s</bdi>") % value
+
+    @app.template_filter("number_format")
+    def number_filter(value):
+        from flask_babel import format_decimal
+
+        return format_decimal(int(value))
 
     @app.context_processor
     def inject_locale():
@@ -267,9 +284,24 @@ def _register_headers(app: Flask) -> None:
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 
+    # The widget (/embed/<slug>) is the one page other sites may frame; it
+    # runs no script at all.
+    ancestors = app.config.get("EMBED_FRAME_ANCESTORS") or "*"
+    if not isinstance(ancestors, str):
+        ancestors = " ".join(ancestors)
+    ancestors = " ".join(ancestors.replace(";", " ").replace(",", " ").split()) or "*"
+    embed_csp = (
+        "default-src 'self'; script-src 'none'; img-src 'self' data:; style-src 'self'; "
+        "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+        f"frame-ancestors {ancestors}"
+    )
+
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", csp)
+        framed = request.endpoint == "embed.show"
+        response.headers.setdefault("Content-Security-Policy", embed_csp if framed else csp)
+        if not framed:  # browsers too old for frame-ancestors
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response

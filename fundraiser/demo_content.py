@@ -92,7 +92,7 @@ def appeals(now):
              hero_image="img/coalition.svg",
              hero_alt="Drawing of many hands of different colours holding one sheet of paper",
              hero_credit="Illustration: Fundraiser demo", ends_at=now + timedelta(days=12),
-             cosigners=cosigners()),
+             cosigners=cosigners(), signatures=(True, 5000)),
         dict(slug="shutafut-petition", title="חתמתם? עכשיו עזרו לנו להשמיע את הקול",
              summary="שותפות יהודית-ערבית נגד המלחמה. כל שקל עוזר.",
              language="he", currency="ILS", goal_major=120_000,

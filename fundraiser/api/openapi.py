@@ -40,11 +40,23 @@ PLEDGE = {
     "description": "A supporter's promise to match friends who give through their link.",
 }
 
+SIGNATURES = {
+    "type": "object",
+    "required": ["count", "goal"],
+    "properties": {
+        "count": {**_int, "description": "Confirmed signatures (each email counts once)"},
+        "goal": {"type": ["integer", "null"], "minimum": 1,
+                 "description": "Signature goal; null when the appeal sets none"},
+    },
+    "description": "Sign-on: confirmed signatures and the goal (count 0, goal null for an "
+                   "appeal that does not ask for signatures).",
+}
+
 APPEAL = {
     "type": "object",
     "required": ["slug", "title", "status", "currency", "goal_minor", "raised_minor",
                  "matched_minor", "total_minor", "donor_count", "donation_count",
-                 "ends_at", "match_pools", "pledges"],
+                 "ends_at", "match_pools", "pledges", "signatures"],
     "properties": {
         "slug": _str, "title": _str,
         "status": {"type": "string", "enum": ["published", "closed"]},
@@ -59,6 +71,7 @@ APPEAL = {
         "url": {"type": "string", "format": "uri"},
         "match_pools": {"type": "array", "items": MATCH_POOL},
         "pledges": {"type": "array", "items": PLEDGE},
+        "signatures": SIGNATURES,
     },
 }
 

@@ -5,6 +5,7 @@ import hashlib
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from ..appeals import services as appeals
+from ..appeals import signatures as appeal_signatures
 from ..appeals.presenters import progress as appeal_progress
 from ..cache import appeal_scope
 from ..extensions import csrf, db
@@ -37,6 +38,7 @@ def appeal_json(appeal) -> dict:
         "url": public_url("appeals.show", slug=appeal.slug),
         "match_pools": match_figures.pools_json(db.session, appeal),
         "pledges": match_figures.pledges_json(db.session, appeal),
+        "signatures": appeal_signatures.figures(db.session, appeal),
     }
 
 

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Integer,
@@ -48,6 +49,10 @@ class Appeal(db.Model):
     ends_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     published_at: Mapped[datetime | None]
+    # Sign-on: the appeal asks for signatures, with an optional goal.
+    asks_signatures: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False,
+                                                  server_default="0")
+    signature_goal: Mapped[int | None] = mapped_column(Integer)
 
     hero_image: Mapped[StoredImage | None] = relationship(lazy="joined")
     cosigners: Mapped[list["Cosigner"]] = relationship(
@@ -128,3 +133,27 @@ class AppealTranslation(db.Model):
     @property
     def is_rtl(self) -> bool:
         return self.locale in RTL_LANGUAGES
+
+
+class Signature(db.Model):
+    """One person's signature on an appeal: one row per appeal and email
+    (signing again merges into it). It counts once `confirmed_at` is set,
+    by the emailed link; only the link's hash is kept, until it is used."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (UniqueConstraint("appeal_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(
+        ForeignKey("appeals.id", ondelete="CASCADE"), nullable=False
+    )
+    email: Mapped[str] = mapped_column(String(254), nullable=False)  # lower case
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    country: Mapped[str] = mapped_column(String(80), default="", nullable=False)
+    comment: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    consent_contact: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    locale: Mapped[str] = mapped_column(String(8), default="en", nullable=False)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(index=True)

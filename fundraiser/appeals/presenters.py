@@ -12,7 +12,7 @@ from ..donations.match_presenters import appeal_match_box
 from ..donations.presenters import donation_form
 from ..extensions import db
 from ..matching import figures as match_figures
-from . import services
+from . import services, signatures
 
 
 def progress(appeal):
@@ -23,6 +23,16 @@ def progress(appeal):
 
     return current_app.extensions["fundraiser.public_cache"].get_or_set(
         f"progress:{appeal.id}", compute, appeal_scope(appeal.slug))
+
+
+def signature_figures(appeal) -> dict | None:
+    """`{"count", "goal"}` of confirmed signatures, from the public cache;
+    None when the appeal does not ask for signatures."""
+    if not appeal.asks_signatures:
+        return None
+    return current_app.extensions["fundraiser.public_cache"].get_or_set(
+        f"signatures:{appeal.id}", lambda: signatures.figures(db.session, appeal),
+        appeal_scope(appeal.slug))
 
 
 def render_appeal(appeal, form=None):
@@ -40,7 +50,7 @@ def render_appeal(appeal, form=None):
     paused = card_checks.paused(appeal.id) and card_checks.paused_message()
     return render_template(
         "appeals/show.html", appeal=appeal, form=form, progress=progress(appeal),
-        cards_paused=paused,
+        cards_paused=paused, signatures=signature_figures(appeal),
         text=services.text_for(db.session, appeal, str(get_locale())),
         supporters=donations.recent_supporters(db.session, appeal.id), match_box=match_box,
     )

@@ -37,6 +37,9 @@ def is_slug(slug) -> bool:
     return isinstance(slug, str) and len(slug) <= SLUG_MAX and bool(_SLUG.fullmatch(slug))
 
 
+SIGNATURE_GOAL_MAX = 100_000_000
+
+
 class AppealError(ValueError):
     pass
 
@@ -63,7 +66,8 @@ def save_appeal(session, *, slug: str, title: str, goal: Money, story_md: str = 
                 hero_image: StoredImage | None = None, hero_alt: str = "", hero_credit: str = "",
                 suggested: list[Money] | None = None, ends_at: datetime | None = None,
                 status: str = DRAFT, cosigners: list[dict] | None = None,
-                limits: Limits = DEFAULT_LIMITS) -> Appeal:
+                limits: Limits = DEFAULT_LIMITS,
+                signatures: tuple[bool, int | None] | None = None) -> Appeal:
     """Create an appeal or update the one with this slug. The goal and the
     suggested amounts are in a currency the app knows, within its limits."""
     if not is_slug(slug):
@@ -104,6 +108,11 @@ def save_appeal(session, *, slug: str, title: str, goal: Money, story_md: str = 
     appeal.suggested_amounts = ",".join(str(m.minor) for m in suggested or [])
     appeal.ends_at = ends_at
     set_status(appeal, status)
+    if signatures is not None:
+        asks, goal_count = signatures
+        if goal_count is not None and not 0 < goal_count <= SIGNATURE_GOAL_MAX:
+            raise AppealError("signature goal out of range")
+        appeal.asks_signatures, appeal.signature_goal = bool(asks), goal_count
     if cosigners is not None:
         appeal.cosigners = [
             Cosigner(position=i, name=c["name"], country=c.get("country", ""),

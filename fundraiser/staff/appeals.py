@@ -50,6 +50,8 @@ def _fill_appeal_form(form, appeal):
     form.status.data = appeal.status
     form.hero_alt.data = appeal.hero_alt
     form.hero_credit.data = appeal.hero_credit
+    form.asks_signatures.data = appeal.asks_signatures
+    form.signature_goal.data = appeal.signature_goal
 
 
 @bp.route("/appeals/new", methods=["GET", "POST"])
@@ -123,7 +125,8 @@ def _save_appeal(form, appeal):
             language=form.language.data, thank_you_md=form.thank_you_md.data or "",
             hero_image=hero, hero_alt=form.hero_alt.data or "",
             hero_credit=form.hero_credit.data or "", suggested=suggested, ends_at=ends_at,
-            status=form.status.data, limits=current_limits())
+            status=form.status.data, limits=current_limits(),
+            signatures=(form.asks_signatures.data, form.signature_goal.data))
     except appeals.AppealError as exc:
         _appeal_error(form, str(exc), currency)
         db.session.rollback()

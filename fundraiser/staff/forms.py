@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 # SelectChoice, or the tuple WTForms 3.2 expects
 from ..donations.forms import _Choice as SelectChoice
@@ -106,6 +106,11 @@ class AppealForm(FlaskForm):
     status = SelectField(_l("Status"), choices=[
         SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published")),
         SelectChoice("closed", _l("Closed"))])
+    asks_signatures = BooleanField(_l("Ask for signatures (sign-on)"))
+    signature_goal = IntegerField(
+        _l("Signature goal (optional)"),
+        validators=[Optional(), NumberRange(min=1, max=100_000_000, message=_l(
+            "Enter a whole number of signatures, from 1 to 100,000,000."))])
     hero = FileField(_l("Hero image (JPEG, PNG or WebP, up to 2 MB)"))
     hero_alt = StringField(_l("Image description (alt text)"),
                            validators=[Optional(), Length(max=300)])

@@ -130,7 +130,9 @@ query = st.dictionaries(st.sampled_from(["amount", "ref", "lang", "next", "page"
        route=st.sampled_from(["/api/v1/appeals/{}", "/appeals/{}", "/appeals/{}/matching",
                               "/appeals/{}/match-preview", "/give/{}", "/give/{}/status",
                               "/give/{}/thanks", "/give/{}/match-preview", "/match/{}",
-                              "/match/{}/card", "/lang/{}", "/media/{}.png"]))
+                              "/match/{}/card", "/lang/{}", "/media/{}.png", "/embed/{}",
+                              "/appeals/{}/sign", "/appeals/{}/sign/sent",
+                              "/sign/confirm/{}"]))
 def test_public_paths_and_query_strings_never_answer_500(client, site, segment, params,
                                                          route):
     # `next` carrying CR/LF is t1's (issue 15, "CR or LF in next"): _TYPED

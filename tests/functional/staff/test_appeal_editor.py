@@ -213,3 +213,43 @@ def test_the_service_keeps_a_locked_currency_too(db):
     with pytest.raises(appeals.AppealError, match="currency locked"):
         appeals.save_appeal(db.session, slug=appeal.slug, title=appeal.title,
                             goal=Money(500000, "ILS"))
+
+
+def test_the_editor_offers_the_widgets_embed_code(db, staff_client, client):
+    editor = staff_client("editor")
+    assert editor.post("/staff/appeals/new", {**FORM, "status": "published",
+                                              "title": 'Bread & "roses"',
+                                              "submit": "1"}).status_code == 303
+    appeal = db.session.scalar(select(Appeal))
+    page = editor.get(f"/staff/appeals/{appeal.id}/edit").get_data(as_text=True)
+    snippet = re.search(r'<textarea id="embed-snippet" readonly[^>]*>([^<]*)</textarea>', page)
+    assert snippet, "no embed code on the editor"
+    import html
+
+    code = html.unescape(snippet.group(1))
+    assert code.startswith('<iframe src="http://127.0.0.1:5000/embed/new-appeal"')
+    assert 'title="Bread &amp; &#34;roses&#34;"' in code  # still escaped once pasted
+    assert client.get("/embed/new-appeal").status_code == 200
+
+
+def test_an_editor_turns_on_sign_on_with_a_signature_goal(db, staff_client, client):
+    editor = staff_client("editor")
+    live = {**FORM, "status": "published", "submit": "1"}
+    refused = editor.post("/staff/appeals/new", {**live, "asks_signatures": "y",
+                                                 "signature_goal": "0"})
+    assert refused.status_code == 422
+    assert "Enter a whole number of signatures" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(Appeal)) is None
+    assert editor.post("/staff/appeals/new", {**live, "asks_signatures": "y",
+                                              "signature_goal": "1000"}).status_code == 303
+    appeal = db.session.scalar(select(Appeal))
+    assert (appeal.asks_signatures, appeal.signature_goal) == (True, 1000)
+    assert client.get("/appeals/new-appeal/sign").status_code == 200
+    assert "0 of 1,000 signatures" in client.get("/appeals/new-appeal").get_data(as_text=True)
+    page = editor.get(f"/staff/appeals/{appeal.id}/edit").get_data(as_text=True)
+    assert "checked" in re.search(r'<input[^>]*id="asks_signatures"[^>]*>', page).group(0)
+    assert editor.post(f"/staff/appeals/{appeal.id}/edit", live).status_code == 303
+    db.session.rollback()
+    appeal = db.session.get(Appeal, appeal.id)
+    assert (appeal.asks_signatures, appeal.signature_goal) == (False, None)
+    assert client.get("/appeals/new-appeal/sign").status_code == 404

@@ -1,0 +1,143 @@
+"""Sign-on pages: the form (`/appeals/<slug>/sign`), the "check your inbox"
+answer, and the emailed link that confirms a signature.
+
+The link opens a page with a button; the POST confirms. Mail scanners that
+follow links would otherwise confirm (and use up) it before the signer saw
+it (the donor portal's links work the same way). Signing is limited per
+client address and per email (SIGN_LIMIT_*)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_wtf import FlaskForm
+
+from ..extensions import db, limiter
+from ..jobs import enqueue, send_email
+from ..urls import public_url
+from . import services, signatures
+from .forms import SignForm
+from .models import Appeal
+from .presenters import signature_figures
+
+bp = Blueprint("signatures", __name__)
+
+
+@bp.after_request
+def _private(response):
+    # A confirmation token in the URL: kept out of caches and other sites' Referer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _by_address() -> str:
+    return "sign-address:" + get_remote_address()
+
+
+def _by_email() -> str:
+    email = signatures.normalise_email(request.form.get("email", ""))[:254]
+    return "sign-email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _limit(name):
+    return lambda: current_app.config[name]
+
+
+def _signable(slug):
+    appeal = services.get_public(db.session, slug)
+    if appeal is None or not appeal.asks_signatures:
+        abort(404)
+    return appeal
+
+
+def _page(appeal, form, status=200, limited=False):
+    locale = str(get_locale())
+    return render_template("appeals/sign.html", appeal=appeal, form=form, limited=limited,
+                           text=services.text_for(db.session, appeal, locale),
+                           signatures=signature_figures(appeal),
+                           closed=appeal.status != "published"), status
+
+
+def _refused(_limit=None):
+    appeal = _signable(request.view_args.get("slug"))
+    body, status = _page(appeal, SignForm(), 429, limited=True)
+    return current_app.make_response((body, status))
+
+
+@bp.get("/appeals/<slug>/sign")
+def form(slug):
+    appeal = _signable(slug)
+    return _page(appeal, SignForm(formdata=None))
+
+
+@bp.post("/appeals/<slug>/sign")
+@limiter.limit(_limit("SIGN_LIMIT_EMAIL"), key_func=_by_email, on_breach=_refused)
+@limiter.limit(_limit("SIGN_LIMIT_ADDRESS"), key_func=_by_address, on_breach=_refused)
+def sign(slug):
+    appeal = _signable(slug)
+    form = SignForm()
+    if appeal.status != "published":
+        abort(404)
+    if not form.validate_on_submit():
+        return _page(appeal, form, 422)
+    locale = str(get_locale())
+    signed = signatures.sign(
+        db.session, appeal, name=form.name.data, email=form.email.data,
+        country=form.country.data or "", comment=form.comment.data or "",
+        consent=form.consent.data, locale=locale)
+    title = services.text_for(db.session, appeal, locale).title
+    if signed.token is not None:
+        body = render_template(
+            "appeals/sign_mail.txt", name=form.name.data, title=title,
+            url=public_url("signatures.confirm_page", token=signed.token, lang=locale))
+        subject = _("Please confirm your signature: %(title)s", title=title)
+        enqueue(send_email, subject, body, [signatures.normalise_email(form.email.data)],
+                f"signature confirmation, signature {signed.signature_id}")
+    db.session.commit()
+    return redirect(url_for("signatures.sent", slug=slug, lang=locale), 303)
+
+
+@bp.get("/appeals/<slug>/sign/sent")
+def sent(slug):
+    appeal = _signable(slug)
+    text = services.text_for(db.session, appeal, str(get_locale()))
+    return render_template("appeals/sign_done.html", appeal=appeal, text=text, step="sent",
+                           signatures=signature_figures(appeal))
+
+
+@bp.get("/sign/confirm/<token>")
+def confirm_page(token):
+    signature = signatures.pending(db.session, token)
+    if signature is None:
+        return render_template("appeals/sign_done.html", appeal=None, step="unknown"), 404
+    appeal = db.session.get(Appeal, signature.appeal_id)
+    text = services.text_for(db.session, appeal, str(get_locale()))
+    return render_template("appeals/sign_done.html", appeal=appeal, text=text, step="confirm",
+                           signature=signature, form=FlaskForm())
+
+
+@bp.post("/sign/confirm/<token>")
+def confirm(token):
+    # CSRFProtect has checked the form's token before this runs.
+    signature = signatures.confirm(db.session, token)
+    if signature is None:
+        return render_template("appeals/sign_done.html", appeal=None, step="unknown"), 404
+    db.session.commit()
+    appeal = db.session.get(Appeal, signature.appeal_id)
+    current_app.extensions["fundraiser.public_cache"].bump_appeals([appeal.slug])
+    text = services.text_for(db.session, appeal, str(get_locale()))
+    return render_template("appeals/sign_done.html", appeal=appeal, text=text, step="thanks",
+                           signature=signature, signatures=signature_figures(appeal))

@@ -1,0 +1,122 @@
+"""Sign-on: people sign an appeal that asks for signatures.
+
+A signature is one row per appeal and email: signing again with the same
+address merges into it (the newest details, a new link), never a second
+row, even when two requests race (the unique index decides; the loser
+updates the winner's row). It counts publicly once the emailed link is
+used: single-use, only its hash stored, cleared when used. Once confirmed,
+a signature is not changed by anyone who merely types its address.
+
+Services take the session and plain values, flush, and never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..payments.models import utcnow
+from .models import Appeal, Signature
+
+NAME_MAX, EMAIL_MAX, COUNTRY_MAX, COMMENT_MAX = 120, 254, 80, 500
+TOKEN_MAX = 100
+
+
+class SignatureError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Signed:
+    signature_id: int
+    token: str | None  # None: already confirmed, no link to send
+    merged: bool       # the address had signed before
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
+         comment: str = "", consent: bool = False, locale: str = "en",
+         now: datetime | None = None) -> Signed:
+    """Record (or merge) a signature and return the link token to email."""
+    if not appeal.asks_signatures:
+        raise SignatureError("this appeal does not ask for signatures")
+    email, name = normalise_email(email), (name or "").strip()
+    if not email or len(email) > EMAIL_MAX or not name or len(name) > NAME_MAX \
+            or len(country or "") > COUNTRY_MAX or len(comment or "") > COMMENT_MAX:
+        raise SignatureError("missing or oversized field")
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    details = dict(name=name, country=(country or "").strip(), comment=(comment or "").strip(),
+                   consent_contact=bool(consent), locale=locale, updated_at=now)
+    existing = _find(session, appeal.id, email)
+    if existing is None:
+        try:
+            with session.begin_nested():
+                row = Signature(appeal_id=appeal.id, email=email, token_hash=_hash(token),
+                                created_at=now, **details)
+                session.add(row)
+            return Signed(row.id, token, merged=False)
+        except IntegrityError:  # another request signed with this address just now
+            existing = _find(session, appeal.id, email)
+    # Merge: an unconfirmed row takes the newest details and a new link (the
+    # old link stops working); a confirmed one stays as its owner confirmed it.
+    changed = session.execute(
+        update(Signature)
+        .where(Signature.id == existing.id, Signature.confirmed_at.is_(None))
+        .values(token_hash=_hash(token), **details)
+        .execution_options(synchronize_session=False))
+    session.flush()
+    return Signed(existing.id, token if changed.rowcount == 1 else None, merged=True)
+
+
+def _find(session, appeal_id: int, email: str) -> Signature | None:
+    return session.scalar(select(Signature).where(Signature.appeal_id == appeal_id,
+                                                  Signature.email == email))
+
+
+def pending(session, token: str) -> Signature | None:
+    """The unconfirmed signature this link confirms, or None; uses nothing up."""
+    if not token or len(token) > TOKEN_MAX:
+        return None
+    return session.scalar(select(Signature).where(Signature.token_hash == _hash(token),
+                                                  Signature.confirmed_at.is_(None)))
+
+
+def confirm(session, token: str, now: datetime | None = None) -> Signature | None:
+    """Use the link: the signature counts from now on. Once only, even when
+    two requests race (a conditional UPDATE; the loser gets None)."""
+    signature = pending(session, token)
+    if signature is None:
+        return None
+    done = session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.token_hash == _hash(token),
+               Signature.confirmed_at.is_(None))
+        .values(confirmed_at=now or utcnow(), token_hash=None)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return None
+    session.flush()
+    session.refresh(signature)
+    return signature
+
+
+def confirmed_count(session, appeal_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Signature).where(
+        Signature.appeal_id == appeal_id, Signature.confirmed_at.is_not(None))) or 0
+
+
+def figures(session, appeal: Appeal) -> dict:
+    """`{"count", "goal"}` as the public API and pages show them."""
+    return {"count": confirmed_count(session, appeal.id), "goal": appeal.signature_goal}
