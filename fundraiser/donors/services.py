@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from ..appeals.models import Signature
 from ..donations.models import ERASED_EMAIL_DOMAIN, Donation
 from ..matching.models import MatchPledge
 from ..payments.models import utcnow
@@ -179,8 +180,8 @@ class Erasure:
 
 
 def erase(session, email: str, now: datetime | None = None) -> Erasure:
-    """Replace the donor's name, email and comments on every gift and
-    pledge, keep the accounting (amounts, dates, payments, the match
+    """Replace the donor's name, email and comments on every gift, pledge
+    and signature, keep the accounting (amounts, dates, payments, the match
     ledger), end their links and sessions, and say so in the audit log,
     without the personal data."""
     now = _now(now)
@@ -200,11 +201,21 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
     for p in pledges:
         p.pledger_name = ""
         p.pledger_email = placeholder
+    # Signatures under the address keep counting; who signed is forgotten.
+    signatures = list(session.scalars(select(Signature).where(
+        func.lower(Signature.email) == email).with_for_update()))
+    for sig in signatures:
+        sig.name, sig.country, sig.comment = "", "", ""
+        sig.email = placeholder
+        sig.consent_contact = False
+        sig.token_hash = None
     session.execute(delete(PortalLink).where(PortalLink.email == email))
     session.add(AuditEvent(
         at=now, actor_id=None, actor_email=DONOR_ACTOR, action="donor.erase",
         target_type="donor", target_id=placeholder.split("@")[0],
         details=json.dumps({"donations": sorted(d.id for d in donations),
-                            "pledges": sorted(p.id for p in pledges)}, sort_keys=True)))
+                            "pledges": sorted(p.id for p in pledges),
+                            "signatures": sorted(s.id for s in signatures)},
+                           sort_keys=True)))
     session.flush()
     return Erasure(donations=len(donations), pledges=len(pledges))

@@ -255,7 +255,7 @@ def test_erasing_keeps_the_totals_and_removes_the_donor_from_every_page(app, cli
     [event] = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "donor.erase")).all()
     assert json.loads(event.details) == {"donations": sorted(r.id for r in rows),
-                                         "pledges": [pledge.id]}
+                                         "pledges": [pledge.id], "signatures": []}
     assert "dana" not in (event.details + event.target_id + event.actor_email).lower()
     # Staff exports no longer carry the name or address.
     user, _ = staff.create_staff(db.session, "finance@example.org", "finance")
@@ -408,3 +408,24 @@ def test_an_erasure_shows_at_once_on_a_cached_appeal_page(app, client, db, gifts
     erased = client.post("/my-gifts/erase", data={"csrf_token": csrf(client), "confirm": "y"})
     assert erased.status_code == 200
     assert "Dana" not in client.get("/appeals/rivers").text
+
+
+def test_erasing_forgets_the_donor_s_signatures_but_they_still_count(app, db, gifts):
+    from fundraiser.appeals import signatures
+    from fundraiser.appeals.models import Appeal, Signature
+    from fundraiser.donors import services as donors
+
+    appeal = db.session.scalar(select(Appeal).where(Appeal.slug == "rivers"))
+    appeal.asks_signatures = True
+    signed = signatures.sign(db.session, appeal, name="Dana Levi", email="Dana@example.org",
+                             country="Chile", comment="For the rivers", consent=True)
+    signatures.confirm(db.session, signed.token)
+    db.session.commit()
+    assert signatures.confirmed_count(db.session, appeal.id) == 1
+
+    donors.erase(db.session, "dana@example.org")
+    db.session.commit()
+    row = db.session.get(Signature, signed.signature_id)
+    assert (row.name, row.country, row.comment, row.consent_contact) == ("", "", "", False)
+    assert "dana" not in row.email.lower()
+    assert signatures.confirmed_count(db.session, appeal.id) == 1
