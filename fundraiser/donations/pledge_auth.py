@@ -20,26 +20,17 @@ from ..extensions import db, limiter
 from ..jobs import enqueue, send_email
 from ..matching import card_pledges
 from ..matching.models import MatchPledge
-from ..money import Money
 from ..payments import services as payments
 from ..payments import states
 from ..payments.gateway import CardDeclined, GatewayError
 from ..payments.models import Payment
 from ..urls import public_url
-from . import services
 from .models import is_erased_email
+from .receipts import pledge_charge_facts
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("pledge_auth", __name__)
-
-
-def pledger_locale(session, pledge) -> str:
-    """The language of the pledger's own gift (their pledge came from its
-    thank-you page)."""
-    origin = services.by_payment_id(session, pledge.origin_payment_id) \
-        if pledge.origin_payment_id else None
-    return origin.locale if origin is not None else "en"
 
 
 def ask_pledger(session, pledge_id: int) -> bool:
@@ -53,18 +44,14 @@ def ask_pledger(session, pledge_id: int) -> bool:
         log.info("pledge %s: charge waits for authentication; the pledger erased "
                  "their address", pledge_id)
         return True
-    locale = pledger_locale(session, pledge)
-    appeal = session.get(Appeal, pledge.appeal_id)
-    title = appeals.text_for(session, appeal, locale).title
-    charge = session.get(Payment, pledge.charge_payment_id)
-    with force_locale(locale):
-        amount = Money(charge.amount_minor, charge.currency).format(locale)
+    facts = pledge_charge_facts(session, pledge)
+    with force_locale(facts.locale):
         body = render_template(
-            "donations/pledge_auth_mail.txt", name=pledge.pledger_name, title=title,
-            amount=amount, pledged=Money(pledge.amount_minor, pledge.currency).format(locale),
-            url=public_url("pledge_auth.show", token=token, lang=locale))
+            "donations/pledge_auth_mail.txt", name=pledge.pledger_name, title=facts.title,
+            amount=facts.amount, pledged=facts.pledged,
+            url=public_url("pledge_auth.show", token=token, lang=facts.locale))
         subject = _("Please confirm your matching pledge to %(title)s: %(amount)s",
-                    title=title, amount=amount)
+                    title=facts.title, amount=facts.amount)
     enqueue(send_email, str(subject), body, [pledge.pledger_email],
             f"pledge {pledge_id}: charge needs authentication")
     return True

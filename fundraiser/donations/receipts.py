@@ -7,6 +7,7 @@ receipt (receipt_pdf.py) and attaches it, so the queue carries ids and text,
 not a document."""
 
 import logging
+from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -66,25 +67,43 @@ def send_receipt_email(facts: dict, subject: str, body: str, to: list[str],
     log.info("mail sent: %s", what or subject)
 
 
+@dataclass(frozen=True)
+class PledgeCharge:
+    """What any mail about a saved-card pledge's closing charge says, in the
+    language of the pledger's own gift (their pledge came from its page)."""
+
+    locale: str
+    title: str
+    charge: Payment
+    amount: str     # the charge, formatted for the locale
+    pledged: str    # the pledge, formatted for the locale
+
+
+def pledge_charge_facts(session, pledge) -> PledgeCharge:
+    origin = services.by_payment_id(session, pledge.origin_payment_id) \
+        if pledge.origin_payment_id else None
+    locale = origin.locale if origin is not None else "en"
+    appeal = session.get(Appeal, pledge.appeal_id)
+    charge = session.get(Payment, pledge.charge_payment_id)
+    return PledgeCharge(locale=locale, title=appeals.text_for(session, appeal, locale).title,
+                        charge=charge,
+                        amount=Money(charge.amount_minor, charge.currency).format(locale),
+                        pledged=Money(pledge.amount_minor, pledge.currency).format(locale))
+
+
 def send_pledge_charge_receipt(session, pledge) -> None:
     """The receipt for a saved-card pledge's closing charge (it has no
     donation of its own): once, in the language of the pledger's own gift."""
     if is_erased_email(pledge.pledger_email) \
             or not card_pledges.claim_charge_receipt(session, pledge.id):
         return  # sent already, or the pledger erased their address
-    origin = services.by_payment_id(session, pledge.origin_payment_id) \
-        if pledge.origin_payment_id else None
-    locale = origin.locale if origin is not None else "en"
-    appeal = session.get(Appeal, pledge.appeal_id)
-    title = appeals.text_for(session, appeal, locale).title
-    charge = session.get(Payment, pledge.charge_payment_id)
-    with force_locale(locale):
-        amount = Money(charge.amount_minor, charge.currency).format(locale)
+    facts = pledge_charge_facts(session, pledge)
+    with force_locale(facts.locale):
         body = render_template(
-            "donations/pledge_charge_receipt.txt", name=pledge.pledger_name, title=title,
-            amount=amount, pledged=Money(pledge.amount_minor, pledge.currency).format(locale),
-            reference=charge.reference, charge=charge)
-        subject = _("Your matching pledge to %(title)s: %(amount)s charged", title=title,
-                    amount=amount)
+            "donations/pledge_charge_receipt.txt", name=pledge.pledger_name, title=facts.title,
+            amount=facts.amount, pledged=facts.pledged, reference=facts.charge.reference,
+            charge=facts.charge)
+        subject = _("Your matching pledge to %(title)s: %(amount)s charged", title=facts.title,
+                    amount=facts.amount)
     enqueue(send_email, str(subject), body, [pledge.pledger_email],
             f"receipt, pledge {pledge.id} charge")
