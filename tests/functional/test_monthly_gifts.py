@@ -1,0 +1,173 @@
+"""Monthly gifts (issue 18): a Stripe Subscription on localstripe, its first
+instalment through the card page (3-D Secure included), renewals and
+failures by signed invoice events of the shape localstripe gives them."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from fundraiser.donations.models import Donation, Subscription
+from fundraiser.matching import services as matching
+from fundraiser.matching.models import MONTHLY_X12
+from fundraiser.payments import states
+from fundraiser.payments.models import Payment
+from tests import support
+
+VISA = "4242424242424242"
+THREE_DS = "4000002760003184"
+
+
+def api(client, slug="test-appeal"):
+    return client.get(f"/api/v1/appeals/{slug}").get_json()
+
+
+def post_event(client, app, type_, obj, event_id=None):
+    payload = support.stripe_event(type_, obj, event_id)
+    return client.post("/webhooks/stripe", data=payload, headers={
+        "Content-Type": "application/json",
+        "Stripe-Signature": support.sign(payload, app.config["STRIPE_WEBHOOK_SECRET"])})
+
+
+def start_monthly(donor, client, number=VISA, amount="25", **fields):
+    gift = donor.start(amount=amount, frequency="monthly", **fields)
+    page = client.get(f"/give/{gift}").data.decode()
+    assert "now and on the" in page and "of every month until you cancel" in page
+    assert f"Give ${amount}.00 monthly" in page
+    return gift, donor.charge(gift, support.card_token(donor.localstripe, number)).get_json()
+
+
+def the_subscription(db):
+    db.session.rollback()
+    return db.session.scalar(select(Subscription))
+
+
+def renew(gateway, sub):
+    """What Stripe does a month later: an invoice for the subscription, paid
+    (localstripe does not advance time, so it is asked to)."""
+    invoice = gateway.client.v1.invoices.create(
+        params={"customer": sub.customer_id, "subscription": sub.gateway_id})
+    gateway.client.v1.invoices.pay(invoice.id)
+    return gateway.client.v1.invoices.retrieve(invoice.id).to_dict()
+
+
+def test_one_time_is_the_default(client, appeal):
+    page = client.get("/appeals/test-appeal").data.decode()
+    once = re.search(r'<input[^>]*value="once"[^>]*>', page).group(0)
+    monthly = re.search(r'<input[^>]*value="monthly"[^>]*>', page).group(0)
+    assert "checked" in once and "checked" not in monthly
+
+
+def test_a_monthly_gift_counts_its_first_instalment_and_matches_by_the_monthly_rule(
+        donor, appeal, client, db, gateway, app):
+    matching.create_pool(db.session, appeal_id=appeal.id, currency="USD", cap_minor=100_000,
+                         sponsor_name="Ruth", monthly_rule=MONTHLY_X12)
+    db.session.commit()
+    gift, answer = start_monthly(donor, client)
+    assert answer["status"] == "succeeded"
+    sub = the_subscription(db)
+    assert sub.status == "active" and sub.gateway_id.startswith("sub_")
+    assert gateway.client.v1.subscriptions.retrieve(sub.gateway_id).status == "active"
+    body = api(client)
+    # counted once, and matched as a year of gifts (x12) by Ruth's pool, 1:1
+    assert (body["raised_minor"], body["matched_minor"], body["donation_count"]) == \
+        (2500, 30000, 1)
+    # Stripe's own word about the first invoice changes nothing
+    first_invoice = gateway.client.v1.invoices.retrieve(
+        gateway.client.v1.subscriptions.retrieve(sub.gateway_id).latest_invoice).to_dict()
+    assert post_event(client, app, "invoice.payment_succeeded", first_invoice).status_code == 200
+    assert api(client)["raised_minor"] == 2500
+    db.session.rollback()
+    assert db.session.scalar(select(Donation.invoice_id)) == first_invoice["id"]
+
+
+def test_a_renewal_is_counted_once_however_often_its_event_arrives(
+        donor, appeal, client, db, gateway, app):
+    matching.create_pool(db.session, appeal_id=appeal.id, currency="USD", cap_minor=100_000,
+                         sponsor_name="Ruth")
+    db.session.commit()
+    start_monthly(donor, client, amount="30")
+    sub = the_subscription(db)
+    invoice = renew(gateway, sub)
+    assert invoice["status"] == "paid" and invoice["amount_paid"] == 3000
+    first = post_event(client, app, "invoice.payment_succeeded", invoice, "evt_renew_1")
+    assert first.get_json()["outcome"] == "applied"
+    # the same event again, and the same invoice under another event id
+    again = post_event(client, app, "invoice.payment_succeeded", invoice, "evt_renew_1")
+    assert again.get_json()["outcome"] == "duplicate"
+    other = post_event(client, app, "invoice.payment_succeeded", invoice, "evt_renew_2")
+    assert other.get_json()["outcome"] == "repeat"
+    body = api(client)
+    assert (body["raised_minor"], body["matched_minor"], body["donation_count"],
+            body["donor_count"]) == (6000, 6000, 2, 1)
+    db.session.rollback()
+    renewal = db.session.scalar(select(Donation).order_by(Donation.id.desc()))
+    assert renewal.subscription_id == sub.id and renewal.invoice_id == invoice["id"]
+    assert renewal.payment.intent_id == invoice["payment_intent"]
+    assert renewal.receipt_number is not None  # receipted like any gift
+
+
+def test_three_d_secure_on_the_first_invoice(donor, appeal, client, db, gateway):
+    gift, answer = start_monthly(donor, client, number=THREE_DS, amount="40")
+    assert answer["status"] == "requires_action" and answer["client_secret"]
+    assert api(client)["raised_minor"] == 0
+    assert the_subscription(db).status == "incomplete"
+    support.authenticate_3ds(donor.localstripe, answer["client_secret"], success=True)
+    assert donor.confirm(gift).get_json()["status"] == "succeeded"
+    assert api(client)["raised_minor"] == 4000
+    sub = the_subscription(db)
+    assert sub.status == "active"
+    assert gateway.client.v1.subscriptions.retrieve(sub.gateway_id).status == "active"
+
+
+def test_a_failed_instalment_marks_past_due_and_mails_once(donor, appeal, client, db, app):
+    start_monthly(donor, client)
+    sub = the_subscription(db)
+    outbox = app.extensions["mailman"].outbox
+    before = len(outbox)
+    failed = {"id": "in_failed_1", "object": "invoice", "subscription": sub.gateway_id,
+              "customer": sub.customer_id, "amount_paid": 0, "amount_due": 2500,
+              "currency": "usd", "payment_intent": "pi_failed_1", "status": "open"}
+    outcomes = [post_event(client, app, "invoice.payment_failed", failed).get_json()["outcome"]
+                for _ in range(3)]
+    assert outcomes == ["applied", "repeat", "repeat"]
+    assert the_subscription(db).status == "past_due"
+    mails = outbox[before:]
+    assert len(mails) == 1 and mails[0].to == ["dana@example.org"]
+    assert "did not go through" in mails[0].subject and "/my-gifts" in mails[0].body
+    assert api(client)["raised_minor"] == 2500
+
+
+def test_subscription_deleted_ends_it(donor, appeal, client, db, app, gateway):
+    start_monthly(donor, client)
+    sub = the_subscription(db)
+    gone = gateway.client.v1.subscriptions.cancel(sub.gateway_id).to_dict()
+    assert post_event(client, app, "customer.subscription.deleted", gone).get_json()[
+        "outcome"] == "applied"
+    sub = the_subscription(db)
+    assert sub.status == "canceled" and sub.canceled_at is not None
+    assert post_event(client, app, "customer.subscription.deleted", gone).get_json()[
+        "outcome"] == "repeat"
+
+
+@pytest.mark.parametrize("frequency", ["weekly", "", "monthly\x00", "x" * 5000])
+def test_hostile_frequencies_are_refused_cleanly(donor, appeal, client, db, frequency):
+    response = donor.fill_form("test-appeal", frequency=frequency)
+    assert response.status_code == 422
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Subscription)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_malformed_invoice_events_are_kept_not_applied(donor, appeal, client, db, app):
+    start_monthly(donor, client)
+    sub = the_subscription(db)
+    for obj in ({"id": 5, "subscription": sub.gateway_id},
+                {"id": "in_x", "subscription": sub.gateway_id, "amount_paid": "12",
+                 "currency": "usd"},
+                {"id": "in_y", "subscription": sub.gateway_id, "amount_paid": True,
+                 "currency": "usd"}):
+        answer = post_event(client, app, "invoice.payment_succeeded", obj)
+        assert answer.status_code == 200 and answer.get_json()["outcome"] == "malformed"
+    assert api(client)["raised_minor"] == 2500
+    assert states.SUCCEEDED == db.session.scalar(select(Payment.status))
