@@ -79,8 +79,10 @@ def by_public_id(session, public_id: str) -> Subscription | None:
 
 def for_email(session, email: str) -> list[Subscription]:
     return list(session.scalars(
+        # One whose first instalment never went through is no monthly gift yet.
         select(Subscription).where(Subscription.email == email,
-                                   Subscription.gateway_id.is_not(None))
+                                   Subscription.gateway_id.is_not(None),
+                                   Subscription.status != INCOMPLETE)
         .order_by(Subscription.id.desc())))
 
 

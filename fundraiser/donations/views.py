@@ -25,8 +25,14 @@ from ..matching import services as matching
 from ..payments import services as payments
 from ..payments import states
 from ..payments.gateway import GatewayError
-from . import card_checks, match_presenters, receipt_numbers, receipt_pdf, services
-from . import subscriptions
+from . import (
+    card_checks,
+    match_presenters,
+    receipt_numbers,
+    receipt_pdf,
+    services,
+    subscriptions,
+)
 from .presenters import donation_form, monthly_terms, render_thanks, status_message
 
 log = logging.getLogger(__name__)
@@ -257,6 +263,9 @@ def retry(public_id):
                                                funded.pledger_name, locale=donation.locale)
     else:
         again = services.retry_donation(db.session, donation)
+        if donation.subscription_id is not None:
+            # A monthly gift whose first instalment failed stays monthly on retry.
+            subscriptions.start(db.session, again)
     db.session.commit()
     return redirect(url_for("donations.pay", public_id=again.public_id), code=303)
 

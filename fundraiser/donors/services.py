@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from ..donations.models import ERASED_EMAIL_DOMAIN, Donation
+from ..donations.models import ERASED_EMAIL_DOMAIN, Donation, Subscription
 from ..matching.models import MatchPledge
 from ..payments.models import utcnow
 from ..staff.models import AuditEvent
@@ -200,6 +200,10 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
     for p in pledges:
         p.pledger_name = ""
         p.pledger_email = placeholder
+    # Monthly gifts keep running (the donor cancels them first if they wish);
+    # their address goes like the rest.
+    session.execute(update(Subscription).where(Subscription.email == email)
+                    .values(email=placeholder))
     session.execute(delete(PortalLink).where(PortalLink.email == email))
     session.add(AuditEvent(
         at=now, actor_id=None, actor_email=DONOR_ACTOR, action="donor.erase",

@@ -243,7 +243,7 @@ class StripeGateway:
                 invoice_id = invoice_id.id
             if invoice_id:
                 invoice = self.client.v1.invoices.retrieve(invoice_id).to_dict()
-                pi = invoice.get("payment_intent")
+                pi = invoice.get("payment_intent") or self._invoice_intent(invoice_id)
                 if isinstance(pi, dict):
                     pi = pi.get("id")
                 if isinstance(pi, str) and pi:
@@ -255,6 +255,18 @@ class StripeGateway:
             log.warning("stripe error starting subscription %s: %s", reference, exc)
             raise GatewayError(str(exc)) from exc
         return SubscriptionStart(sub.id, customer.id, str(sub.status), intent)
+
+    def _invoice_intent(self, invoice_id: str) -> str | None:
+        """Real Stripe's newer API versions keep an invoice's PaymentIntent in
+        its payments, not on the invoice (localstripe keeps it on the invoice)."""
+        if self.local:
+            return None
+        page = self.client.v1.invoice_payments.list(params={"invoice": invoice_id, "limit": 10})
+        for row in page.data:
+            payment = (row.to_dict().get("payment") or {})
+            if isinstance(payment.get("payment_intent"), str | dict):
+                return payment["payment_intent"]
+        return None
 
     def cancel_subscription(self, subscription_id: str) -> str:
         """Cancel now; returns the gateway's status (`canceled`)."""

@@ -65,6 +65,7 @@ def test_a_monthly_gift_counts_its_first_instalment_and_matches_by_the_monthly_r
     db.session.commit()
     gift, answer = start_monthly(donor, client)
     assert answer["status"] == "succeeded"
+    assert "This is the first of your monthly gifts of $25.00" in client.get(answer["next"]).text
     sub = the_subscription(db)
     assert sub.status == "active" and sub.gateway_id.startswith("sub_")
     assert gateway.client.v1.subscriptions.retrieve(sub.gateway_id).status == "active"
@@ -171,3 +172,95 @@ def test_malformed_invoice_events_are_kept_not_applied(donor, appeal, client, db
         assert answer.status_code == 200 and answer.get_json()["outcome"] == "malformed"
     assert api(client)["raised_minor"] == 2500
     assert states.SUCCEEDED == db.session.scalar(select(Payment.status))
+
+
+def sign_in(client, app, email="dana@example.org"):
+    from tests.functional.test_donor_portal import ask, link_in, open_link, portal_mails
+
+    assert ask(client, email).status_code == 200
+    open_link(client, link_in(portal_mails(app)[-1]))
+
+
+def test_the_donor_cancels_from_the_portal_and_stripe_shows_it_canceled(
+        donor, appeal, client, db, app, gateway):
+    start_monthly(donor, client, amount="15")
+    sub = the_subscription(db)
+    sign_in(client, app)
+    page = client.get("/my-gifts").data.decode()
+    assert "Monthly gifts" in page and "$15.00 a month" in page and "Active" in page
+    action = f"/my-gifts/monthly/{sub.public_id}/cancel"
+    assert action in page
+    # without the CSRF token nothing happens
+    client.post(action, data={})
+    assert the_subscription(db).status == "active"
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    done = client.post(action, data={"csrf_token": token})
+    assert done.status_code == 303
+    page = client.get(done.headers["Location"]).data.decode()
+    assert "Your monthly gift is cancelled" in page and "Cancel this monthly gift" not in page
+    assert the_subscription(db).status == "canceled"
+    assert gateway.client.v1.subscriptions.retrieve(sub.gateway_id).status == "canceled"
+    # the gift already made still counts
+    assert api(client)["raised_minor"] == 1500
+
+
+def test_a_donor_cannot_cancel_another_donors_monthly_gift(donor, appeal, client, db, app):
+    start_monthly(donor, client, email="other@example.org")
+    sub = the_subscription(db)
+    once = donor.start(amount="5")  # dana gives once, and has no monthly gift
+    donor.charge(once, support.card_token(donor.localstripe, VISA))
+    sign_in(client, app)
+    assert f"/my-gifts/monthly/{sub.public_id}/cancel" not in client.get("/my-gifts").text
+    page = client.get("/my-gifts").data.decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post(f"/my-gifts/monthly/{sub.public_id}/cancel", data={"csrf_token": token})
+    assert the_subscription(db).status == "active"
+
+
+def test_staff_filter_the_donations_table_by_one_time_or_monthly(donor, appeal, client, db):
+    from fundraiser.staff import reports
+
+    start_monthly(donor, client, email="monthly@example.org")
+    once = donor.start(amount="7", email="once@example.org")
+    donor.charge(once, support.card_token(donor.localstripe, VISA))
+    db.session.rollback()
+
+    def emails(**args):
+        query = reports.filtered_donations(db.session, reports.parse_filters(args))
+        return sorted(d.email for d in db.session.scalars(query))
+
+    assert emails(frequency="monthly") == ["monthly@example.org"]
+    assert emails(frequency="once") == ["once@example.org"]
+    assert emails(frequency="yearly") == emails() == ["monthly@example.org", "once@example.org"]
+
+
+def test_erasing_my_data_removes_the_address_from_monthly_gifts(donor, appeal, client, db, app):
+    start_monthly(donor, client)
+    sign_in(client, app)
+    page = client.get("/my-gifts/erase").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/my-gifts/erase", data={"csrf_token": token, "confirm": "y"}) \
+        .status_code == 200
+    sub = the_subscription(db)
+    assert sub.email.endswith("@erased.invalid")
+    assert api(client)["raised_minor"] == 2500
+
+
+def test_a_monthly_gift_whose_authentication_failed_stays_monthly_on_retry(
+        donor, appeal, client, db):
+    gift, answer = start_monthly(donor, client, number=THREE_DS, amount="20")
+    support.authenticate_3ds(donor.localstripe, answer["client_secret"], success=False)
+    assert donor.confirm(gift).get_json()["status"] == "failed"
+    page = client.get(f"/give/{gift}/thanks")
+    assert "Try again with another card" in page.text
+    token = donor.csrf(page.data)
+    again = client.post(f"/give/{gift}/retry", data={"csrf_token": token})
+    assert again.status_code == 303
+    retry = again.headers["Location"].rsplit("/", 1)[1]
+    assert "of every month until you cancel" in client.get(f"/give/{retry}").text
+    assert donor.charge(retry, support.card_token(donor.localstripe, VISA)) \
+        .get_json()["status"] == "succeeded"
+    db.session.rollback()
+    subs = db.session.scalars(select(Subscription).order_by(Subscription.id)).all()
+    assert [s.status for s in subs] == ["incomplete", "active"]
+    assert api(client)["raised_minor"] == 2000
