@@ -264,3 +264,34 @@ def test_a_monthly_gift_whose_authentication_failed_stays_monthly_on_retry(
     subs = db.session.scalars(select(Subscription).order_by(Subscription.id)).all()
     assert [s.status for s in subs] == ["incomplete", "active"]
     assert api(client)["raised_minor"] == 2000
+
+
+def wait_for_invoice_events(db, subscription_id, count, timeout=10.0):
+    """Our subscription's events only: localstripe, shared by the session,
+    may still deliver an earlier test's events to this server."""
+    import time
+
+    from fundraiser.payments.models import WebhookEvent
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        outcomes = db.session.scalars(select(WebhookEvent.outcome).where(
+            WebhookEvent.type == "invoice.payment_succeeded",
+            WebhookEvent.payload.contains(subscription_id))).all()
+        db.session.rollback()  # hold no transaction (on SQLite: no lock) while waiting
+        if len(outcomes) >= count and "received" not in outcomes:
+            return outcomes
+        time.sleep(0.2)
+    return None
+
+
+def test_localstripe_delivers_the_first_and_a_renewal_invoice_by_webhook(
+        donor, appeal, client, db, gateway, live_server):
+    start_monthly(donor, client, amount="9")
+    sub = the_subscription(db)
+    assert wait_for_invoice_events(db, sub.gateway_id, 1) is not None
+    renew(gateway, sub)
+    outcomes = wait_for_invoice_events(db, sub.gateway_id, 2)
+    assert outcomes is not None and sorted(outcomes) == ["applied", "applied"]
+    body = api(client)
+    assert (body["raised_minor"], body["donation_count"]) == (1800, 2)
