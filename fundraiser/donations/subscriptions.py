@@ -71,6 +71,13 @@ def charge_first(session, gateway, *, payment_id: int, subscription_id: int, ref
     return started.first_intent
 
 
+def status_label(status: str) -> str:
+    return {
+        INCOMPLETE: _("Not started"), ACTIVE: _("Active"),
+        PAST_DUE: _("Last payment did not go through"), CANCELED: _("Cancelled"),
+    }.get(status, status)
+
+
 def by_public_id(session, public_id: str) -> Subscription | None:
     if not public_id or len(public_id) > 32:
         return None

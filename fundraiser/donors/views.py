@@ -183,18 +183,10 @@ def _gifts_page(link):
         "donors/gifts.html", email=link.email, gifts=gifts, texts=texts,
         status_label=status_label, prefs=prefs, signout=SignOutForm(),
         saved=request.args.get("saved") == "1", ends_at=link.session_ends_at,
-        monthly=monthly, monthly_label=monthly_label, cancel_form=CancelMonthlyForm(),
+        monthly=monthly, monthly_label=subscriptions.status_label, cancel_form=CancelMonthlyForm(),
         canceled=request.args.get("canceled") == "1",
         cancel_failed=request.args.get("cancel_failed") == "1",
     )
-
-
-def monthly_label(status: str) -> str:
-    return {
-        subscriptions.INCOMPLETE: _("Not started"), subscriptions.ACTIVE: _("Active"),
-        subscriptions.PAST_DUE: _("Last payment did not go through"),
-        subscriptions.CANCELED: _("Cancelled"),
-    }.get(status, status)
 
 
 @bp.post("/monthly/<public_id>/cancel")

@@ -295,3 +295,19 @@ def test_localstripe_delivers_the_first_and_a_renewal_invoice_by_webhook(
     assert outcomes is not None and sorted(outcomes) == ["applied", "applied"]
     body = api(client)
     assert (body["raised_minor"], body["donation_count"]) == (1800, 2)
+
+
+def test_staff_see_a_donors_monthly_gifts_on_their_page(donor, appeal, client, db, app):
+    from fundraiser.staff import services as staff
+    from tests.functional.staff.conftest import PASSWORD, StaffClient
+
+    start_monthly(donor, client, amount="11")
+    user, _ = staff.create_staff(db.session, "viewer@example.org", "viewer")
+    staff.set_password(db.session, user, PASSWORD)
+    db.session.commit()
+    viewer = StaffClient(app, "viewer@example.org")
+    viewer.login()
+    page = viewer.get("/staff/donors/gifts?email=dana@example.org")
+    assert page.status_code == 200
+    assert "Monthly gifts" in page.text and "$11.00 a month" in page.text
+    assert "Active" in page.text
