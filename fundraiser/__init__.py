@@ -168,6 +168,9 @@ def create_app(config=None) -> Flask:
     from .donations import matching_hooks
 
     matching_hooks.connect()  # allocates the match, then sends the receipt
+    from .donations import subscriptions
+
+    subscriptions.connect()  # monthly gifts: invoice and subscription events
     from .donations import cache_hooks
 
     cache_hooks.connect()  # a payment change drops its appeal's public pages, everywhere

@@ -25,3 +25,7 @@ payment_reinstated = _signals.signal("payment-reinstated")
 #: declines on an appeal passed the breaker's threshold: its card gifts are paused. Sent once
 #: per trip.
 card_breaker_tripped = _signals.signal("card-breaker-tripped")
+#: sender=None, event=GatewayEvent, session=Session — a verified event payments does not
+#: apply itself (invoices, subscriptions). The receiver that knows the type returns
+#: (payment_id | None, outcome); others return None.
+gateway_event = _signals.signal("gateway-event")

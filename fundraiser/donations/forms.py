@@ -74,6 +74,12 @@ class DonationForm(FlaskForm):
     amount = StringField(_l("Amount"))               # a preset, or "other"
     other_amount = StringField(_l("Other amount"), validators=[Length(max=20)])
     currency = SelectField(_l("Currency"))
+    # One-time is the default: nothing signs a donor up for more unasked.
+    frequency = RadioField(
+        _l("How often"),
+        choices=[_Choice("once", _l("One time")), _Choice("monthly", _l("Monthly"))],
+        default="once",
+        validators=[DataRequired(_l("Please choose one time or monthly."))])
     name = StringField(
         _l("Full name"),
         validators=[DataRequired(_l("Please tell us your name.")),
@@ -111,6 +117,10 @@ class DonationForm(FlaskForm):
         self.max_major = max_major
         self.currency.choices = [_Choice(appeal.currency, appeal.currency)] if appeal else []
         self.money: Money | None = None
+
+    @property
+    def monthly(self) -> bool:
+        return self.frequency.data == "monthly"
 
     def caught_by_honeypot(self) -> bool:
         return bool((self.leave_empty.data or "").strip())

@@ -29,7 +29,8 @@ def gift_facts(session, donation: Donation, net_minor: int, at) -> rules.Gift:
         Donation.payment_id == Payment.id, Payment.status.in_(_EVER_GIVEN),
         Payment.succeeded_at.is_not(None), Payment.succeeded_at <= at)))
     return rules.Gift(amount_minor=net_minor, currency=donation.currency, at=at,
-                      email=donation.email, is_first_time=not earlier, is_monthly=False)
+                      email=donation.email, is_first_time=not earlier,
+                      is_monthly=donation.subscription_id is not None)
 
 
 def _allocate(session, payment_id: int, reason: str) -> tuple[Donation | None, int | None]:

@@ -4,6 +4,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -37,7 +38,10 @@ class Donation(db.Model):
 
     __tablename__ = "donations"
     __table_args__ = (Index("ix_donations_appeal_created", "appeal_id", "created_at"),
-                      Index("ux_donations_receipt_number", "receipt_number", unique=True))
+                      Index("ux_donations_receipt_number", "receipt_number", unique=True),
+                      # One gift per paid invoice of a monthly gift, however
+                      # often its event arrives.
+                      Index("ux_donations_invoice_id", "invoice_id", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Unguessable: the thank-you page is reached by it, without a login.
@@ -66,6 +70,10 @@ class Donation(db.Model):
     # Sequential, never reused: given once, when the gift first succeeds
     # (receipt_numbers.assign), from the one counter row below.
     receipt_number: Mapped[int | None] = mapped_column(BigInteger)
+    # An instalment of a monthly gift (subscriptions.py): which one, and the
+    # gateway's invoice it paid (None for the first until its invoice is seen).
+    subscription_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    invoice_id: Mapped[str | None] = mapped_column(String(255))
 
     appeal: Mapped[Appeal] = relationship()
     payment: Mapped[Payment] = relationship()
@@ -82,6 +90,42 @@ class Donation(db.Model):
         if self.display_name:
             return self.display_name
         return self.donor_name.split()[0] if self.donor_name.split() else None
+
+
+SUBSCRIPTION_STATES = ("incomplete", "active", "past_due", "canceled")
+
+
+class Subscription(db.Model):
+    """A monthly gift: the gateway's Subscription, and the terms the donor
+    agreed to. Each paid instalment is a Donation with `subscription_id`."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("status IN ('incomplete', 'active', 'past_due', 'canceled')",
+                        name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(
+        String(32), unique=True, default=new_public_id, nullable=False)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), nullable=False)
+    amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="incomplete", nullable=False)
+    gateway_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    customer_id: Mapped[str | None] = mapped_column(String(255))
+    # The last invoice whose failure the donor was told about: told once.
+    failed_invoice_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    canceled_at: Mapped[datetime | None]
+
+    appeal: Mapped[Appeal] = relationship()
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
 
 
 class ReceiptCounter(db.Model):

@@ -71,3 +71,24 @@ def status_message(payment) -> str:
     if s == states.CANCELED:
         return _("This payment was cancelled. Nothing was charged.")
     return _("This gift has been refunded.")
+
+
+def _day_of_month(day: int, locale: str) -> str:
+    if not locale.startswith("en"):
+        return str(day)
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def monthly_terms(donation) -> str:
+    """What a monthly gift charges, and when, in plain words; "" for a
+    one-time gift. Stripe bills again on the day of the month it started
+    (the last day in shorter months)."""
+    if donation.subscription_id is None:
+        return ""
+    from ..payments.models import utcnow
+
+    locale = str(get_locale() or "en")
+    amount = donation.amount.format(locale)
+    return _("%(amount)s now and on the %(day)s of every month until you cancel.",
+             amount=amount, day=_day_of_month(utcnow().day, locale))

@@ -25,8 +25,15 @@ from ..matching import services as matching
 from ..payments import services as payments
 from ..payments import states
 from ..payments.gateway import GatewayError
-from . import card_checks, match_presenters, receipt_numbers, receipt_pdf, services
-from .presenters import donation_form, render_thanks, status_message
+from . import (
+    card_checks,
+    match_presenters,
+    receipt_numbers,
+    receipt_pdf,
+    services,
+    subscriptions,
+)
+from .presenters import donation_form, monthly_terms, render_thanks, status_message
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +81,8 @@ def give(slug):
             consent=form.consent.data, locale=str(get_locale()), source=form.source.data or "",
             limits=current_limits(),
         )
+        if form.monthly:
+            subscriptions.start(db.session, donation)
         db.session.commit()
         return redirect(url_for("donations.pay", public_id=donation.public_id), code=303)
     return render_appeal(appeal, form), 422
@@ -98,7 +107,7 @@ def pay(public_id):
                                                  str(get_locale())),
                            stripe_js_url=gateway.js_url,
                            stripe_key=gateway.publishable_key, match_note=match_note,
-                           funded_pledge=funded)
+                           funded_pledge=funded, monthly=monthly_terms(donation))
 
 
 def _state_json(donation, **extra):
@@ -146,7 +155,12 @@ def charge(public_id):
     # this one now finds the payment taken, and no lock is held during the call.
     db.session.commit()
     try:
-        result = payments.charge_card(db.session, gateway, token=token, **order)
+        if donation.subscription_id is not None:
+            result = subscriptions.charge_first(
+                db.session, gateway, token=token, subscription_id=donation.subscription_id,
+                **order)
+        else:
+            result = payments.charge_card(db.session, gateway, token=token, **order)
     except GatewayError as exc:
         # Unknown outcome: the payment stays `processing` and reconcile finds it.
         db.session.rollback()
@@ -249,6 +263,9 @@ def retry(public_id):
                                                funded.pledger_name, locale=donation.locale)
     else:
         again = services.retry_donation(db.session, donation)
+        if donation.subscription_id is not None:
+            # A monthly gift whose first instalment failed stays monthly on retry.
+            subscriptions.start(db.session, again)
     db.session.commit()
     return redirect(url_for("donations.pay", public_id=again.public_id), code=303)
 

@@ -45,3 +45,7 @@ class EraseForm(FlaskForm):
 
 class SignOutForm(FlaskForm):
     pass
+
+
+class CancelMonthlyForm(FlaskForm):
+    """A button per monthly gift: POST with the CSRF token."""

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from ..appeals.models import Signature
-from ..donations.models import ERASED_EMAIL_DOMAIN, Donation
+from ..donations.models import ERASED_EMAIL_DOMAIN, Donation, Subscription
 from ..matching.models import MatchPledge
 from ..payments.models import utcnow
 from ..staff.models import AuditEvent
@@ -209,6 +209,10 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
         sig.email = placeholder
         sig.consent_contact = False
         sig.token_hash = None
+    # Monthly gifts keep running (the donor cancels them first if they wish);
+    # their address goes like the rest.
+    session.execute(update(Subscription).where(Subscription.email == email)
+                    .values(email=placeholder))
     session.execute(delete(PortalLink).where(PortalLink.email == email))
     session.add(AuditEvent(
         at=now, actor_id=None, actor_email=DONOR_ACTOR, action="donor.erase",

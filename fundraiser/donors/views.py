@@ -24,13 +24,22 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from ..appeals import services as appeals
+from ..donations import subscriptions
 from ..extensions import db
 from ..jobs import enqueue, send_email
 from ..payments import states
+from ..payments.gateway import GatewayError
 from ..payments.models import utcnow
 from ..urls import public_url
 from . import limits, services
-from .forms import EraseForm, LinkRequestForm, OpenLinkForm, PreferencesForm, SignOutForm
+from .forms import (
+    CancelMonthlyForm,
+    EraseForm,
+    LinkRequestForm,
+    OpenLinkForm,
+    PreferencesForm,
+    SignOutForm,
+)
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +173,9 @@ def use_link(token):
 
 def _gifts_page(link):
     gifts = services.gifts_for(db.session, link.email)
-    texts = appeals.texts_for(db.session, list({g.appeal_id: g.appeal for g in gifts}.values()),
+    monthly = subscriptions.for_email(db.session, link.email)
+    texts = appeals.texts_for(db.session, list({g.appeal_id: g.appeal
+                                                for g in [*gifts, *monthly]}.values()),
                               _locale())
     prefs = PreferencesForm(formdata=None,
                             wants_updates=services.wants_updates(db.session, link.email))
@@ -172,7 +183,30 @@ def _gifts_page(link):
         "donors/gifts.html", email=link.email, gifts=gifts, texts=texts,
         status_label=status_label, prefs=prefs, signout=SignOutForm(),
         saved=request.args.get("saved") == "1", ends_at=link.session_ends_at,
+        monthly=monthly, monthly_label=subscriptions.status_label, cancel_form=CancelMonthlyForm(),
+        canceled=request.args.get("canceled") == "1",
+        cancel_failed=request.args.get("cancel_failed") == "1",
     )
+
+
+@bp.post("/monthly/<public_id>/cancel")
+def cancel_monthly(public_id):
+    """Stop a monthly gift: at Stripe first, then here."""
+    link = _donor()
+    if link is None:
+        return _session_ended()
+    sub = subscriptions.by_public_id(db.session, public_id)
+    if sub is None or sub.email != link.email or not CancelMonthlyForm().validate_on_submit():
+        return redirect(url_for("donors.portal"), code=303)
+    try:
+        subscriptions.cancel(db.session, current_app.extensions["fundraiser.gateway"], sub)
+        db.session.commit()
+    except GatewayError:
+        db.session.rollback()
+        log.warning("subscription %s: cancel failed at the gateway", sub.id)
+        return redirect(url_for("donors.portal", cancel_failed=1), code=303)
+    log.info("subscription %s canceled by the donor", sub.id)
+    return redirect(url_for("donors.portal", canceled=1), code=303)
 
 
 def _session_ended():

@@ -49,6 +49,17 @@ class CardSetup:
     card_fingerprint: str | None = None  # see StripeGateway.card_fingerprint
 
 
+@dataclass(frozen=True)
+class SubscriptionStart:
+    """A monthly gift set up at the gateway, and its first invoice's intent
+    (None when the gateway made none, e.g. a zero invoice)."""
+
+    subscription_id: str
+    customer_id: str
+    status: str                    # the gateway's: incomplete | active | …
+    first_intent: IntentResult | None = None
+
+
 class GatewayError(Exception):
     """The processor could not be reached or answered with an error we can
     retry. `user_message` is safe to show a donor."""
@@ -102,6 +113,13 @@ class PaymentGateway(Protocol):
 
     def resume_authentication(self, *, intent_id: str,
                               payment_method_id: str | None) -> IntentResult: ...
+
+    def start_subscription(
+        self, *, reference: str, amount_minor: int, currency: str, token: str,
+        email: str, name: str, description: str,
+    ) -> SubscriptionStart: ...
+
+    def cancel_subscription(self, subscription_id: str) -> str: ...
 
     def recent_intents(self, since_epoch: int) -> list[IntentResult]: ...
 

@@ -390,7 +390,8 @@ def _apply_event(session, event: GatewayEvent) -> tuple[int | None, str]:
             return payment.id, "stale"
         return payment.id, "applied" if changed else "repeat"
 
-    return None, "ignored"
+    answers = [a for _r, a in signals.gateway_event.send(None, event=event, session=session) if a]
+    return answers[0] if answers else (None, "ignored")
 
 
 def _charge_went_through(session, payment: Payment, event: GatewayEvent, *,

@@ -6,6 +6,7 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import func
 
+from ..donations import subscriptions
 from ..donations.models import Donation
 from ..extensions import db
 from . import reports, services
@@ -34,7 +35,9 @@ def donor():
         abort(404)
     totals = db.session.execute(reports.donors_query(db.session).where(
         func.lower(Donation.email) == email)).all()
-    return render_template("staff/donor.html", email=email, gifts=gifts, totals=totals)
+    return render_template("staff/donor.html", email=email, gifts=gifts, totals=totals,
+                           monthly=subscriptions.for_email(db.session, email),
+                           monthly_label=subscriptions.status_label)
 
 
 @bp.get("/donors.csv")

@@ -49,6 +49,7 @@ class DonationFilters:
     currency: str = ""
     source: str = ""
     method: str = ""           # stripe | offline
+    frequency: str = ""        # once | monthly (an instalment of a monthly gift)
     q: str = ""
     sort: str = "date"
     direction: str = "desc"
@@ -60,7 +61,8 @@ class DonationFilters:
                 "date_to": self.date_to.isoformat() if self.date_to else "",
                 "amount_min": self.amount_min, "amount_max": self.amount_max,
                 "currency": self.currency, "source": self.source, "method": self.method,
-                "q": self.q, "sort": self.sort, "direction": self.direction}
+                "frequency": self.frequency, "q": self.q, "sort": self.sort,
+                "direction": self.direction}
         return {k: v for k, v in args.items() if v not in ("", None)}
 
 
@@ -101,6 +103,9 @@ def parse_filters(args) -> DonationFilters:
     method = (args.get("method") or "").strip()
     if method in ("stripe", "offline"):
         f.method = method
+    frequency = (args.get("frequency") or "").strip()
+    if frequency in ("once", "monthly"):
+        f.frequency = frequency
     f.q = (args.get("q") or "").strip()[:100]
     sort = args.get("sort") or "date"
     f.sort = sort if sort in SORTS else "date"
@@ -151,6 +156,9 @@ def filtered_donations(session, f: DonationFilters, join_payments: bool = True):
         query = query.where(Donation.source == f.source)
     if f.method:
         query = query.where(Payment.provider == f.method)
+    if f.frequency:
+        monthly = Donation.subscription_id.is_not(None)
+        query = query.where(monthly if f.frequency == "monthly" else ~monthly)
     if f.q:
         # One expression, matching the trigram index on PostgreSQL (migration c3ab801a7653).
         pattern = f"%{_escape_like(f.q.lower())}%"

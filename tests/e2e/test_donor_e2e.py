@@ -75,6 +75,8 @@ def test_the_gift_form_works_from_the_keyboard_alone(page, site):
     checked = page.locator('input[name="amount"]:checked')
     expect(checked).to_have_id("amount-3")
     page.keyboard.press("Tab")                   # to the other-amount box
+    page.keyboard.press("Tab")                   # to how often: one time, already chosen
+    expect(page.locator('input[name="frequency"]:checked')).to_have_value("once")
     page.keyboard.press("Tab")                   # to the name
     page.keyboard.type("Keyboard Donor")
     page.keyboard.press("Tab")
