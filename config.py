@@ -85,6 +85,9 @@ class Config:
     ORG_ADDRESS = os.environ.get("ORG_ADDRESS", "")
     ORG_REGISTRATION = os.environ.get("ORG_REGISTRATION", "")
     RECEIPT_NUMBER_PREFIX = os.environ.get("RECEIPT_NUMBER_PREFIX", "R-")
+    # The receipt mail carries its PDF (0) to send the text alone; the PDF
+    # stays downloadable from the thank-you page and the donor portal.
+    RECEIPT_PDF_ATTACHED = os.environ.get("RECEIPT_PDF_ATTACHED", "1") != "0"
 
     # Shared by every app process and host when set; empty = embedded run.
     REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -172,6 +175,9 @@ class TestConfig(Config):
     REDIS_URL = ""  # a test that wants Redis names its own database
     CACHE_REDIS_URL = ""
     CARD_GUARD_ENABLED = False  # the card-testing tests turn it on
+    # Rendering a PDF takes ~0.1 s and most tests make many gifts: the
+    # receipt tests turn it on.
+    RECEIPT_PDF_ATTACHED = False
     APP_URL = "http://127.0.0.1:5000"
     PUBLIC_CACHE_SECONDS = 0  # tests read their own writes at once
 

@@ -53,16 +53,17 @@ def send_receipt(session, payment_id: int, donation=None,
 @job
 def send_receipt_email(facts: dict, subject: str, body: str, to: list[str],
                        what: str = "") -> None:
-    """The receipt email with its PDF attached, rendered here (in the worker)
-    from the plain facts it was queued with: no database connection needed,
-    so an inline run never waits for a second one. An SMTP failure raises,
-    so the queue retries it."""
+    """The receipt email with its PDF attached (unless RECEIPT_PDF_ATTACHED
+    is off), rendered here (in the worker) from the plain facts it was queued
+    with: no database connection needed, so an inline run never waits for a
+    second one. An SMTP failure raises, so the queue retries it."""
     from flask_mailman import EmailMessage
 
-    org = receipt_pdf.Organisation.from_config(current_app.config)
     message = EmailMessage(subject=subject, body=body, to=to)
-    message.attach(receipt_pdf.filename(facts, org), receipt_pdf.render_receipt(facts, org),
-                   "application/pdf")
+    if current_app.config.get("RECEIPT_PDF_ATTACHED", True):
+        org = receipt_pdf.Organisation.from_config(current_app.config)
+        message.attach(receipt_pdf.filename(facts, org), receipt_pdf.render_receipt(facts, org),
+                       "application/pdf")
     message.send()
     log.info("mail sent: %s", what or subject)
 

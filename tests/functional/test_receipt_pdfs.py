@@ -21,7 +21,7 @@ HEBREW_TITLE = "לחם ושושנים"
 
 @pytest.fixture(autouse=True)
 def organisation(app):
-    app.config.update(ORG)
+    app.config.update(ORG, RECEIPT_PDF_ATTACHED=True)
 
 
 def give(db, appeal, amount_minor, email="dana@example.org", locale="en", name="Dana Levi"):

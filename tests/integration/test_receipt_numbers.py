@@ -5,6 +5,7 @@ with no gap and no repeat (SQLite, and PostgreSQL when DATABASE_URL is set)."""
 
 import threading
 
+import pytest
 from sqlalchemy import select
 
 from fundraiser.donations import receipt_numbers
@@ -12,6 +13,11 @@ from fundraiser.donations.models import Donation
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
 from tests.factories import create_appeal, create_donation
+
+
+@pytest.fixture(autouse=True)
+def receipts_carry_their_pdf(app):
+    app.config["RECEIPT_PDF_ATTACHED"] = True
 
 GIFTS = 32
 
