@@ -21,9 +21,12 @@ compile-translations: $(STAMP)
 run: compile-translations
 	$(PY) scripts/dev.py
 
-## make test: the whole suite (unit, integration, functional, e2e).
+## make test: the whole suite (unit, integration, functional, e2e), spread
+## over TEST_WORKERS processes (pytest-xdist; each has its own PostgreSQL and
+## Redis databases). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: compile-translations
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## make bench: load figures beside same-run baselines (needs wrk and PostgreSQL).
 bench: compile-translations

@@ -18,13 +18,44 @@ from sqlalchemy import create_engine, text
 from tests import support
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("DATABASE_URL", "")
+
+# Under `pytest -n N` (pytest-xdist; `make test` uses it) each worker process
+# gets its own PostgreSQL database and its own Redis databases, so two workers
+# never truncate or flush each other's data. Redis has 16 databases: up to four
+# workers each take one for jobs, one for the shared cache and one for the
+# card-testing counters (db 11 is the benchmark's).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") and WORKER[2:].isdigit() else 0
+_REDIS_DBS = {"TEST_REDIS_JOBS_URL": (5, 6, 7, 8), "TEST_REDIS_CACHE_URL": (12, 13, 14, 15),
+              "TEST_REDIS_URL": (3, 4, 9, 10)}
+if WORKER:
+    if WORKER_INDEX > 3:
+        raise pytest.UsageError("run the suite with at most 4 workers (pytest -n 4)")
+    for _name, _dbs in _REDIS_DBS.items():
+        os.environ.setdefault(_name, f"redis://127.0.0.1:6379/{_dbs[WORKER_INDEX]}")
+
+
+def _worker_database(url: str) -> str:
+    """The database URL this worker uses: `<name>_gw<N>` beside the one named."""
+    if not WORKER or not url.startswith(("postgres://", "postgresql")):
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(
+        hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("DATABASE_URL", ""))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith(("postgres://", "postgresql"))
                          else [])
 
 
 def pytest_sessionstart(session):
-    # Compiled catalogues are build output, not in git: make sure they exist.
+    # Compiled catalogues are build output, not in git: make sure they exist
+    # (once, in the controlling process, not in every xdist worker at once).
+    if hasattr(session.config, "workerinput"):
+        return
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "compile",
                     "-d", str(ROOT / "fundraiser" / "translations")], check=True)
 
@@ -35,14 +66,31 @@ def localstripe():
         yield base
 
 
-def _pg_url():
-    url = PG_URL.replace("postgres://", "postgresql://", 1)
+def _pg_url(url: str = ""):
+    url = (url or PG_URL).replace("postgres://", "postgresql://", 1)
     return url.replace("postgresql://", "postgresql+psycopg://", 1) if "+" not in url else url
+
+
+def _create_database_if_missing(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    named = make_url(_pg_url(os.environ["DATABASE_URL"]))  # exists: CI names it
+    admin = create_engine(named, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": target.database}).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def pg_schema():
     """Migrate the PostgreSQL test database once per run, from nothing."""
+    _create_database_if_missing(_pg_url())
     engine = create_engine(_pg_url())
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -181,13 +229,33 @@ def live_server(app, localstripe):
 
 @pytest.fixture(autouse=True)
 def _no_smtp(monkeypatch):
-    """No test may open an SMTP connection."""
+    """No test may open an SMTP connection, but to its own loopback server
+    (the `smtp_inbox` fixture, tests/smtp.py)."""
     import smtplib
 
-    def refuse(*a, **k):
+    from tests.smtp import ALLOWED_PORTS
+
+    connect = smtplib.SMTP.connect
+
+    def refuse(self, host="localhost", port=0, *a, **k):
+        if host == "127.0.0.1" and port in ALLOWED_PORTS:
+            return connect(self, host, port, *a, **k)
         raise AssertionError("a test tried to open an SMTP connection")
 
     monkeypatch.setattr(smtplib.SMTP, "connect", refuse)
+
+
+@pytest.fixture
+def smtp_inbox():
+    """A real SMTP server on a free loopback port; `.config()` points an app
+    at it, `.messages` holds what arrived."""
+    from tests.smtp import Inbox
+
+    inbox = Inbox().start()
+    try:
+        yield inbox
+    finally:
+        inbox.stop()
 
 
 # The job-queue tests' own Redis database (never another's), flushed before
