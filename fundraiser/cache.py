@@ -19,12 +19,20 @@ A reader reads the versions *before* the database, and a writer bumps *after*
 its commit: a reader that saw the old version may store figures under it,
 but nobody reads that key again. Nothing that moves money reads from here.
 If the cache cannot be reached, pages are computed as if uncached.
+
+One round trip per warm answer: a key that carries its versions never names
+another value, so each process also keeps the last few entries it read or
+stored (`LOCAL_ENTRIES`, for the same lifetime) and only asks Redis for the
+versions. A bump is still seen on the very next request, on every host.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,6 +42,7 @@ ALL = "all"  # the scope every entry belongs to: staff edits bump it
 KEY_PREFIX = "fundraiser:public:"
 IN_PROCESS_SECONDS = 2  # default lifetime when each process has its own cache
 SHARED_SECONDS = 60  # default lifetime on Redis, where every change is seen at once
+LOCAL_ENTRIES = 256  # versioned entries each process keeps beside Redis
 
 
 def appeal_scope(slug: str) -> str:
@@ -52,6 +61,28 @@ class PublicCache:
         self.backend = backend
         self.lifetime = int(lifetime) if lifetime >= 1 else (1 if lifetime > 0 else 0)
         self.shared = shared
+        self._local: OrderedDict[str, tuple[float, tuple]] = OrderedDict()
+        self._local_lock = threading.Lock()
+
+    def _local_get(self, full: str) -> tuple | None:
+        with self._local_lock:
+            found = self._local.get(full)
+            if found is None:
+                return None
+            if found[0] < time.monotonic():
+                del self._local[full]
+                return None
+            self._local.move_to_end(full)
+            return found[1]
+
+    def _local_put(self, full: str, boxed: tuple) -> None:
+        if not self.shared:  # the in-process backend is local already
+            return
+        with self._local_lock:
+            self._local[full] = (time.monotonic() + self.lifetime, boxed)
+            self._local.move_to_end(full)
+            while len(self._local) > LOCAL_ENTRIES:
+                self._local.popitem(last=False)
 
     @property
     def enabled(self) -> bool:
@@ -75,13 +106,18 @@ class PublicCache:
             return compute()
         try:
             full = f"{key}|{self.versions([ALL] if scope is None else [ALL, scope])}"
-            hit = self.backend.get(full)
+            hit = self._local_get(full)
+            if hit is None:
+                hit = self.backend.get(full)
+                if hit is not None:
+                    self._local_put(full, hit)
         except Exception as exc:  # noqa: BLE001 — Redis away: serve uncached
             log.warning("public cache unavailable (%s); computing %s", exc, key)
             return compute()
         if hit is not None:
             return hit[0]
         value = compute()
+        self._local_put(full, (value,))
         try:
             self.backend.set(full, (value,), timeout=self.lifetime)
         except Exception as exc:  # noqa: BLE001

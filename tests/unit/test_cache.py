@@ -59,3 +59,47 @@ def test_an_unreachable_cache_serves_uncached_pages():
     assert cache.get_or_set("k", lambda: 1) == 1
     assert cache.get_or_set("k", lambda: 2) == 2
     cache.bump(appeal_scope("a"))  # logged, never raised
+
+
+class Counting(SimpleCache):
+    """A backend shared by several PublicCaches (as Redis is by several
+    processes) that counts the round trips each kind of call would make."""
+
+    def __init__(self):
+        super().__init__()
+        self.trips = []
+
+    def get_many(self, *keys):
+        self.trips.append("get_many")  # one MGET on Redis
+        return [SimpleCache.get(self, k) for k in keys]
+
+    def get(self, key):
+        self.trips.append("get")
+        return super().get(key)
+
+
+def test_a_warm_shared_answer_costs_one_round_trip_and_a_bump_elsewhere_is_seen_at_once():
+    redis_like = Counting()
+    host_a = PublicCache(redis_like, lifetime=60, shared=True)
+    host_b = PublicCache(redis_like, lifetime=60, shared=True)
+    scope = appeal_scope("a")
+    assert host_a.get_or_set("k", lambda: "figures 1", scope) == "figures 1"
+    assert host_b.get_or_set("k", lambda: "never", scope) == "figures 1"  # read from the store
+    redis_like.trips.clear()
+    for _ in range(5):
+        assert host_a.get_or_set("k", lambda: "never", scope) == "figures 1"
+    assert redis_like.trips == ["get_many"] * 5  # the versions only
+    host_b.bump(scope)  # a gift committed on the other host
+    assert host_a.get_or_set("k", lambda: "figures 2", scope) == "figures 2"
+
+
+def test_the_local_copies_expire_with_the_lifetime_and_stay_few():
+    from fundraiser import cache as cache_module
+
+    host = PublicCache(Counting(), lifetime=1, shared=True)
+    host.get_or_set("k", lambda: "old")
+    time.sleep(1.1)
+    assert host.get_or_set("k", lambda: "new") == "new"
+    for i in range(cache_module.LOCAL_ENTRIES + 50):
+        host.get_or_set(f"k{i}", lambda i=i: i)
+    assert len(host._local) == cache_module.LOCAL_ENTRIES
