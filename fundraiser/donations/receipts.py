@@ -1,10 +1,12 @@
 """Receipts: sent once when a payment succeeds, right after its match is
 allocated (called from matching_hooks.on_succeeded), and only once the
-transaction that recorded the success has committed: as a mail job, which a
-worker retries when the mail server fails (inline without Redis). The gift
-gets its receipt number in that transaction; the job renders the PDF
-receipt (receipt_pdf.py) and attaches it, so the queue carries ids and text,
-not a document."""
+transaction that recorded the success has committed. Two jobs (inline
+without Redis): `prepare_receipt` claims the receipt, gives the gift its
+number and words the mail in a short transaction of its own — not in the
+one that holds the pool's lock, so 32 gifts on one pool do not queue behind
+the receipt counter too; `send_receipt_email` renders the PDF receipt
+(receipt_pdf.py), attaches it and sends it, retried when the mail server
+fails. The queue carries ids and text, not a document."""
 
 import logging
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from flask_babel import gettext as _
 
 from ..appeals import services as appeals
 from ..appeals.models import Appeal
-from ..jobs import enqueue, job, send_email
+from ..jobs import enqueue, job, queue, send_email
 from ..matching import card_pledges
 from ..matching import ledger as match_ledger
 from ..money import Money
@@ -28,12 +30,39 @@ log = logging.getLogger(__name__)
 
 def send_receipt(session, payment_id: int, donation=None,
                  matched_minor: int | None = None) -> None:
-    """`donation` and `matched_minor` may be given when the caller has them
-    (None: looked up here)."""
-    donation = donation or services.by_payment_id(session, payment_id)
+    """Ask for the gift's receipt. Called inside the transaction that
+    recorded the success, which holds the pool's lock while it lasts: so it
+    only queues `prepare_receipt`, which numbers, words and sends the receipt
+    in a transaction of its own once this one has committed. `matched_minor`
+    may be given when the caller has it (None: looked up by the job).
+    Without a queue (the embedded run) it is done here, in this transaction:
+    an inline job would need a second connection while this one is held."""
+    if queue() is None:
+        _prepare(session, payment_id, matched_minor)
+    else:
+        enqueue(prepare_receipt, payment_id, matched_minor)
+
+
+@job
+def prepare_receipt(payment_id: int, matched_minor: int | None = None) -> None:
+    """The queued receipt: claimed, numbered and worded in one transaction; a
+    failure before the commit leaves it unclaimed, and the queue retries."""
+    from ..extensions import db
+
+    if _prepare(db.session, payment_id, matched_minor):
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+def _prepare(session, payment_id: int, matched_minor: int | None) -> bool:
+    """Claim the receipt (once per gift, however often asked), give it its
+    number, word it in the donor's language and queue the mail once the
+    transaction commits. False when there is nothing to send."""
+    donation = services.by_payment_id(session, payment_id)
     if donation is None or donation.erased_at is not None \
             or not services.claim_receipt(session, donation.id):
-        return  # sent already, or the donor erased their address
+        return False  # sent already, or the donor erased their address
     donation.receipt_number = receipt_numbers.assign(session, donation.id)
     # In the language the donor gave in (a webhook or `reconcile` may send it
     # later, outside any request): its words and the appeal's title.
@@ -48,6 +77,7 @@ def send_receipt(session, payment_id: int, donation=None,
     facts = receipt_pdf.receipt_facts(session, donation)
     enqueue(send_receipt_email, facts, str(subject), body, [donation.email],
             f"receipt, donation {donation.id}")
+    return True
 
 
 @job

@@ -187,3 +187,32 @@ def test_a_worker_killed_mid_queue_loses_no_event(client, app, database_url):
         assert times_succeeded(payment_id) == 1
     assert db.session.scalar(select(func.count()).select_from(WebhookEvent)
                              .where(WebhookEvent.outcome == "applied")) == 8
+
+
+def test_with_a_queue_the_receipt_is_numbered_outside_the_gift_transaction_and_once(app):
+    """The transaction that records a success holds the pool's lock: with a
+    queue it only asks for the receipt; a job numbers and words it, and a
+    second ask (a webhook and the browser both) sends nothing twice."""
+    from fundraiser.donations import receipts as receipt_jobs
+    from fundraiser.donations.models import Donation
+    from fundraiser.payments import services as payments
+
+    [(payment_id, _), (other_id, _)] = make_gifts(2)
+    payments.transition_to(db.session, payment_id, states.SUCCEEDED)
+    receipt_jobs.send_receipt(db.session, payment_id)  # asked twice
+    db.session.commit()
+    gift = db.session.scalar(select(Donation).where(Donation.payment_id == payment_id))
+    assert gift.receipt_number is None and gift.receipt_sent_at is None
+    assert jobs.queue().count == 2  # the two asks; no mail yet
+
+    run_burst_worker()
+    gift = db.session.scalar(select(Donation).where(Donation.payment_id == payment_id))
+    assert gift.receipt_number == 1 and gift.receipt_sent_at is not None
+    assert [m.to for m in receipts(app)] == [["donor0@example.org"]]
+
+    payments.transition_to(db.session, other_id, states.SUCCEEDED)
+    db.session.commit()
+    run_burst_worker()
+    assert db.session.scalar(select(Donation.receipt_number)
+                             .where(Donation.payment_id == other_id)) == 2
+    assert len(receipts(app)) == 2
