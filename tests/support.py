@@ -158,3 +158,33 @@ def worker_env(database_url: str, redis_url: str, **extra) -> dict:
 def failing_job(label):
     """A job that always raises (for the retry and staff-page tests)."""
     raise RuntimeError(f"the partner service refused {label}")
+
+
+def in_threads(app, db, work, args, timeout: float = 180):
+    """Run `work(arg)` for each arg, each in its own thread, app context and
+    session (so its own connection), all released at once by a barrier; each
+    commits. Returns the errors, as reprs."""
+    db.session.commit()
+    db.session.remove()  # hold no transaction (SQLite: no lock) while threads run
+    barrier = threading.Barrier(len(args))
+    errors = []
+
+    def run(arg):
+        with app.app_context():
+            try:
+                barrier.wait()
+                work(arg)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - every failure is reported
+                db.session.rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(arg,)) for arg in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
+    return errors

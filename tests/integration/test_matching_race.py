@@ -13,6 +13,7 @@ from fundraiser.matching.models import MatchEntry, MatchPledge, MatchPool
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
 from tests.factories import create_appeal, create_donation
+from tests.support import in_threads
 
 GIFTS = 64
 GIFT = 1_000
@@ -20,32 +21,10 @@ GIFT = 1_000
 
 def race(app, db, payment_ids):
     """Succeed every payment from its own thread; returns (errors, seconds)."""
-    db.session.commit()
-    db.session.remove()  # hold no transaction (SQLite: no lock) while threads run
-    barrier = threading.Barrier(len(payment_ids))
-    errors = []
-
-    def succeed(payment_id):
-        with app.app_context():
-            try:
-                barrier.wait()
-                payments.transition_to(db.session, payment_id, states.SUCCEEDED)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - every failure is reported
-                db.session.rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=succeed, args=(pid,)) for pid in payment_ids]
     started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    seconds = time.perf_counter() - started
-    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
-    return errors, seconds
+    errors = in_threads(app, db, lambda payment_id: payments.transition_to(
+        db.session, payment_id, states.SUCCEEDED), payment_ids, timeout=120)
+    return errors, time.perf_counter() - started
 
 
 def test_64_parallel_gifts_exhaust_a_pool_exactly(app, db, backend):

@@ -3,8 +3,6 @@ thread with its own app context, session and connection, through the real
 success path; every gift gets its own number, and the numbers run 1…32
 with no gap and no repeat (SQLite, and PostgreSQL when DATABASE_URL is set)."""
 
-import threading
-
 import pytest
 from sqlalchemy import select
 
@@ -13,6 +11,7 @@ from fundraiser.donations.models import Donation
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
 from tests.factories import create_appeal, create_donation
+from tests.support import in_threads
 
 
 @pytest.fixture(autouse=True)
@@ -20,35 +19,6 @@ def receipts_carry_their_pdf(app):
     app.config["RECEIPT_PDF_ATTACHED"] = True
 
 GIFTS = 32
-
-
-def in_threads(app, db, work, args):
-    """Run `work(arg)` for each arg, each in its own thread and session, all
-    released at once. Returns the errors."""
-    db.session.commit()
-    db.session.remove()  # hold no transaction (SQLite: no lock) while threads run
-    barrier = threading.Barrier(len(args))
-    errors = []
-
-    def run(arg):
-        with app.app_context():
-            try:
-                barrier.wait()
-                work(arg)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001 - every failure is reported
-                db.session.rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(arg,)) for arg in args]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
-    return errors
 
 
 def numbers(db):

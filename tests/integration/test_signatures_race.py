@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from fundraiser.appeals import signatures
 from fundraiser.appeals.models import Signature
 from tests.factories import create_appeal
-from tests.integration.test_receipt_numbers import in_threads
+from tests.support import in_threads
 
 
 def test_eight_signings_with_one_address_at_once_make_one_signature(app, db):
