@@ -39,11 +39,25 @@ def ask_pledger(session, pledge_id: int) -> bool:
     token = card_pledges.request_authentication(session, pledge_id)
     if token is None:
         return False  # asked already, or nothing waits
-    pledge = session.get(MatchPledge, pledge_id)
+    _mail_link(session, session.get(MatchPledge, pledge_id), token)
+    return True
+
+
+def send_link_again(session, pledge_id: int) -> bool:
+    """Staff send a waiting pledger a new link (the first one was lost); the
+    old link stops working. False when the charge no longer waits."""
+    token = card_pledges.renew_authentication(session, pledge_id)
+    if token is None:
+        return False
+    _mail_link(session, session.get(MatchPledge, pledge_id), token, again=True)
+    return True
+
+
+def _mail_link(session, pledge: MatchPledge, token: str, again: bool = False) -> None:
     if is_erased_email(pledge.pledger_email):
         log.info("pledge %s: charge waits for authentication; the pledger erased "
-                 "their address", pledge_id)
-        return True
+                 "their address", pledge.id)
+        return
     facts = pledge_charge_facts(session, pledge)
     with force_locale(facts.locale):
         body = render_template(
@@ -53,8 +67,7 @@ def ask_pledger(session, pledge_id: int) -> bool:
         subject = _("Please confirm your matching pledge to %(title)s: %(amount)s",
                     title=facts.title, amount=facts.amount)
     enqueue(send_email, str(subject), body, [pledge.pledger_email],
-            f"pledge {pledge_id}: charge needs authentication")
-    return True
+            f"pledge {pledge.id}: charge needs authentication" + (" (again)" if again else ""))
 
 
 # -- the pledger's page ----------------------------------------------------------

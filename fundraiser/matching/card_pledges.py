@@ -153,6 +153,32 @@ def request_authentication(session, pledge_id: int) -> str | None:
     return token if result.rowcount == 1 else None
 
 
+def renew_authentication(session, pledge_id: int) -> str | None:
+    """A new link for a pledger who was asked and has not confirmed yet (the
+    mail was lost, or they ask staff again): the old link stops working.
+    Returns the new token, or None when the charge no longer waits."""
+    token = secrets.token_urlsafe(32)
+    waiting = select(Payment.id).where(Payment.id == MatchPledge.charge_payment_id,
+                                       Payment.status == states.REQUIRES_ACTION).exists()
+    result = session.execute(
+        update(MatchPledge)
+        .where(MatchPledge.id == pledge_id, MatchPledge.status == PLEDGE_CLOSED,
+               MatchPledge.auth_requested_at.is_not(None), waiting)
+        .values(auth_token_hash=token_hash(token))
+        .execution_options(synchronize_session=False))
+    expire_row(session, MatchPledge, pledge_id)
+    return token if result.rowcount == 1 else None
+
+
+def for_appeal(session, appeal_id: int) -> list[tuple[MatchPledge, Payment | None]]:
+    """An appeal's pledges, newest first, each with its closing charge (if
+    it has one) — what staff see on the pledges page."""
+    return list(session.execute(
+        select(MatchPledge, Payment).outerjoin(Payment, Payment.id == MatchPledge.charge_payment_id)
+        .where(MatchPledge.appeal_id == appeal_id)
+        .order_by(MatchPledge.created_at.desc(), MatchPledge.id.desc())).all())
+
+
 def charges_never_asked(session) -> list[int]:
     """Closed pledges whose charge waits for 3-D Secure but whose pledger was
     never asked (the run that charged them stopped before it could, or

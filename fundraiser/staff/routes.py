@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (imported for their routes)
     donations,
     donors,
     jobs,
+    pledges,
     pools,
     refunds,
 )

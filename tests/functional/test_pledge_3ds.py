@@ -281,3 +281,48 @@ def test_tries_at_the_bank_are_rate_limited(database_url):
         assert codes == [404, 404, 429]
         refused = client.post("/pledge-charge/nope/start", json={})
         assert refused.status_code == 429 and refused.get_json()["message"]
+
+
+def test_staff_see_the_waiting_charge_and_can_send_a_new_link_that_replaces_the_old(
+        app, donor, appeal, client, db, runner):
+    from fundraiser.staff import services as staff
+    from fundraiser.staff.models import AuditEvent
+    from tests.functional.staff.conftest import PASSWORD, StaffClient
+
+    pledge_a_3ds_card(donor, client, db)
+    close(runner)
+    old_path = path_of(link_in(to_dana(app)[1]))
+    for email, role in (("ed@example.org", "editor"), ("vi@example.org", "viewer")):
+        user, _ = staff.create_staff(db.session, email, role)
+        staff.set_password(db.session, user, PASSWORD)
+    db.session.commit()
+    editor, viewer = StaffClient(app, "ed@example.org"), StaffClient(app, "vi@example.org")
+    editor.login()
+    viewer.login()
+    pledge, _charge = the_pledge(db)
+    page_url = f"/staff/appeals/{pledge.appeal_id}/pledges"
+
+    seen = viewer.get(page_url).data.decode()
+    assert "Dana" in seen and "$40.00" in seen
+    assert "waiting for the pledger's bank (3-D Secure)" in seen
+    assert "1 pledge waits for its pledger to confirm the charge" in seen
+    assert "Send a new link" not in seen                      # a viewer only reads
+    assert "Send a new link" in editor.get(page_url).data.decode()
+
+    sent = editor.post(f"{page_url}/{pledge.id}/send-link")
+    assert sent.status_code == 303
+    assert "A new link was sent to dana@example.org" in editor.get(page_url).data.decode()
+    mails = to_dana(app)
+    assert [m.subject for m in mails][1:] == [ASKED, ASKED]
+    new_path = path_of(link_in(mails[2]))
+    assert new_path != old_path
+    assert client.get(old_path).status_code == 404            # the lost link stops working
+    assert client.get(new_path).status_code == 200
+    assert db.session.scalar(select(AuditEvent.action).where(
+        AuditEvent.action == "pledge.auth_link_sent")) == "pledge.auth_link_sent"
+
+    # another appeal's pledge id, or one that does not exist: 404, nothing sent
+    assert editor.post(f"/staff/appeals/{pledge.appeal_id + 1}/pledges/{pledge.id}"
+                       "/send-link").status_code == 404
+    assert editor.post(f"{page_url}/99999/send-link").status_code == 404
+    assert len(to_dana(app)) == 3

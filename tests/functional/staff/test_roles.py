@@ -55,6 +55,9 @@ def matrix(gift, other_user):
         ("staff.edit_appeal", "GET", f"/staff/appeals/{a}/edit", None, EDIT_APPEALS),
         ("staff.edit_appeal", "POST", f"/staff/appeals/{a}/edit", appeal_data, EDIT_APPEALS),
         ("staff.pools", "GET", f"/staff/appeals/{a}/pools", None, EDIT_APPEALS),
+        ("staff.pledges", "GET", f"/staff/appeals/{a}/pledges", None, VIEW),
+        ("staff.send_pledge_link", "POST", f"/staff/appeals/{a}/pledges/999/send-link", {},
+         EDIT_APPEALS),
         ("staff.create_pool", "POST", f"/staff/appeals/{a}/pools",
          {"sponsor": "Matcher", "ratio": "1:1", "cap": "1000"}, EDIT_APPEALS),
         # the pool made by the row above (id 1) for roles that may; 404 is fine otherwise
