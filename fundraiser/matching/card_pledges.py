@@ -140,31 +140,28 @@ def request_authentication(session, pledge_id: int) -> str | None:
     waiting, with a new link token. Returns the token the first time only
     (whoever gets it asks the pledger, once); None when they were asked
     already or nothing waits."""
-    token = secrets.token_urlsafe(32)
-    waiting = select(Payment.id).where(Payment.id == MatchPledge.charge_payment_id,
-                                       Payment.status == states.REQUIRES_ACTION).exists()
-    result = session.execute(
-        update(MatchPledge)
-        .where(MatchPledge.id == pledge_id, MatchPledge.status == PLEDGE_CLOSED,
-               MatchPledge.auth_requested_at.is_(None), waiting)
-        .values(auth_requested_at=utcnow(), auth_token_hash=token_hash(token))
-        .execution_options(synchronize_session=False))
-    expire_row(session, MatchPledge, pledge_id)
-    return token if result.rowcount == 1 else None
+    return _new_link(session, pledge_id, MatchPledge.auth_requested_at.is_(None),
+                     auth_requested_at=utcnow())
 
 
 def renew_authentication(session, pledge_id: int) -> str | None:
     """A new link for a pledger who was asked and has not confirmed yet (the
     mail was lost, or they ask staff again): the old link stops working.
     Returns the new token, or None when the charge no longer waits."""
+    return _new_link(session, pledge_id, MatchPledge.auth_requested_at.is_not(None))
+
+
+def _new_link(session, pledge_id: int, asked, **values) -> str | None:
+    """Give a closed pledge whose charge waits for 3-D Secure a new link
+    token, when `asked` holds (one conditional UPDATE: of two at once, one
+    wins). The token, or None."""
     token = secrets.token_urlsafe(32)
     waiting = select(Payment.id).where(Payment.id == MatchPledge.charge_payment_id,
                                        Payment.status == states.REQUIRES_ACTION).exists()
     result = session.execute(
         update(MatchPledge)
-        .where(MatchPledge.id == pledge_id, MatchPledge.status == PLEDGE_CLOSED,
-               MatchPledge.auth_requested_at.is_not(None), waiting)
-        .values(auth_token_hash=token_hash(token))
+        .where(MatchPledge.id == pledge_id, MatchPledge.status == PLEDGE_CLOSED, asked, waiting)
+        .values(auth_token_hash=token_hash(token), **values)
         .execution_options(synchronize_session=False))
     expire_row(session, MatchPledge, pledge_id)
     return token if result.rowcount == 1 else None

@@ -2,7 +2,6 @@
 the real payment path."""
 
 import re
-import threading
 
 from sqlalchemy import func, select, text
 
@@ -12,6 +11,7 @@ from fundraiser.payments import services as payments
 from fundraiser.payments import states
 from tests import support
 from tests.factories import create_donation
+from tests.support import in_threads
 
 VISA = "4242424242424242"
 
@@ -128,27 +128,8 @@ def test_the_ledger_page_and_the_json_agree_with_the_database_after_a_rush(
            .payment_id for i, a in enumerate(amounts)]
     db.session.commit()
     early_id, late_id = early.id, late.id
-    db.session.remove()
-    barrier = threading.Barrier(len(ids))
-    errors = []
-
-    def succeed(pid):
-        with app.app_context():
-            try:
-                barrier.wait()
-                payments.transition_to(db.session, pid, states.SUCCEEDED)
-                db.session.commit()
-            except Exception as exc:  # noqa: BLE001
-                errors.append(repr(exc))
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=succeed, args=(p,)) for p in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = in_threads(app, db, lambda pid: payments.transition_to(
+        db.session, pid, states.SUCCEEDED), ids, timeout=60)
     assert errors == []
     # refunds in the middle of it
     for pid in ids[:5]:
