@@ -22,11 +22,9 @@ from fundraiser.payments import states
 from fundraiser.referrals import services as referrals
 from fundraiser.referrals.models import ReferralLink, ReferralVisit
 from fundraiser.referrals.share import qr_svg
-from tests import support
 from tests.factories import create_appeal, create_donation
 
 CONFIRM_LINK = re.compile(r"(/sign/confirm/[A-Za-z0-9_-]+)")
-VISA = "4242424242424242"
 
 
 @pytest.fixture
@@ -104,32 +102,6 @@ def test_a_visit_counts_once_per_browser_a_day_and_opens_the_appeal_in_its_langu
     # A language the site does not have is dropped, not passed on.
     assert client.get(f"/r/{code}?lang=xx").headers["Location"].endswith(
         "/appeals/test-appeal")
-
-
-def test_sign_then_give_through_a_cosigners_link_is_credited_to_it(
-        app, client, db, petition, localstripe, live_server):
-    code = cosigner_code(db, petition)
-    client.get(f"/r/{code}")
-    assert sign_and_confirm(app, client).status_code == 200
-    public_id = give(client, amount="25")
-    # The card step, as Stripe.js does it, against localstripe.
-    page = client.get(f"/give/{public_id}")
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
-    charged = client.post(f"/give/{public_id}/charge",
-                          json={"token": support.card_token(localstripe, VISA)},
-                          headers={"X-CSRFToken": token}).get_json()
-    assert charged["status"] == "succeeded"
-    db.session.rollback()
-    link = db.session.scalar(select(ReferralLink).where(ReferralLink.code == code))
-    signature = db.session.scalar(select(Signature))
-    donation = db.session.scalar(select(Donation))
-    assert signature.referral_link_id == link.id
-    assert donation.referral_link_id == link.id
-    assert (donation.amount_minor, donation.payment.amount_minor) == (2500, 2500)
-    # The co-signer's figures say so (the staff page and CSV: test_share_link_report).
-    from fundraiser.appeals import referral_stats
-    mine = referral_stats.link_figures(db.session, link)
-    assert (mine.visits, mine.signatures, mine.gifts, mine.money_minor) == (1, 1, 1, 2500)
 
 
 def test_the_first_link_wins(client, db, petition):
