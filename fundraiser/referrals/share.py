@@ -39,7 +39,7 @@ def qr_svg(url: str, title: str) -> Markup:
     """The link as a QR code: an inline <svg>, made here (segno)."""
     svg = segno.make(url, error="m").svg_inline(
         scale=4, border=2, title=title, svgclass="qr", lineclass=None, dark="#000",
-        light="#fff")
+        light="#fff", omitsize=True)  # a viewBox: the page sets its size
     return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
 
 

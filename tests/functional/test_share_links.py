@@ -223,7 +223,7 @@ def _modules(svg: str) -> list[list[bool]]:
     ns = {"s": "http://www.w3.org/2000/svg"} if root.tag.startswith("{") else {}
     paths = root.findall(".//s:path" if ns else ".//path", ns)
     [dark] = [p for p in paths if p.get("stroke")]
-    size = int(float(root.get("width"))) // 4  # scale=4
+    size = int(float(root.get("viewBox").split()[2])) // 4  # scale=4
     grid = [[False] * size for _ in range(size)]
     x = y = 0.0
     for op, a, b in re.findall(r"([MmHh])(-?[\d.]+)(?:\s(-?[\d.]+))?", dark.get("d")):
