@@ -27,8 +27,10 @@ KIND_WORDS = {"cosigner": "co-signer", "signer": "signer", "donor": "donor"}
 def _rows(appeal):
     referral_stats.ensure_cosigner_links(db.session, appeal)
     db.session.commit()  # links made for co-signers added before links existed
+    # Every current co-signer; anyone else (a removed co-signer, a signer,
+    # a donor) once their link brought something.
     return [f for f in referral_stats.figures(db.session, appeal.id)
-            if f.link.kind == "cosigner" or f.visits or f.signatures or f.gifts]
+            if f.link.cosigner_id is not None or f.visits or f.signatures or f.gifts]
 
 
 @bp.get("/appeals/<int:appeal_id>/links")
