@@ -8,11 +8,15 @@ inline SVG that draws the link itself."""
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import quote
 
 import pytest
 import segno
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from fundraiser.appeals.models import Cosigner, Signature
@@ -250,3 +254,16 @@ def test_the_qr_code_draws_the_link():
     # A different link draws differently.
     assert drawn != [[bool(v) for v in row]
                      for row in segno.make(url.replace("he", "en"), error="m").matrix]
+
+
+@settings(max_examples=int(os.environ.get("NO500_EXAMPLES", "60")), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(code=st.text(min_size=1, max_size=80), cookie=st.text(max_size=300))
+def test_whatever_a_visitor_sends_to_share_links_is_never_a_server_error(
+        app, client, db, petition, code, cookie):
+    path = quote(code, safe="")
+    assert client.get(f"/r/{path}?lang={path}").status_code in (302, 400, 404)
+    assert client.get(f"/partners/{path}").status_code in (400, 404)
+    client.set_cookie("ref", cookie.encode("utf-8", "replace").decode("latin-1"))
+    assert client.get("/appeals/test-appeal").status_code == 200
+    client.delete_cookie("ref")
