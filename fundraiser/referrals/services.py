@@ -10,7 +10,7 @@ import re
 import secrets
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .models import COSIGNER, DONOR, SIGNER, ReferralLink, ReferralVisit
@@ -96,6 +96,12 @@ def person_link(session, appeal_id: int, email: str, *, signature_id: int | None
 def existing_person_link(session, appeal_id: int, email: str) -> ReferralLink | None:
     return session.scalar(select(ReferralLink).where(
         ReferralLink.appeal_id == appeal_id, ReferralLink.email_hash == email_hash(email)))
+
+
+def forget_email(session, email: str) -> None:
+    """The person erased their data: their links no longer name the address."""
+    session.execute(update(ReferralLink).where(ReferralLink.email_hash == email_hash(email))
+                    .values(email_hash=None).execution_options(synchronize_session=False))
 
 
 def visitor_key(secret: str, day: date, address: str, user_agent: str) -> str:

@@ -267,3 +267,43 @@ def test_whatever_a_visitor_sends_to_share_links_is_never_a_server_error(
     client.set_cookie("ref", cookie.encode("utf-8", "replace").decode("latin-1"))
     assert client.get("/appeals/test-appeal").status_code == 200
     client.delete_cookie("ref")
+
+
+def test_erasing_ones_data_unlinks_the_address_but_the_shared_link_still_works(
+        app, client, db, petition):
+    from fundraiser.donors import services as donors
+
+    sign_and_confirm(app, client)
+    link = db.session.scalar(select(ReferralLink).where(ReferralLink.kind == "signer"))
+    assert link.email_hash == referrals.email_hash("noa@example.org")
+    donors.erase(db.session, "noa@example.org")
+    db.session.commit()
+    db.session.refresh(link)
+    assert link.email_hash is None
+    assert referrals.existing_person_link(db.session, petition.id, "noa@example.org") is None
+    assert client.get(f"/r/{link.code}").status_code == 302
+
+
+def test_a_monthly_gift_through_a_link_keeps_its_renewals_on_the_link(
+        donor, appeal, client, db, gateway, app):
+    from fundraiser.appeals import referral_stats
+    from tests.functional.test_monthly_gifts import (
+        post_event,
+        renew,
+        start_monthly,
+        the_subscription,
+    )
+
+    appeal.cosigners.append(Cosigner(name="Org", position=0))
+    db.session.commit()
+    code = cosigner_code(db, appeal)
+    client.get(f"/r/{code}")
+    _gift, answer = start_monthly(donor, client, amount="30")
+    assert answer["status"] == "succeeded"
+    invoice = renew(gateway, the_subscription(db))
+    assert post_event(client, app, "invoice.payment_succeeded", invoice).status_code == 200
+    db.session.rollback()
+    link = referrals.by_code(db.session, code)
+    assert [d.referral_link_id for d in db.session.scalars(select(Donation))] == [link.id] * 2
+    mine = referral_stats.link_figures(db.session, link)
+    assert (mine.gifts, mine.money_minor) == (2, 6000)
