@@ -1,7 +1,8 @@
 """The referrer's code, carried in a signed cookie from the link's visit to
 a later signature or gift in the same browser. Forged, expired or unknown
 cookies are ignored. The first link a browser came through for an appeal
-wins: a later link to the same appeal does not replace it."""
+wins: a later link to the same appeal does not replace it (the cookie holds
+one code: a link to another appeal does)."""
 
 from __future__ import annotations
 
