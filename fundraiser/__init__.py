@@ -143,6 +143,7 @@ def create_app(config=None) -> Flask:
     from .limits import Limits
     from .matching import models as _matching  # noqa: F401
     from .payments import models as _payments  # noqa: F401
+    from .referrals import models as _referrals  # noqa: F401
     from .staff import models as _staff  # noqa: F401
 
     app.extensions["fundraiser.limits"] = Limits.from_config(app.config)
@@ -184,6 +185,7 @@ def create_app(config=None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .appeals.embed import bp as embed_bp
+    from .appeals.referral_views import bp as referrals_bp
     from .appeals.sign_views import bp as signatures_bp
     from .appeals.views import bp as appeals_bp
     from .donations.match_views import bp as matching_bp
@@ -197,7 +199,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
                media_bp, health_bp, donors_bp, pledge_auth_bp, embed_bp,
-               signatures_bp):
+               signatures_bp, referrals_bp):
         app.register_blueprint(bp)
 
 
@@ -226,6 +228,13 @@ def _register_templating(app: Flask) -> None:
         from flask_babel import format_decimal
 
         return format_decimal(int(value))
+
+    @app.template_filter("percent")
+    def percent_filter(value):
+        # A ratio (gifts per visit), "—" when there is none yet.
+        from flask_babel import format_percent
+
+        return "—" if value is None else format_percent(float(value), "#,##0.#%")
 
     @app.context_processor
     def inject_locale():

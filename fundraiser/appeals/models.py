@@ -157,3 +157,6 @@ class Signature(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     confirmed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The share link (referrals.ReferralLink) this signer came through, set
+    # when the signature is made; the first link wins.
+    referral_link_id: Mapped[int | None] = mapped_column(Integer, index=True)

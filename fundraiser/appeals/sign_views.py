@@ -26,8 +26,11 @@ from flask_wtf import FlaskForm
 
 from ..extensions import db, limiter
 from ..jobs import enqueue, send_email
+from ..referrals import carry
+from ..referrals import services as referrals
+from ..referrals.share import share_box
 from ..urls import public_url
-from . import services, signatures
+from . import referral_stats, services, signatures
 from .forms import SignForm
 from .models import Appeal
 from .presenters import signature_figures
@@ -97,7 +100,8 @@ def sign(slug):
     signed = signatures.sign(
         db.session, appeal, name=form.name.data, email=form.email.data,
         country=form.country.data or "", comment=form.comment.data or "",
-        consent=form.consent.data, locale=locale)
+        consent=form.consent.data, locale=locale,
+        referral_link_id=carry.carried_link_id(appeal.id))
     title = services.text_for(db.session, appeal, locale).title
     if signed.token is not None:
         body = render_template(
@@ -135,9 +139,16 @@ def confirm(token):
     signature = signatures.confirm(db.session, token)
     if signature is None:
         return render_template("appeals/sign_done.html", appeal=None, step="unknown"), 404
+    link = referrals.person_link(db.session, signature.appeal_id, signature.email,
+                                 signature_id=signature.id)
     db.session.commit()
     appeal = db.session.get(Appeal, signature.appeal_id)
     current_app.extensions["fundraiser.public_cache"].bump_appeals([appeal.slug])
-    text = services.text_for(db.session, appeal, str(get_locale()))
+    locale = str(get_locale())
+    text = services.text_for(db.session, appeal, locale)
+    # The ladder: a gift (unless this person gave already), then sharing.
+    ask_gift = appeal.accepts_gifts() and not referral_stats.has_given(
+        db.session, appeal.id, signature.email)
     return render_template("appeals/sign_done.html", appeal=appeal, text=text, step="thanks",
-                           signature=signature, signatures=signature_figures(appeal))
+                           signature=signature, signatures=signature_figures(appeal),
+                           ask_gift=ask_gift, share=share_box(link.code, text.title, locale))

@@ -47,8 +47,10 @@ def _hash(token: str) -> str:
 
 def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
          comment: str = "", consent: bool = False, locale: str = "en",
-         now: datetime | None = None) -> Signed:
-    """Record (or merge) a signature and return the link token to email."""
+         now: datetime | None = None, referral_link_id: int | None = None) -> Signed:
+    """Record (or merge) a signature and return the link token to email.
+    `referral_link_id`: the share link the signer came through; a merge
+    keeps the first one a signature had."""
     if not appeal.asks_signatures:
         raise SignatureError("this appeal does not ask for signatures")
     email, name = normalise_email(email), (name or "").strip()
@@ -64,7 +66,7 @@ def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
         try:
             with session.begin_nested():
                 row = Signature(appeal_id=appeal.id, email=email, token_hash=_hash(token),
-                                created_at=now, **details)
+                                created_at=now, referral_link_id=referral_link_id, **details)
                 session.add(row)
             return Signed(row.id, token, merged=False)
         except IntegrityError:  # another request signed with this address just now
@@ -76,6 +78,12 @@ def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
         .where(Signature.id == existing.id, Signature.confirmed_at.is_(None))
         .values(token_hash=_hash(token), **details)
         .execution_options(synchronize_session=False))
+    if referral_link_id is not None:
+        session.execute(
+            update(Signature)
+            .where(Signature.id == existing.id, Signature.referral_link_id.is_(None))
+            .values(referral_link_id=referral_link_id)
+            .execution_options(synchronize_session=False))
     session.flush()
     return Signed(existing.id, token if changed.rowcount == 1 else None, merged=True)
 

@@ -74,6 +74,9 @@ class Donation(db.Model):
     # gateway's invoice it paid (None for the first until its invoice is seen).
     subscription_id: Mapped[int | None] = mapped_column(Integer, index=True)
     invoice_id: Mapped[str | None] = mapped_column(String(255))
+    # The share link (referrals.ReferralLink) this gift came through, set
+    # when the gift is made and never changed; it changes no money.
+    referral_link_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     appeal: Mapped[Appeal] = relationship()
     payment: Mapped[Payment] = relationship()

@@ -11,6 +11,8 @@ from ..extensions import db
 from ..matching import ledger as match_ledger
 from ..matching import services as matching
 from ..payments import states
+from ..referrals import services as referrals
+from ..referrals.share import share_box
 from . import match_presenters
 from .forms import DonationForm
 
@@ -35,7 +37,20 @@ def donation_form(appeal, **kwargs):
                         max_major=match_presenters.online_max_major(), **kwargs)
 
 
-def render_thanks(donation, pledge_form=None):
+def _share(donation, text, make_link: bool) -> dict | None:
+    """The donor's share box, once the gift went through. `make_link`: make
+    their link if they have none yet (the caller commits)."""
+    if donation.payment.status not in states.COUNTED or donation.erased_at is not None:
+        return None
+    if make_link:
+        link = referrals.person_link(db.session, donation.appeal_id, donation.email,
+                                     donation_id=donation.id)
+    else:
+        link = referrals.existing_person_link(db.session, donation.appeal_id, donation.email)
+    return link and share_box(link.code, text.title, str(get_locale()))
+
+
+def render_thanks(donation, pledge_form=None, make_link=False):
     payment = donation.payment
     match = {"matched_minor": match_ledger.net_for_payment(db.session, payment.id),
              "preview": "", "pledge": None, "funded_pledge": None, "form": None}
@@ -50,10 +65,10 @@ def render_thanks(donation, pledge_form=None):
         match["form"] = pledge_form or match_presenters.pledge_form(donation, formdata=None)
     match["has_matching"] = match_presenters.has_matching(donation.appeal_id,
                                                           donation.source or None)
+    text = appeals.text_for(db.session, donation.appeal, str(get_locale()))
     return render_template("donations/thanks.html", donation=donation, appeal=donation.appeal,
-                           text=appeals.text_for(db.session, donation.appeal,
-                                                 str(get_locale())),
-                           payment=payment, message=status_message(payment), match=match)
+                           text=text, payment=payment, message=status_message(payment),
+                           match=match, share=_share(donation, text, make_link))
 
 
 def status_message(payment) -> str:

@@ -35,10 +35,12 @@ def check_donor_text(*names: str, comment: str = "") -> None:
 def start_donation(session, appeal: Appeal, *, amount: Money, name: str, email: str,
                    display_name: str = "", anonymous: bool = False, comment: str = "",
                    consent: bool = False, locale: str = "en", source: str = "",
-                   limits: Limits = DEFAULT_LIMITS) -> Donation:
+                   limits: Limits = DEFAULT_LIMITS,
+                   referral_link_id: int | None = None) -> Donation:
     """Write the gift and its payment in state `created`. Nothing is charged
     yet. The amount is within `limits`; names and comment carry no control
-    characters (LimitError, DonorTextError: the form checks both first)."""
+    characters (LimitError, DonorTextError: the form checks both first).
+    `referral_link_id`: the share link the donor came through."""
     if not appeal.accepts_gifts():
         raise AppealClosed(appeal.slug)
     if amount.currency != appeal.currency:
@@ -52,6 +54,7 @@ def start_donation(session, appeal: Appeal, *, amount: Money, name: str, email: 
         currency=amount.currency, donor_name=name.strip(), email=email.strip().lower(),
         display_name=display_name.strip(), is_anonymous=anonymous, comment=comment.strip(),
         consent_contact=consent, locale=locale, source=source.strip(),
+        referral_link_id=referral_link_id,
     )
     session.add(donation)
     session.flush()
@@ -154,6 +157,7 @@ def retry_donation(session, donation: Donation) -> Donation:
         email=donation.email, display_name=donation.display_name,
         anonymous=donation.is_anonymous, comment=donation.comment,
         consent=donation.consent_contact, locale=donation.locale, source=donation.source,
+        referral_link_id=donation.referral_link_id,
     )
 
 

@@ -201,7 +201,8 @@ def _invoice_paid(session, obj: dict):
         currency=currency, donor_name=first.donor_name, email=first.email,
         display_name=first.display_name, is_anonymous=first.is_anonymous, comment="",
         consent_contact=first.consent_contact, locale=first.locale, source=first.source,
-        subscription_id=sub.id, invoice_id=invoice_id, erased_at=first.erased_at)
+        subscription_id=sub.id, invoice_id=invoice_id, erased_at=first.erased_at,
+        referral_link_id=first.referral_link_id)  # a monthly gift stays the link's
     session.add(renewal)
     session.flush()
     # Counted, matched and receipted by the payment_succeeded listeners.

@@ -25,6 +25,7 @@ from ..matching import services as matching
 from ..payments import services as payments
 from ..payments import states
 from ..payments.gateway import GatewayError
+from ..referrals import carry
 from . import (
     card_checks,
     match_presenters,
@@ -79,7 +80,7 @@ def give(slug):
             email=form.email.data, display_name=form.display_name.data or "",
             anonymous=form.anonymous.data, comment=form.comment.data or "",
             consent=form.consent.data, locale=str(get_locale()), source=form.source.data or "",
-            limits=current_limits(),
+            limits=current_limits(), referral_link_id=carry.carried_link_id(appeal.id),
         )
         if form.monthly:
             subscriptions.start(db.session, donation)
@@ -217,7 +218,9 @@ def thanks(public_id):
     donation = _donation_or_404(public_id)
     if donation.payment.status == states.CREATED:
         return redirect(url_for("donations.pay", public_id=public_id))
-    return render_thanks(donation)
+    page = render_thanks(donation, make_link=True)
+    db.session.commit()  # the donor's share link, made on the first view
+    return page
 
 
 @bp.get("/give/<public_id>/receipt.pdf")

@@ -19,6 +19,7 @@ from ..appeals.models import Signature
 from ..donations.models import ERASED_EMAIL_DOMAIN, Donation, Subscription
 from ..matching.models import MatchPledge
 from ..payments.models import utcnow
+from ..referrals import services as referrals
 from ..staff.models import AuditEvent
 from .models import PortalLink
 
@@ -214,6 +215,9 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
     session.execute(update(Subscription).where(Subscription.email == email)
                     .values(email=placeholder))
     session.execute(delete(PortalLink).where(PortalLink.email == email))
+    # Their share links keep working (they may be out there) but no longer
+    # lead back to the address.
+    referrals.forget_email(session, email)
     session.add(AuditEvent(
         at=now, actor_id=None, actor_email=DONOR_ACTOR, action="donor.erase",
         target_type="donor", target_id=placeholder.split("@")[0],

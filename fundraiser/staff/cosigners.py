@@ -12,6 +12,9 @@ from ..appeals import services as appeals
 from ..appeals.models import Appeal, Cosigner
 from ..extensions import db
 from ..media import services as media
+from ..referrals import services as referrals
+from ..referrals.share import share_link
+from ..urls import public_url
 from . import services
 from .auth import client_ip, staff_view
 from .blueprint import bp, commit
@@ -152,8 +155,12 @@ def edit_cosigner(appeal_id, cosigner_id):
                 flash(_("Nothing changed."))
             return _back(appeal, cosigner)
     status = 422 if form.errors or form.form_errors else 200
+    link = referrals.cosigner_link(db.session, appeal.id, cosigner.id)
+    db.session.commit()  # made on first need, for co-signers older than links
     return render_template("staff/cosigner_edit.html", appeal=appeal, cosigner=cosigner,
-                           form=form), status
+                           form=form, share_url=share_link(link.code),
+                           report_url=public_url("referrals.cosigner_report",
+                                                 token=link.report_token)), status
 
 
 @bp.post("/appeals/<int:appeal_id>/cosigners/<int:cosigner_id>/move")

@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (imported for their routes)
     jobs,
     pledges,
     pools,
+    referrals,
     refunds,
 )
 from .blueprint import bp

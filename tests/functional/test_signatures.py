@@ -84,7 +84,7 @@ def test_a_signature_counts_once_its_link_is_used_and_the_link_works_once(
     thanks = confirm(client, path)
     assert thanks.status_code == 200
     assert "Thank you for signing, <bdi>Noa Levi</bdi>!" in thanks.text
-    assert "Give to this appeal" in thanks.text
+    assert "Will you also give?" in thanks.text and "Another amount" in thanks.text
     assert api_signatures(client) == {"count": 1, "goal": 500}
     assert "1 of 500 signatures" in client.get("/appeals/test-appeal").text
     assert re.search(r'data-field="signatures">1 <span class="of-goal">of 500',

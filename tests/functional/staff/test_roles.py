@@ -74,6 +74,8 @@ def matrix(gift, other_user):
         ("staff.delete_translation", "POST", f"/staff/appeals/{a}/translations/he/delete", {},
          EDIT_APPEALS),
         ("staff.cosigners", "GET", f"/staff/appeals/{a}/cosigners", None, EDIT_APPEALS),
+        ("staff.referral_links", "GET", f"/staff/appeals/{a}/links", None, VIEW),
+        ("staff.referral_links_csv", "GET", f"/staff/appeals/{a}/links.csv", None, EXPORT),
         ("staff.add_cosigner", "POST", f"/staff/appeals/{a}/cosigners", {"name": "Org One"},
          EDIT_APPEALS),
         ("staff.add_cosigners_bulk", "POST", f"/staff/appeals/{a}/cosigners/bulk",
