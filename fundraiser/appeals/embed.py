@@ -40,7 +40,8 @@ def show(slug):
         abort(404)
     locale = str(get_locale())
     shared = current_app.extensions["fundraiser.public_cache"].get_or_set(
-        f"embed:{slug}:{locale}:{url_language() or ''}", lambda: _render(slug, locale), appeal_scope(slug))
+        f"embed:{slug}:{locale}:{url_language() or ''}", lambda: _render(slug, locale),
+        appeal_scope(slug))
     if shared is None:
         abort(404)
     html, digest = shared
