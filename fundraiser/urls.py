@@ -9,7 +9,7 @@ nor may a link in an email or a webhook registration."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import current_app, has_request_context, request
 from werkzeug.routing import IntegerConverter
@@ -20,6 +20,7 @@ URL_LANGUAGE = "fundraiser.url_language"
 # health probes), or one copy serves every language (assets, images).
 UNPREFIXED_PATHS = ("/static/", "/media/", "/api/", "/webhooks/", "/healthz", "/readyz")
 UNPREFIXED_ENDPOINTS = ("static", "media.", "api.", "webhooks.", "health.")
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def public_url(endpoint: str, _language: str | None = None, **values) -> str:
@@ -75,7 +76,7 @@ def language_url(code: str) -> str:
     current = url_language()
     if current:
         base = base[: -len(current) - 1]
-    url = f"{base}/{code}{request.path}"
+    url = f"{base}/{code}{quote(request.path, safe=PATH_SAFE)}"
     if request.query_string:
         url += "?" + request.query_string.decode("latin-1")
     return url

@@ -244,3 +244,9 @@ def test_money_and_dates_follow_the_locale(client, db, neutral):
     french = client.get(f"/fr/appeals/{SLUG}").get_data(as_text=True)
     assert Money.from_major(12_345, "USD").format("fr", whole=True) in french
     assert "12,345" not in german and "12,345" not in french
+
+
+def test_the_switcher_on_a_missing_page_quotes_what_was_typed(client, neutral):
+    body = client.get('/fr/no such/"><script>x</script>').get_data(as_text=True)
+    assert 'href="/de/no%20such/%22%3E%3Cscript%3Ex%3C/script%3E"' in body
+    assert "<script>x" not in body
