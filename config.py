@@ -59,7 +59,10 @@ class Config:
     # Uploaded images with more pixels than this are refused before decoding.
     IMAGE_MAX_PIXELS = _env_int("IMAGE_MAX_PIXELS", 25_000_000)
 
-    LANGUAGES = {"en": "English", "he": "עברית"}
+    # Each one has a catalogue in fundraiser/translations and is served under
+    # its own prefix (/fr/…); English is the default, unprefixed (or /en/…).
+    LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch", "he": "עברית",
+                 "ar": "العربية"}
 
     # Who may frame the widget (/embed/<slug>): CSP frame-ancestors sources,
     # space-separated ("https://partner.example https://*.coalition.org"),

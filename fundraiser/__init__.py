@@ -45,11 +45,15 @@ def _load_config(app: Flask, config) -> None:
 
 
 def select_locale():
+    """The address's language (/fr/…, or ?lang=fr), then the visitor's stored
+    choice (the lang cookie), then their browser's Accept-Language."""
+    from .urls import url_language
+
     languages = app_languages()
     if request:
-        chosen = request.args.get("lang") or request.cookies.get("lang")
-        if chosen in languages:
-            return chosen
+        for chosen in (url_language(), request.args.get("lang"), request.cookies.get("lang")):
+            if chosen in languages:
+                return chosen
         return request.accept_languages.best_match(languages) or "en"
     return "en"
 
@@ -179,6 +183,9 @@ def create_app(config=None) -> Flask:
 
     card_breaker.connect()  # emails staff when an appeal's card gifts pause
     cli.init_app(app)
+    from .urls import install_language_urls
+
+    install_language_urls(app)  # /fr/… pages; last, so it wraps every other middleware
     return app
 
 

@@ -90,11 +90,13 @@ class Money:
         if whole and amount == amount.to_integral_value():
             # The locale's own pattern without its fraction part: '¤#,##0'.
             pattern = Locale.parse(locale).currency_formats["standard"].pattern
-            return format_currency(
+            text = format_currency(
                 amount, self.currency, format=pattern.replace(".00", ""),
                 locale=locale, currency_digits=False,
             )
-        return format_currency(amount, self.currency, locale=locale)
+        else:
+            text = format_currency(amount, self.currency, locale=locale)
+        return _keep_symbol_together(text, self.currency, locale)
 
     def input_text(self, locale: str | Locale = "en") -> str:
         """The amount as a person would type it in `locale`, without group
@@ -208,3 +210,16 @@ def read_amount(text: str, places: int, locale: str | Locale | None = "en") -> D
     if readings:
         raise MoneyError(f"at most {places} decimal places", places=places)
     raise MoneyError("not an amount")
+
+
+def _keep_symbol_together(text: str, currency: str, locale: str | Locale) -> str:
+    """In a right-to-left locale a symbol with Latin letters ('US$' in
+    Arabic) would show as '$US': the '$' after the letters takes the
+    line's direction. A left-to-right mark after it keeps it whole."""
+    parsed = Locale.parse(locale)
+    if parsed.character_order != "right-to-left":
+        return text
+    symbol = get_currency_symbol(currency, parsed)
+    if not any("a" <= c.lower() <= "z" for c in symbol) or symbol not in text:
+        return text
+    return text.replace(symbol, symbol + "\u200e", 1)

@@ -1,6 +1,7 @@
-"""PDF pages with fpdf2: one font that has Latin and Hebrew glyphs (shipped
-in fundraiser/fonts/, SIL Open Font License), HarfBuzz text shaping, and a
-right-to-left layout for right-to-left languages. No domain knowledge here:
+"""PDF pages with fpdf2: one font that has Latin and Hebrew glyphs and one
+for Arabic, its fallback (shipped in fundraiser/fonts/, SIL Open Font
+License), HarfBuzz text shaping (Arabic letters join), and a right-to-left
+layout for right-to-left languages. No domain knowledge here:
 receipts and statements (fundraiser/donations/) say what goes on the page."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fpdf.fonts import FontFace
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FAMILY = "NotoSansHebrewLatin"
+ARABIC = "NotoNaskhArabic"  # any glyph FAMILY lacks (Arabic) comes from here
 MUTED = (90, 90, 90)
 RULE = (190, 190, 190)
 
@@ -37,6 +39,9 @@ class Page:
         pdf.set_auto_page_break(True, margin=18)
         pdf.add_font(FAMILY, "", str(FONTS / f"{FAMILY}-Regular.ttf"))
         pdf.add_font(FAMILY, "B", str(FONTS / f"{FAMILY}-Bold.ttf"))
+        pdf.add_font(ARABIC, "", str(FONTS / f"{ARABIC}-Regular.ttf"))
+        pdf.add_font(ARABIC, "B", str(FONTS / f"{ARABIC}-Bold.ttf"))
+        pdf.set_fallback_fonts([ARABIC])
         self.direction = "rtl" if rtl else "ltr"
         pdf.set_text_shaping(use_shaping_engine=True, direction=self.direction)
         pdf.set_title(title)

@@ -15,6 +15,7 @@ from flask_babel import get_locale
 
 from ..cache import appeal_scope
 from ..extensions import db
+from ..urls import url_language
 from . import services
 from .presenters import progress, signature_figures
 
@@ -39,7 +40,8 @@ def show(slug):
         abort(404)
     locale = str(get_locale())
     shared = current_app.extensions["fundraiser.public_cache"].get_or_set(
-        f"embed:{slug}:{locale}", lambda: _render(slug, locale), appeal_scope(slug))
+        f"embed:{slug}:{locale}:{url_language() or ''}", lambda: _render(slug, locale),
+        appeal_scope(slug))
     if shared is None:
         abort(404)
     html, digest = shared
@@ -47,7 +49,7 @@ def show(slug):
     response.set_etag(digest)
     max_age = int(current_app.config.get("EMBED_MAX_AGE", 60))
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    # The language comes from ?lang= (in the URL, so in any cache's key),
+    # The language comes from /fr/… or ?lang= (in the URL, so in any cache's key),
     # else the lang cookie, else Accept-Language.
     response.vary.update(("Cookie", "Accept-Language"))
     return response.make_conditional(request)

@@ -20,6 +20,7 @@ from flask_wtf.csrf import generate_csrf
 from ..cache import appeal_scope
 from ..extensions import db
 from ..text import safe_local_path
+from ..urls import url_language
 from . import services
 from .presenters import progress, render_appeal
 
@@ -58,13 +59,15 @@ def show(slug):
         if appeal is None:
             abort(404)
         return render_appeal(appeal)
-    # The page is the same for every visitor of one locale but for the CSRF
-    # token, so it is rendered once per cache period and the token put in.
+    # The page is the same for every visitor of one locale and address
+    # prefix (/fr/… links stay under /fr/) but for the CSRF token, so it is
+    # rendered once per cache period and the token put in.
     if not services.is_slug(slug):  # never a cache entry for what cannot exist
         abort(404)
     locale = str(get_locale())
     shared = current_app.extensions["fundraiser.public_cache"].get_or_set(
-        f"page:{slug}:{locale}", lambda: _shared_page(slug), appeal_scope(slug))
+        f"page:{slug}:{locale}:{url_language() or ''}", lambda: _shared_page(slug),
+        appeal_scope(slug))
     if shared is None:
         abort(404)
     html, digest = shared

@@ -57,7 +57,13 @@
     var lang = document.documentElement.lang || "en";
     var fmt = new Intl.NumberFormat(lang, { style: "currency", currency: ledger.dataset.currency });
     var places = fmt.resolvedOptions().maximumFractionDigits;
-    var money = function (minor) { return fmt.format(minor / Math.pow(10, places)); };
+    var rtl = document.documentElement.dir === "rtl";
+    var money = function (minor) {
+      var text = fmt.format(minor / Math.pow(10, places));
+      // As the server writes it (fundraiser/money.py): in a right-to-left
+      // page a mark keeps "US$" from showing as "$US".
+      return rtl ? text.replace(/[A-Za-z]+\S*/, function (m) { return m + "\u200e"; }) : text;
+    };
     var set = function (row, field, minor) {
       var cell = row && row.querySelector('[data-field="' + field + '"]');
       if (cell && typeof minor === "number") cell.textContent = money(minor);

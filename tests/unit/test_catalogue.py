@@ -1,6 +1,7 @@
 """The .po catalogues are the one place translations live: every catalogue is
-complete, nothing is fuzzy, placeholders survive, and no string in the code or
-templates is missing from them (someone forgot `make translations`)."""
+complete, nothing is fuzzy, placeholders and markup survive, plurals have
+every form the language needs, and no string in the code or templates is
+missing from them (someone forgot `make translations`)."""
 
 import re
 from pathlib import Path
@@ -25,8 +26,19 @@ def _ids(message):
     return message.id if isinstance(message.id, tuple) else (message.id,)
 
 
+# Python's %(name)s / %(count)d, str.format's {name}, and HTML tags.
+PLACEHOLDER = re.compile(r"%\(\w+\)[a-z]|%%|\{\w*\}|</?[a-zA-Z][^<>]*>")
+
+
 def test_there_are_catalogues_beside_english():
-    assert [p.parent.parent.name for p in CATALOGUES] == ["he"]
+    assert [p.parent.parent.name for p in CATALOGUES] == ["ar", "de", "fr", "he"]
+
+
+def test_every_catalogue_is_a_language_the_app_offers():
+    from config import Config
+
+    assert sorted(Config.LANGUAGES) == sorted(["en"] + [p.parent.parent.name
+                                                        for p in CATALOGUES])
 
 
 @pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.parent.parent.name)
@@ -44,10 +56,23 @@ def test_translations_keep_their_placeholders(path):
     for m in _read(path):
         if not m.id or not m.string:
             continue
-        source = " ".join(_ids(m))
-        target = " ".join(m.string) if isinstance(m.string, tuple) else m.string
-        assert sorted(set(re.findall(r"%\(\w+\)s", source))) == \
-            sorted(set(re.findall(r"%\(\w+\)s", target))), m.id
+        source = sorted(set(PLACEHOLDER.findall(" ".join(_ids(m)))))
+        forms = m.string if isinstance(m.string, tuple) else (m.string,)
+        if isinstance(m.id, tuple):  # a plural form may spell out its number ("two")
+            assert sorted(set(PLACEHOLDER.findall(" ".join(forms)))) == source, m.id
+        else:
+            assert sorted(set(PLACEHOLDER.findall(forms[0]))) == source, m.id
+        for form in forms:  # every form formats: no stray or unknown placeholder
+            variables = {name: 1 for name in re.findall(r"%\((\w+)\)", " ".join(_ids(m)))}
+            form % variables if variables else None
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.parent.parent.name)
+def test_plurals_have_every_form_the_language_needs(path):
+    catalog = _read(path)
+    for m in catalog:
+        if isinstance(m.id, tuple):
+            assert len(m.string) == catalog.num_plurals and all(m.string), m.id
 
 
 def test_every_string_in_the_code_is_in_every_catalogue():

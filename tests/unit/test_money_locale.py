@@ -1,7 +1,7 @@
 """Amounts are read the way the page's locale writes numbers (issue 15):
 '5,00' is five, not five hundred, and a figure that could mean two amounts is
-refused instead of guessed. Checked here at the parsing level for locales the
-app does not offer yet (de, fr, ar) as well as en and he."""
+refused instead of guessed. Checked here at the parsing level for all five
+languages the app offers (en, fr, de, he, ar), and how each writes an amount."""
 
 import pytest
 
@@ -79,3 +79,18 @@ def test_our_own_plain_figures_are_read_without_a_locale():
     assert Money.parse("25.000", "KWD", None) == Money(25000, "KWD")
     with pytest.raises(MoneyError):
         Money.parse("1,000", "USD", None)
+
+
+@pytest.mark.parametrize("locale, currency, text", [
+    ("ar", "USD", "\u200f25.00\xa0US$\u200e"),   # a mark keeps "US$" from showing as "$US"
+    ("ar", "ILS", "\u200f25.00\xa0₪"),            # a symbol without letters needs none
+    ("he", "USD", "\u200f25.00\xa0\u200f$"),
+    ("fr", "USD", "25,00\xa0$US"),
+    ("de", "EUR", "25,00\xa0€"),
+])
+def test_amounts_in_the_five_languages(locale, currency, text):
+    assert Money(2500, currency).format(locale) == text
+
+
+def test_an_arabic_whole_amount_keeps_its_symbol_whole_too():
+    assert Money(5_000_000, "USD").format("ar", whole=True) == "\u200f50,000\xa0US$\u200e"
