@@ -86,6 +86,7 @@ def recurring_amount_form(sub, locale: str, posted: bool = False) -> RecurringAm
     the page): the posted one, or one showing the current amount."""
     shown = {} if posted else {"formdata": None,
                                "data": {"amount": sub.amount.input_text(locale)}}
-    return RecurringAmountForm(prefix=f"m-{sub.public_id}", currency=sub.currency,
+    # Ends in "-" itself: WTForms adds none after an id that ends in "-" or "_".
+    return RecurringAmountForm(prefix=f"m-{sub.public_id}-", currency=sub.currency,
                                min_major=current_app.config["DONATION_MIN_MAJOR"],
                                max_major=online_max_major(), **shown)

@@ -96,9 +96,10 @@ class RecurringChanges:
 
     def _drop_local_prorations(self, customer_id: str, subscription_id: str) -> None:
         pending = self.client.v1.invoice_items.list(params={"customer": customer_id})
-        for row in pending.data:
+        for item in pending.data:
+            row = item.to_dict()
             if row.get("proration") and row.get("subscription") == subscription_id:
-                self.client.v1.invoice_items.delete(row.id)
+                self.client.v1.invoice_items.delete(row["id"])
 
     def pause_subscription(self, subscription_id: str) -> None:
         """Nothing more is charged once the period paid for ends."""
