@@ -11,6 +11,7 @@ import logging
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..appeals import services as appeals
 from ..donations import subscriptions
@@ -24,8 +25,8 @@ log = logging.getLogger(__name__)
 
 # Where the card page keeps its SetupIntent between the page and the confirm.
 CARD_SETUPS = "portal_card_setups"
-UNREACHABLE = "We could not reach the payment service, so nothing has changed. " \
-              "Please try again in a minute."
+UNREACHABLE = _l("We could not reach the payment service, so nothing has changed. "
+                 "Please try again in a minute.")
 
 
 def _own_or_404(public_id):
@@ -74,7 +75,7 @@ def change_amount(public_id):
         db.session.commit()
     except GatewayError:
         db.session.rollback()
-        _say(_(UNREACHABLE), "failed")
+        _say(str(UNREACHABLE), "failed")
         return _back(sub)
     shown = form.money.format(_locale())
     if done == recurring.CHANGED:
@@ -115,7 +116,7 @@ def _switch(public_id, action):
         return _back(sub)
     except GatewayError:
         db.session.rollback()
-        _say(_(UNREACHABLE), "failed")
+        _say(str(UNREACHABLE), "failed")
         return _back(sub)
     _say(_message(sub, action, done), "done" if done != recurring.NOT_RUNNING else "failed")
     return _back(sub)
@@ -146,7 +147,7 @@ def card(public_id):
     try:
         setup = recurring.start_card_update(_gateway(), sub)
     except GatewayError:
-        _say(_(UNREACHABLE), "failed")
+        _say(str(UNREACHABLE), "failed")
         return _back(sub)
     setups = dict(session.get(CARD_SETUPS) or {})
     setups[sub.public_id] = {"id": setup.setup_id, "done": False}
@@ -177,7 +178,7 @@ def card_confirm(public_id):
         db.session.commit()
     except GatewayError:
         db.session.rollback()
-        return jsonify(status="error", message=_(UNREACHABLE)), 502
+        return jsonify(status="error", message=str(UNREACHABLE)), 502
     if setup.status != "succeeded":
         return jsonify(status=setup.status, message=_(
             "Your card was not saved. Please try again or use another card.")), 402
