@@ -274,8 +274,11 @@ def _mail_failure(session, sub: Subscription) -> None:
     with force_locale(first.locale):
         amount = sub.amount.format(first.locale)
         body = render_template("donations/instalment_failed.txt", name=first.donor_name,
-                               title=title, amount=amount, portal=portal)
-        subject = _("Your monthly gift to %(title)s did not go through", title=title)
+                               title=title, amount=amount, portal=portal,
+                               yearly=sub.interval == "year")
+        subject = (_("Your yearly gift to %(title)s did not go through", title=title)
+                   if sub.interval == "year" else
+                   _("Your monthly gift to %(title)s did not go through", title=title))
     enqueue(send_email, str(subject), body, [first.email],
             f"instalment failed, subscription {sub.id}")
 

@@ -300,6 +300,9 @@ class StripeGateway(RecurringChanges):
         except stripe.InvalidRequestError as exc:
             if getattr(exc, "http_status", None) == 404:
                 return "canceled"  # gone at the gateway already
+            # Ended already (a paused gift whose period ran out): nothing to stop.
+            if self.subscription_ended(subscription_id):
+                return "canceled"
             raise GatewayError(str(exc)) from exc
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc

@@ -101,6 +101,12 @@ class RecurringChanges:
             if row.get("proration") and row.get("subscription") == subscription_id:
                 self.client.v1.invoice_items.delete(row["id"])
 
+    def subscription_ended(self, subscription_id: str) -> bool:
+        try:
+            return self._subscription(subscription_id).get("status") in _ENDED
+        except stripe.StripeError:
+            return False
+
     def pause_subscription(self, subscription_id: str) -> None:
         """Nothing more is charged once the period paid for ends."""
         try:

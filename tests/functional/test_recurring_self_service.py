@@ -391,3 +391,19 @@ def test_the_dashboard_shows_recurring_revenue_donors_and_cancellations(
     assert figures["canceled-month"] == "1"
     hebrew = viewer.get("/staff/?lang=he").text
     assert "35.83" in hebrew[hebrew.index('id="recurring"'):]
+
+
+def test_a_failed_yearly_instalment_is_mailed_as_yearly(donor, appeal, client, db, app):
+    gift = donor.start(amount="80", frequency="yearly")
+    donor.charge(gift, support.card_token(donor.localstripe, VISA))
+    sub = the_subscription(db)
+    outbox = app.extensions["mailman"].outbox
+    before = len(outbox)
+    failed = {"id": "in_failed_y", "object": "invoice", "subscription": sub.gateway_id,
+              "customer": sub.customer_id, "amount_paid": 0, "amount_due": 8000,
+              "currency": "usd", "payment_intent": "pi_failed_y", "status": "open"}
+    assert post_event(client, app, "invoice.payment_failed", failed).get_json()[
+        "outcome"] == "applied"
+    [mail] = outbox[before:]
+    assert mail.subject == "Your yearly gift to Test appeal did not go through"
+    assert "This year's instalment of your yearly gift of $80.00" in mail.body
