@@ -86,6 +86,22 @@ def test_a_yearly_gift_changed_paused_resumed_and_moved_to_another_card(page, si
     page.goto(site.url + "/lang/en?next=/my-gifts")
     shoot(page, "portal-en-desktop")
 
+    # Staff see it in the dashboard's recurring figures: $150.00 a year = $12.50 a month.
+    page.goto(site.url + "/staff/login")
+    page.get_by_label("Email").fill("staff@example.org")
+    page.get_by_label("Password").fill("demo-staff-password")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(site.url + "/staff/")
+    recurring = page.locator('[data-recurring-currency="USD"]')
+    expect(recurring.locator('[data-figure="recurring-month"]')).to_have_text("$12.50")
+    expect(recurring.locator('[data-figure="yearly-donors"]')).to_have_text("1")
+    assert serious_violations(axe, page) == []
+    shoot(page, "dashboard-en-desktop")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(site.url + "/lang/he?next=/staff/")
+    expect(page.locator("#recurring")).to_contain_text("הכנסה חוזרת בחודש")
+    shoot(page, "dashboard-he-390")
+
     with site.db():
         from sqlalchemy import select
 
