@@ -93,7 +93,10 @@ def resume(session, gateway, sub: Subscription) -> str:
         return NOT_RUNNING
     if sub.paused_at is None:
         return SAME
-    attempt = sub.paused_at.strftime("%Y%m%d%H%M%S%f")
+    # One Stripe subscription for a double click (the same pause, the same
+    # minute); a retry later (after a decline and another card) is a new
+    # request, since Stripe replays a key's stored answer, declines included.
+    attempt = f"{sub.paused_at:%Y%m%d%H%M%S%f}-{utcnow():%Y%m%d%H%M}"
     old_id, sub_id = sub.gateway_id, sub.id
     try:
         started = gateway.resume_subscription(subscription_id=old_id, reference=_reference(sub),

@@ -407,3 +407,28 @@ def test_a_failed_yearly_instalment_is_mailed_as_yearly(donor, appeal, client, d
     [mail] = outbox[before:]
     assert mail.subject == "Your yearly gift to Test appeal did not go through"
     assert "This year's instalment of your yearly gift of $80.00" in mail.body
+
+
+def test_resuming_with_a_card_that_declines_leaves_the_gift_paused(
+        monthly, client, db, gateway, app, donor):
+    old_id = monthly.gateway_id
+    press(client, monthly, "pause")
+    gone = gateway.client.v1.subscriptions.cancel(old_id).to_dict()
+    post_event(client, app, "customer.subscription.deleted", gone)
+    # another card, which saves fine and declines when charged
+    page = client.get(f"/my-gifts/monthly/{monthly.public_id}/card").text
+    secret = re.search(r'data-client-secret="([^"]+)"', page).group(1)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    confirm_card_setup(donor.localstripe, secret, "4000000000000341")
+    assert client.post(f"/my-gifts/monthly/{monthly.public_id}/card", json={},
+                       headers={"X-CSRFToken": token}).get_json()["status"] == "saved"
+    done = press(client, monthly, "resume")
+    assert "Your card was not accepted, so your gift is still paused." in \
+        client.get(done.headers["Location"]).text
+    sub = the_subscription(db)
+    assert sub.paused_at is not None and sub.gateway_id == old_id
+    assert audits(db, "resume") == []
+    assert api(client)["raised_minor"] == 2500
+    # nothing left running at Stripe for this customer
+    running = gateway.client.v1.subscriptions.list(params={"customer": sub.customer_id})
+    assert [s.status for s in running.data if s.status not in ("canceled",)] == []
