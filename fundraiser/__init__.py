@@ -198,6 +198,7 @@ def _register_blueprints(app: Flask) -> None:
     from .donations.match_views import bp as matching_bp
     from .donations.pledge_auth import bp as pledge_auth_bp
     from .donations.views import bp as donations_bp
+    from .donors import recurring_views as _recurring_views  # noqa: F401 (routes on bp)
     from .donors.views import bp as donors_bp
     from .health import bp as health_bp
     from .media.views import bp as media_bp

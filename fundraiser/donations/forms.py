@@ -77,9 +77,10 @@ class DonationForm(FlaskForm):
     # One-time is the default: nothing signs a donor up for more unasked.
     frequency = RadioField(
         _l("How often"),
-        choices=[_Choice("once", _l("One time")), _Choice("monthly", _l("Monthly"))],
+        choices=[_Choice("once", _l("One time")), _Choice("monthly", _l("Monthly")),
+                 _Choice("yearly", _l("Yearly"))],
         default="once",
-        validators=[DataRequired(_l("Please choose one time or monthly."))])
+        validators=[DataRequired(_l("Please choose one time, monthly or yearly."))])
     name = StringField(
         _l("Full name"),
         validators=[DataRequired(_l("Please tell us your name.")),
@@ -121,6 +122,11 @@ class DonationForm(FlaskForm):
     @property
     def monthly(self) -> bool:
         return self.frequency.data == "monthly"
+
+    @property
+    def interval(self) -> str | None:
+        """Stripe's plan interval for a recurring gift; None for a one-time gift."""
+        return {"monthly": "month", "yearly": "year"}.get(self.frequency.data)
 
     def caught_by_honeypot(self) -> bool:
         return bool((self.leave_empty.data or "").strip())

@@ -15,7 +15,7 @@ from ..matching import ledger as match_ledger
 from ..matching import services as matching
 from ..payments import states
 from ..payments.models import Payment, utcnow
-from .models import Donation
+from .models import Donation, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,18 @@ def gift_facts(session, donation: Donation, net_minor: int, at) -> rules.Gift:
         Payment.succeeded_at.is_not(None), Payment.succeeded_at <= at)))
     return rules.Gift(amount_minor=net_minor, currency=donation.currency, at=at,
                       email=donation.email, is_first_time=not earlier,
-                      is_monthly=donation.subscription_id is not None)
+                      is_monthly=_is_monthly(session, donation))
+
+
+def _is_monthly(session, donation: Donation) -> bool:
+    """An instalment of a monthly gift. A yearly gift's instalment is already
+    a year of giving: the pools' monthly rule (×12) does not apply to it, and
+    it is matched once, like a one-time gift (matching/rules.py)."""
+    if donation.subscription_id is None:
+        return False
+    interval = session.scalar(select(Subscription.interval)
+                              .where(Subscription.id == donation.subscription_id))
+    return interval != "year"
 
 
 def _allocate(session, payment_id: int, reason: str) -> tuple[Donation | None, int | None]:

@@ -96,17 +96,21 @@ class Donation(db.Model):
 
 
 SUBSCRIPTION_STATES = ("incomplete", "active", "past_due", "canceled")
+# How often a recurring gift is charged: Stripe's plan intervals.
+INTERVALS = ("month", "year")
 
 
 class Subscription(db.Model):
-    """A monthly gift: the gateway's Subscription, and the terms the donor
-    agreed to. Each paid instalment is a Donation with `subscription_id`."""
+    """A monthly (or yearly) gift: the gateway's Subscription, and the terms
+    the donor agreed to. Each paid instalment is a Donation with
+    `subscription_id`."""
 
     __tablename__ = "subscriptions"
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("status IN ('incomplete', 'active', 'past_due', 'canceled')",
                         name="status_known"),
+        CheckConstraint("interval IN ('month', 'year')", name="interval_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -123,12 +127,26 @@ class Subscription(db.Model):
     failed_invoice_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     canceled_at: Mapped[datetime | None]
+    interval: Mapped[str] = mapped_column(String(8), default="month", server_default="month",
+                                          nullable=False)
+    # The donor paused it (donor portal): nothing is charged after the period
+    # already paid for, until they resume. None while it runs.
+    paused_at: Mapped[datetime | None]
 
     appeal: Mapped[Appeal] = relationship()
 
     @property
     def amount(self) -> Money:
         return Money(self.amount_minor, self.currency)
+
+    @property
+    def yearly(self) -> bool:
+        return self.interval == "year"
+
+    @property
+    def running(self) -> bool:
+        """Charging as agreed: started, not paused, not cancelled."""
+        return self.status in ("active", "past_due") and self.paused_at is None
 
 
 class ReceiptCounter(db.Model):

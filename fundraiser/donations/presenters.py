@@ -2,6 +2,7 @@
 checked by the give view), the words for a payment's status, and the
 thank-you page (shown after paying, and again when a pledge form is refused)."""
 
+from babel.dates import format_skeleton
 from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -13,7 +14,7 @@ from ..matching import services as matching
 from ..payments import states
 from ..referrals import services as referrals
 from ..referrals.share import share_box
-from . import match_presenters
+from . import match_presenters, subscriptions
 from .forms import DonationForm
 
 
@@ -68,7 +69,8 @@ def render_thanks(donation, pledge_form=None, make_link=False):
     text = appeals.text_for(db.session, donation.appeal, str(get_locale()))
     return render_template("donations/thanks.html", donation=donation, appeal=donation.appeal,
                            text=text, payment=payment, message=status_message(payment),
-                           match=match, share=_share(donation, text, make_link))
+                           match=match, share=_share(donation, text, make_link),
+                           interval=recurring_interval(donation))
 
 
 def status_message(payment) -> str:
@@ -95,15 +97,28 @@ def _day_of_month(day: int, locale: str) -> str:
     return f"{day}{suffix}"
 
 
-def monthly_terms(donation) -> str:
-    """What a monthly gift charges, and when, in plain words; "" for a
-    one-time gift. Stripe bills again on the day of the month it started
-    (the last day in shorter months)."""
+def recurring_interval(donation) -> str | None:
+    """"month" or "year" for an instalment of a recurring gift, else None."""
     if donation.subscription_id is None:
+        return None
+    return subscriptions.interval_of(db.session, donation.subscription_id)
+
+
+def monthly_terms(donation) -> str:
+    """What a monthly (or yearly) gift charges, and when, in plain words; ""
+    for a one-time gift. Stripe bills again on the day of the month it
+    started (the last day in shorter months), or on the same date each year."""
+    interval = recurring_interval(donation)
+    if interval is None:
         return ""
     from ..payments.models import utcnow
 
     locale = str(get_locale() or "en")
     amount = donation.amount.format(locale)
+    today = utcnow()
+    if interval == "year":
+        return _("%(amount)s now and again on %(date)s every year until you cancel.",
+                 amount=amount,
+                 date=format_skeleton("MMMMd", today.date(), locale=locale))
     return _("%(amount)s now and on the %(day)s of every month until you cancel.",
-             amount=amount, day=_day_of_month(utcnow().day, locale))
+             amount=amount, day=_day_of_month(today.day, locale))

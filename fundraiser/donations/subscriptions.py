@@ -1,4 +1,4 @@
-"""Monthly gifts. A Subscription row holds the terms; every paid invoice is
+"""Monthly (and yearly) gifts. A Subscription row holds the terms; every paid invoice is
 one Donation (with its Payment) carrying `subscription_id` and `invoice_id`,
 so it counts in the appeal and is matched like any gift (by the pools'
 monthly rule). The first instalment is the donation made on the gift form:
@@ -29,16 +29,21 @@ from .models import Donation, Subscription
 log = logging.getLogger(__name__)
 
 INCOMPLETE, ACTIVE, PAST_DUE, CANCELED = "incomplete", "active", "past_due", "canceled"
-MONTHLY, ONCE = "monthly", "once"
+MONTHLY, YEARLY, ONCE = "monthly", "yearly", "once"
+# The gift form's frequency → Stripe's plan interval.
+INTERVAL_OF = {MONTHLY: "month", YEARLY: "year"}
 
 
 # -- starting one ------------------------------------------------------------
 
-def start(session, donation: Donation) -> Subscription:
-    """Make a just-started gift the first instalment of a monthly gift of
-    the same amount. Nothing is sent to the gateway yet."""
+def start(session, donation: Donation, interval: str = "month") -> Subscription:
+    """Make a just-started gift the first instalment of a monthly (or
+    yearly) gift of the same amount. Nothing is sent to the gateway yet."""
+    if interval not in INTERVAL_OF.values():
+        raise ValueError(f"unknown interval {interval!r}")
     sub = Subscription(appeal_id=donation.appeal_id, amount_minor=donation.amount_minor,
-                       currency=donation.currency, email=donation.email, status=INCOMPLETE)
+                       currency=donation.currency, email=donation.email, status=INCOMPLETE,
+                       interval=interval)
     session.add(sub)
     session.flush()
     donation.subscription_id = sub.id
@@ -48,7 +53,7 @@ def start(session, donation: Donation) -> Subscription:
 
 def charge_first(session, gateway, *, payment_id: int, subscription_id: int, reference: str,
                  amount_minor: int, currency: str, token: str, email: str, name: str,
-                 description: str) -> IntentResult | None:
+                 description: str, interval: str = "month") -> IntentResult | None:
     """Set the monthly gift up at the gateway (its first invoice is charged at
     once) and record the first invoice's intent on the first instalment's
     payment, as `payments.charge_card` does for a one-time gift. Plain values
@@ -56,7 +61,7 @@ def charge_first(session, gateway, *, payment_id: int, subscription_id: int, ref
     try:
         started = gateway.start_subscription(
             reference=reference, amount_minor=amount_minor, currency=currency, token=token,
-            email=email, name=name, description=description)
+            email=email, name=name, description=description, interval=interval)
     except CardDeclined as exc:
         payments.transition_to(session, payment_id, states.FAILED,
                                failure_code=exc.code[:64],
@@ -71,7 +76,14 @@ def charge_first(session, gateway, *, payment_id: int, subscription_id: int, ref
     return started.first_intent
 
 
-def status_label(status: str) -> str:
+def interval_of(session, subscription_id: int) -> str:
+    return session.scalar(select(Subscription.interval)
+                          .where(Subscription.id == subscription_id)) or "month"
+
+
+def status_label(status: str, paused: bool = False) -> str:
+    if paused and status != CANCELED:
+        return _("Paused")
     return {
         INCOMPLETE: _("Not started"), ACTIVE: _("Active"),
         PAST_DUE: _("Last payment did not go through"), CANCELED: _("Cancelled"),
@@ -149,6 +161,11 @@ def on_gateway_event(sender, event, session, **_kw):
         sub = _locked(session, obj["id"])
         if sub is None:
             return None, "unmatched"
+        if sub.paused_at is not None and sub.status != CANCELED:
+            # A paused gift's period ran out (a pause is cancel-at-period-end,
+            # see payments/stripe_recurring.py): it stays paused, and resuming
+            # starts a new subscription.
+            return None, "paused"
         return None, "applied" if _end(session, sub.id) else "repeat"
     return None
 
@@ -165,7 +182,13 @@ def _invoice_fields(obj: dict) -> tuple[str, str | None, int, str]:
     return invoice_id[:255], intent_id, amount, currency.upper()
 
 
-def _invoice_paid(session, obj: dict):
+def record_paid_invoice(session, obj: dict):
+    """A paid invoice read from the gateway (a resumed gift's first one), as
+    its webhook would apply it; never taken for the gift's first instalment."""
+    return _invoice_paid(session, obj, renewal_only=True)
+
+
+def _invoice_paid(session, obj: dict, renewal_only: bool = False):
     invoice_id, intent_id, amount, currency = _invoice_fields(obj)
     sub = _locked(session, _sub_id_of(obj))
     if sub is None:
@@ -176,7 +199,7 @@ def _invoice_paid(session, obj: dict):
     first = first_donation(session, sub.id)
     if first is None:
         return None, "unmatched"
-    if first.invoice_id is None and (intent_id == first.payment.intent_id
+    if not renewal_only and first.invoice_id is None and (intent_id == first.payment.intent_id
                                      or obj.get("billing_reason") == "subscription_create"):
         # The first instalment: the gift made on the form.
         first.invoice_id = invoice_id
@@ -252,8 +275,11 @@ def _mail_failure(session, sub: Subscription) -> None:
     with force_locale(first.locale):
         amount = sub.amount.format(first.locale)
         body = render_template("donations/instalment_failed.txt", name=first.donor_name,
-                               title=title, amount=amount, portal=portal)
-        subject = _("Your monthly gift to %(title)s did not go through", title=title)
+                               title=title, amount=amount, portal=portal,
+                               yearly=sub.interval == "year")
+        subject = (_("Your yearly gift to %(title)s did not go through", title=title)
+                   if sub.interval == "year" else
+                   _("Your monthly gift to %(title)s did not go through", title=title))
     enqueue(send_email, str(subject), body, [first.email],
             f"instalment failed, subscription {sub.id}")
 

@@ -34,7 +34,13 @@ from . import (
     services,
     subscriptions,
 )
-from .presenters import donation_form, monthly_terms, render_thanks, status_message
+from .presenters import (
+    donation_form,
+    monthly_terms,
+    recurring_interval,
+    render_thanks,
+    status_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +88,8 @@ def give(slug):
             consent=form.consent.data, locale=str(get_locale()), source=form.source.data or "",
             limits=current_limits(), referral_link_id=carry.carried_link_id(appeal.id),
         )
-        if form.monthly:
-            subscriptions.start(db.session, donation)
+        if form.interval:
+            subscriptions.start(db.session, donation, form.interval)
         db.session.commit()
         return redirect(url_for("donations.pay", public_id=donation.public_id), code=303)
     return render_appeal(appeal, form), 422
@@ -108,7 +114,8 @@ def pay(public_id):
                                                  str(get_locale())),
                            stripe_js_url=gateway.js_url,
                            stripe_key=gateway.publishable_key, match_note=match_note,
-                           funded_pledge=funded, monthly=monthly_terms(donation))
+                           funded_pledge=funded, monthly=monthly_terms(donation),
+                           yearly=recurring_interval(donation) == "year")
 
 
 def _state_json(donation, **extra):
@@ -159,6 +166,7 @@ def charge(public_id):
         if donation.subscription_id is not None:
             result = subscriptions.charge_first(
                 db.session, gateway, token=token, subscription_id=donation.subscription_id,
+                interval=subscriptions.interval_of(db.session, donation.subscription_id),
                 **order)
         else:
             result = payments.charge_card(db.session, gateway, token=token, **order)
@@ -267,8 +275,9 @@ def retry(public_id):
     else:
         again = services.retry_donation(db.session, donation)
         if donation.subscription_id is not None:
-            # A monthly gift whose first instalment failed stays monthly on retry.
-            subscriptions.start(db.session, again)
+            # A monthly (yearly) gift whose first instalment failed stays so on retry.
+            first = db.session.get(subscriptions.Subscription, donation.subscription_id)
+            subscriptions.start(db.session, again, first.interval if first else "month")
     db.session.commit()
     return redirect(url_for("donations.pay", public_id=again.public_id), code=303)
 

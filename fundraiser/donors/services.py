@@ -227,3 +227,13 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
                            sort_keys=True)))
     session.flush()
     return Erasure(donations=len(donations), pledges=len(pledges))
+
+
+def audit_recurring(session, sub, action: str, **details) -> None:
+    """The audit log's line for a donor's change to their monthly or yearly
+    gift (donor.recurring.amount | pause | resume | card | cancel)."""
+    session.add(AuditEvent(
+        at=utcnow(), actor_id=None, actor_email=DONOR_ACTOR, action=f"donor.recurring.{action}",
+        target_type="subscription", target_id=str(sub.id),
+        details=json.dumps(details, sort_keys=True)))
+    session.flush()

@@ -12,7 +12,9 @@ import logging
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
+    get_flashed_messages,
     make_response,
     redirect,
     render_template,
@@ -39,6 +41,7 @@ from .forms import (
     OpenLinkForm,
     PreferencesForm,
     SignOutForm,
+    recurring_amount_form,
 )
 
 log = logging.getLogger(__name__)
@@ -171,9 +174,12 @@ def use_link(token):
 
 # -- inside ------------------------------------------------------------------------
 
-def _gifts_page(link):
+def _gifts_page(link, amount_forms=None):
     gifts = services.gifts_for(db.session, link.email)
     monthly = subscriptions.for_email(db.session, link.email)
+    # One amount field per running gift; a refused one keeps what was typed.
+    amounts = {m.public_id: (amount_forms or {}).get(m.public_id)
+               or recurring_amount_form(m, _locale()) for m in monthly}
     texts = appeals.texts_for(db.session, list({g.appeal_id: g.appeal
                                                 for g in [*gifts, *monthly]}.values()),
                               _locale())
@@ -186,6 +192,7 @@ def _gifts_page(link):
         monthly=monthly, monthly_label=subscriptions.status_label, cancel_form=CancelMonthlyForm(),
         canceled=request.args.get("canceled") == "1",
         cancel_failed=request.args.get("cancel_failed") == "1",
+        amount_forms=amounts, notices=get_flashed_messages(with_categories=True),
     )
 
 
@@ -196,10 +203,13 @@ def cancel_monthly(public_id):
     if link is None:
         return _session_ended()
     sub = subscriptions.by_public_id(db.session, public_id)
-    if sub is None or sub.email != link.email or not CancelMonthlyForm().validate_on_submit():
+    if sub is None or sub.email != link.email:
+        abort(404)  # another donor's gift is as unknown as one that does not exist
+    if not CancelMonthlyForm().validate_on_submit():
         return redirect(url_for("donors.portal"), code=303)
     try:
-        subscriptions.cancel(db.session, current_app.extensions["fundraiser.gateway"], sub)
+        if subscriptions.cancel(db.session, current_app.extensions["fundraiser.gateway"], sub):
+            services.audit_recurring(db.session, sub, "cancel", interval=sub.interval)
         db.session.commit()
     except GatewayError:
         db.session.rollback()

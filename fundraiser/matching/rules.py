@@ -41,7 +41,7 @@ class Gift:
     at: datetime               # when the gift succeeded
     email: str = ""
     is_first_time: bool = True
-    is_monthly: bool = False
+    is_monthly: bool = False   # an instalment of a monthly gift (not a yearly one)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,10 @@ def covered_by(take_minor: int, base_minor: int, ratio_match: int, ratio_gift: i
 
 
 def matchable_base(gift_minor: int, is_monthly: bool, monthly_rule: str) -> int:
-    """A monthly gift counts once, or as a year of gifts (×12), by the pool's rule."""
+    """A monthly gift counts once, or as a year of gifts (×12), by the pool's
+    rule. A yearly gift is not "monthly" here (is_monthly is False for it):
+    it already is a year of gifts, so it counts once under either rule —
+    ×12 would match twelve years of it."""
     if is_monthly and monthly_rule == "x12":
         return gift_minor * 12
     return gift_minor

@@ -47,6 +47,7 @@ class CardSetup:
     client_secret: str | None = None
     payment_method_id: str | None = None
     card_fingerprint: str | None = None  # see StripeGateway.card_fingerprint
+    card_last4: str | None = None        # for "your card ending 4242"
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,25 @@ class PaymentGateway(Protocol):
 
     def start_subscription(
         self, *, reference: str, amount_minor: int, currency: str, token: str,
-        email: str, name: str, description: str,
+        email: str, name: str, description: str, interval: str = "month",
     ) -> SubscriptionStart: ...
 
     def cancel_subscription(self, subscription_id: str) -> str: ...
+
+    # A donor's changes to a running recurring gift (stripe_recurring.py).
+    def change_subscription_amount(self, *, subscription_id: str, amount_minor: int,
+                                   reference: str) -> None: ...
+
+    def pause_subscription(self, subscription_id: str) -> None: ...
+
+    def resume_subscription(self, *, subscription_id: str, reference: str,
+                            attempt: str) -> SubscriptionStart: ...
+
+    def latest_invoice(self, subscription_id: str) -> dict | None: ...
+
+    def start_card_update(self, *, customer_id: str, reference: str) -> CardSetup: ...
+
+    def finish_card_update(self, *, setup_id: str, customer_id: str) -> CardSetup: ...
 
     def recent_intents(self, since_epoch: int) -> list[IntentResult]: ...
 

@@ -71,7 +71,7 @@ class WebhookEvent(db.Model):
     payment_id: Mapped[int | None] = mapped_column(Integer, index=True)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     # received (stored, not applied yet) | applied | repeat | ignored | stale | unmatched
-    # | mismatch | malformed
+    # | mismatch | malformed | paused (a paused recurring gift's period ran out)
     # indexed: the scheduler sweeps for events stored but not applied (tasks.py)
     outcome: Mapped[str] = mapped_column(String(16), default="received", nullable=False,
                                          index=True)

@@ -24,6 +24,7 @@ from .gateway import (
     RefundResult,
     SubscriptionStart,
 )
+from .stripe_recurring import RecurringChanges
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def check_keys(secret_key: str, allow_live: bool) -> None:
         )
 
 
-class StripeGateway:
+class StripeGateway(RecurringChanges):
     def __init__(self, *, secret_key, publishable_key, webhook_secret, api_base="",
                  allow_live=False, tolerance=300, timeout=20, fingerprint_key=""):
         check_keys(secret_key, allow_live)
@@ -238,10 +239,11 @@ class StripeGateway:
     # -- monthly gifts (Products, Plans, Subscriptions: localstripe has no Prices) --
 
     def start_subscription(self, *, reference, amount_minor, currency, token, email, name,
-                           description) -> SubscriptionStart:
-        """A customer with the card, a plan of `amount_minor` a month and a
-        subscription to it. Stripe invoices and charges the first month at
-        once; its PaymentIntent may want 3-D Secure like a one-time gift's."""
+                           description, interval="month") -> SubscriptionStart:
+        """A customer with the card, a plan of `amount_minor` a month (or a
+        year) and a subscription to it. Stripe invoices and charges the first
+        period at once; its PaymentIntent may want 3-D Secure like a one-time
+        gift's."""
         key = f"fundraiser-sub-{reference}"
         metadata = {"fundraiser_ref": reference}
         try:
@@ -250,11 +252,11 @@ class StripeGateway:
                         "metadata": metadata},
                 options={"idempotency_key": key + "-customer"})
             product = self.client.v1.products.create(
-                params={"name": description[:200] or "Monthly gift", "metadata": metadata},
+                params={"name": description[:200] or "Recurring gift", "metadata": metadata},
                 options={"idempotency_key": key + "-product"})
             plan = self.client.v1.plans.create(
                 params={"amount": amount_minor, "currency": currency.lower(),
-                        "interval": "month", "product": product.id, "metadata": metadata},
+                        "interval": interval, "product": product.id, "metadata": metadata},
                 options={"idempotency_key": key + "-plan"})
             sub = self.client.v1.subscriptions.create(
                 params={"customer": customer.id, "items": [{"plan": plan.id}],
@@ -298,6 +300,9 @@ class StripeGateway:
         except stripe.InvalidRequestError as exc:
             if getattr(exc, "http_status", None) == 404:
                 return "canceled"  # gone at the gateway already
+            # Ended already (a paused gift whose period ran out): nothing to stop.
+            if self.subscription_ended(subscription_id):
+                return "canceled"
             raise GatewayError(str(exc)) from exc
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc

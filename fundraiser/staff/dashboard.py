@@ -13,7 +13,7 @@ from ..donations.models import Donation
 from ..extensions import db
 from ..matching import figures as match_figures
 from ..urls import query_int
-from . import charts, stats
+from . import charts, recurring_stats, stats
 from .auth import staff_view
 from .blueprint import _money, bp
 from .donations import status_label
@@ -57,6 +57,7 @@ def dashboard():
         by_currency=[(f.currency, f.gift_count, f.raised_minor, f.currency) for f in figures
                      if f.gift_count],
         by_source=stats.gifts_by(db.session, "source", appeal.id if appeal else None),
+        recurring=recurring_stats.recurring_figures(db.session, appeal.id if appeal else None),
     )
 
 

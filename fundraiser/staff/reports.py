@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, literal, literal_column, or_, select, tuple_
 
 from ..appeals.models import Appeal
-from ..donations.models import Donation
+from ..donations.models import Donation, Subscription
 from ..money import Money, MoneyError
 from ..payments import states
 from ..payments.models import Payment, PaymentStatusChange, WebhookEvent
@@ -49,7 +49,7 @@ class DonationFilters:
     currency: str = ""
     source: str = ""
     method: str = ""           # stripe | offline
-    frequency: str = ""        # once | monthly (an instalment of a monthly gift)
+    frequency: str = ""        # once | monthly | yearly (an instalment of such a gift)
     q: str = ""
     sort: str = "date"
     direction: str = "desc"
@@ -104,7 +104,7 @@ def parse_filters(args) -> DonationFilters:
     if method in ("stripe", "offline"):
         f.method = method
     frequency = (args.get("frequency") or "").strip()
-    if frequency in ("once", "monthly"):
+    if frequency in ("once", "monthly", "yearly"):
         f.frequency = frequency
     f.q = (args.get("q") or "").strip()[:100]
     sort = args.get("sort") or "date"
@@ -156,9 +156,12 @@ def filtered_donations(session, f: DonationFilters, join_payments: bool = True):
         query = query.where(Donation.source == f.source)
     if f.method:
         query = query.where(Payment.provider == f.method)
-    if f.frequency:
-        monthly = Donation.subscription_id.is_not(None)
-        query = query.where(monthly if f.frequency == "monthly" else ~monthly)
+    if f.frequency == "once":
+        query = query.where(Donation.subscription_id.is_(None))
+    elif f.frequency:
+        interval = "year" if f.frequency == "yearly" else "month"
+        query = query.where(Donation.subscription_id.in_(
+            select(Subscription.id).where(Subscription.interval == interval)))
     if f.q:
         # One expression, matching the trigram index on PostgreSQL (migration c3ab801a7653).
         pattern = f"%{_escape_like(f.q.lower())}%"

@@ -187,7 +187,7 @@ def test_the_donor_cancels_from_the_portal_and_stripe_shows_it_canceled(
     sub = the_subscription(db)
     sign_in(client, app)
     page = client.get("/my-gifts").data.decode()
-    assert "Monthly gifts" in page and "$15.00 a month" in page and "Active" in page
+    assert "Monthly and yearly gifts" in page and "$15.00 a month" in page and "Active" in page
     action = f"/my-gifts/monthly/{sub.public_id}/cancel"
     assert action in page
     # without the CSRF token nothing happens
@@ -231,7 +231,8 @@ def test_staff_filter_the_donations_table_by_one_time_or_monthly(donor, appeal, 
 
     assert emails(frequency="monthly") == ["monthly@example.org"]
     assert emails(frequency="once") == ["once@example.org"]
-    assert emails(frequency="yearly") == emails() == ["monthly@example.org", "once@example.org"]
+    assert emails(frequency="yearly") == []
+    assert emails(frequency="weekly") == emails() == ["monthly@example.org", "once@example.org"]
 
 
 def test_erasing_my_data_removes_the_address_from_monthly_gifts(donor, appeal, client, db, app):
@@ -309,5 +310,5 @@ def test_staff_see_a_donors_monthly_gifts_on_their_page(donor, appeal, client, d
     viewer.login()
     page = viewer.get("/staff/donors/gifts?email=dana@example.org")
     assert page.status_code == 200
-    assert "Monthly gifts" in page.text and "$11.00 a month" in page.text
+    assert "Monthly and yearly gifts" in page.text and "$11.00 a month" in page.text
     assert "Active" in page.text
