@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (imported for their routes)
     appeals,
     audit,
     card_breaker,
+    cosign_queue,
     cosigners,
     dashboard,
     donations,
@@ -14,6 +15,7 @@ from . import (  # noqa: F401  (imported for their routes)
     jobs,
     pools,
     refunds,
+    signature_list,
 )
 from .blueprint import bp
 
