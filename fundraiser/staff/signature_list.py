@@ -44,6 +44,11 @@ def _query(appeal_id, q, state):
     return query
 
 
+def _args(q, state) -> dict:
+    """The filters as query arguments for links (left out when empty)."""
+    return {k: v for k, v in (("q", q), ("state", state)) if v and v != "all"}
+
+
 def state_of(row: Signature) -> str:
     if row.removed_at is not None:
         return "removed"
@@ -63,7 +68,7 @@ def signature_list(appeal_id):
                               .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     return render_template("staff/signatures.html", appeal=appeal, rows=rows, total=total,
                            page=page, pages=pages, q=q, state=state, states=STATES,
-                           state_of=state_of,
+                           state_of=state_of, args=_args(q, state),
                            counted=signatures.confirmed_count(db.session, appeal.id))
 
 
@@ -110,6 +115,5 @@ def remove_signature(appeal_id, signature_id):
         flash(_("Removed the signature of %(name)s.", name=row.name))
     else:
         flash(_("That signature was removed already."))
-    q, state = _filters()
-    return redirect(url_for("staff.signature_list", appeal_id=appeal.id, q=q or None,
-                            state=None if state == "all" else state), code=303)
+    return redirect(url_for("staff.signature_list", appeal_id=appeal.id, **_args(*_filters())),
+                    code=303)
