@@ -100,6 +100,14 @@ def ask(session, appeal: Appeal, *, name: str, country: str = "", url: str = "",
     return Asked(existing.id, token if changed.rowcount == 1 else None, merged=True)
 
 
+def takes_changes(session, appeal_id: int, email: str, name: str) -> bool:
+    """Whether asking with this address and name would store anything (a
+    new request, or an unconfirmed one merged): if not, an uploaded logo need
+    not be kept either."""
+    found = _matching(session, appeal_id, normalise_email(email), name_key(name))
+    return not found or (len(found) == 1 and found[0].status == UNCONFIRMED)
+
+
 def _matching(session, appeal_id: int, email: str, key: str) -> list[CosignRequest]:
     return list(session.scalars(
         select(CosignRequest).where(CosignRequest.appeal_id == appeal_id,

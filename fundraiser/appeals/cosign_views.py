@@ -139,7 +139,9 @@ def ask(slug):
         return _page(appeal, form, 422)
     locale = str(get_locale())
     try:
-        logo = _logo(form)
+        # A request already confirmed or decided is left alone: no logo is kept for it.
+        logo = (_logo(form) if cosign.takes_changes(db.session, appeal.id, form.email.data,
+                                                    form.name.data) else None)
         asked = cosign.ask(db.session, appeal, name=form.name.data, country=form.country.data,
                            url=form.url.data, email=form.email.data, logo=logo,
                            consent=form.consent.data, locale=locale)

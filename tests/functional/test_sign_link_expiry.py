@@ -6,19 +6,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from fundraiser.appeals.models import Signature
 from fundraiser.payments.models import utcnow
-from tests.functional.test_signatures import (  # noqa: F401  (petition is a fixture)
-    LINK,
-    api_signatures,
-    confirm,
-    csrf,
-    mails,
-    petition,
-    sign,
-)
+from tests.factories import create_appeal
+from tests.functional.test_signatures import LINK, api_signatures, confirm, csrf, mails, sign
+
+
+@pytest.fixture
+def petition(db):
+    appeal = create_appeal(db.session, slug="test-appeal", signatures=(True, 500))
+    db.session.commit()
+    return appeal
 
 
 def age_links(db, days):
@@ -65,7 +66,6 @@ def test_the_days_are_a_setting(database_url):
 
     with app_with(database_url, SIGN_LINK_VALID_DAYS=1) as app:
         from fundraiser.extensions import db
-        from tests.factories import create_appeal
 
         create_appeal(db.session, signatures=(True, 500))
         db.session.commit()

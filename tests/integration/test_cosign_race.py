@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from fundraiser.appeals import cosign
-from fundraiser.appeals.models import Appeal, CosignRequest, Cosigner
+from fundraiser.appeals.models import Appeal, Cosigner, CosignRequest
 from tests.factories import create_appeal
 from tests.integration.test_receipt_numbers import in_threads
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from fundraiser.appeals.models import CosignRequest, Cosigner
+from fundraiser.appeals.models import Cosigner, CosignRequest
 from fundraiser.media.models import StoredImage
 from fundraiser.payments.models import utcnow
 from fundraiser.staff.models import AuditEvent
@@ -217,7 +217,10 @@ def test_asking_twice_by_name_or_email_merges(app, client, db, petition, staff_c
     assert client.get(first).status_code == 404        # the older link stopped working
     assert confirm(client, second).status_code == 200
     # Confirmed now: asking again (same email, other name) changes nothing, sends nothing.
-    assert ask(client, name="Someone Else", email="new@bakers.example.org").status_code == 303
+    images = count(db, StoredImage)
+    assert ask(client, name="Someone Else", email="new@bakers.example.org",
+               logo=(png(colour=(1, 2, 3, 255)), "other.png")).status_code == 303
+    assert count(db, StoredImage) == images           # no logo kept for a closed request
     [row] = requests_(db)
     assert (row.name, row.status) == ("  bakers   FOR peace ".strip(), "waiting")
     assert len(links(app)) == 2
