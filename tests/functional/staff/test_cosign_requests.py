@@ -341,3 +341,18 @@ def test_the_hebrew_request_form_is_right_to_left(client, petition):
     page = client.get("/appeals/test-appeal/cosign?lang=he").text
     assert '<html lang="he" dir="rtl">' in page
     assert "Organisation name" not in page and "Ask to co-sign" not in page
+
+
+@pytest.mark.parametrize("request_limit", [None, 2 * 1024 * 1024])
+def test_a_very_large_upload_is_refused_and_changes_nothing(
+        app, client, db, petition, monkeypatch, request_limit):
+    """The logo's own 1 MB limit answers beside the field; with a request
+    limit (MAX_CONTENT_LENGTH) set, Werkzeug refuses the body first (413)."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", request_limit)
+    response = ask(client, logo=(io.BytesIO(b"\0" * (3 * 1024 * 1024)), "huge.png"))
+    if request_limit:
+        assert response.status_code == 413
+    else:
+        assert response.status_code == 422
+        assert "The logo is larger than 1 MB" in response.text
+    assert requests_(db) == [] and count(db, StoredImage) == 0 and links(app) == []
