@@ -153,6 +153,12 @@ class Config:
     # address, and per email address (against one inbox being flooded).
     SIGN_LIMIT_ADDRESS = os.environ.get("SIGN_LIMIT_ADDRESS", "10 per 10 minutes;50 per day")
     SIGN_LIMIT_EMAIL = os.environ.get("SIGN_LIMIT_EMAIL", "3 per 10 minutes;10 per day")
+    # An organisation asking to co-sign (also emails a link): the same two limits.
+    COSIGN_LIMIT_ADDRESS = os.environ.get("COSIGN_LIMIT_ADDRESS", "5 per 10 minutes;20 per day")
+    COSIGN_LIMIT_EMAIL = os.environ.get("COSIGN_LIMIT_EMAIL", "3 per 10 minutes;10 per day")
+    # Days a signature's (or co-sign request's) emailed link works; after
+    # that the page offers to send a new one.
+    SIGN_LINK_VALID_DAYS = _env_int("SIGN_LINK_VALID_DAYS", 7)
     # A callable returning naive UTC now for the portal; tests travel in time.
     DONOR_PORTAL_CLOCK = None
     # Failed or refused staff logins, site-wide, past which admins get an

@@ -191,6 +191,7 @@ def create_app(config=None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
+    from .appeals.cosign_views import bp as cosign_bp
     from .appeals.embed import bp as embed_bp
     from .appeals.referral_views import bp as referrals_bp
     from .appeals.sign_views import bp as signatures_bp
@@ -207,7 +208,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (appeals_bp, donations_bp, matching_bp, webhooks_bp, api_bp, staff_bp,
                media_bp, health_bp, donors_bp, pledge_auth_bp, embed_bp,
-               signatures_bp, referrals_bp):
+               signatures_bp, referrals_bp, cosign_bp):
         app.register_blueprint(bp)
 
 

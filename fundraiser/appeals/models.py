@@ -160,3 +160,55 @@ class Signature(db.Model):
     # The share link (referrals.ReferralLink) this signer came through, set
     # when the signature is made; the first link wins.
     referral_link_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # When the link now valid was sent: it stops working SIGN_LINK_VALID_DAYS later.
+    link_sent_at: Mapped[datetime | None]
+    # Removed by staff (abuse): no longer counted or shown, and the address
+    # cannot sign this appeal again.
+    removed_at: Mapped[datetime | None]
+
+
+REQUEST_STATES = ("unconfirmed", "waiting", "approved", "declined")
+
+
+class CosignRequest(db.Model):
+    """An organisation asking to co-sign an appeal. Its contact confirms it
+    by an emailed link (unconfirmed → waiting); staff approve it (a Cosigner
+    row is made, and only then is it shown) or decline it with a reason.
+    One per appeal and email and one per appeal and name: asking again merges."""
+
+    __tablename__ = "cosign_requests"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "email", name="uq_cosign_requests_appeal_email"),
+        UniqueConstraint("appeal_id", "name_key", name="uq_cosign_requests_appeal_name"),
+        CheckConstraint("status IN ('unconfirmed', 'waiting', 'approved', 'declined')",
+                        name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(
+        ForeignKey("appeals.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # The name folded (case, spacing) for the one-request-per-name rule.
+    name_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    country: Mapped[str] = mapped_column(String(80), default="", nullable=False)
+    url: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)  # lower case
+    logo_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
+    consent_contact: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    locale: Mapped[str] = mapped_column(String(8), default="en", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default="unconfirmed", nullable=False,
+                                        index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    link_sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    confirmed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str] = mapped_column(String(254), default="", nullable=False)
+    decline_reason: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    cosigner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cosigners.id", ondelete="SET NULL"))
+
+    logo: Mapped[StoredImage | None] = relationship(lazy="joined")
+    appeal: Mapped[Appeal] = relationship()

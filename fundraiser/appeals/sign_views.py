@@ -4,11 +4,14 @@ answer, and the emailed link that confirms a signature.
 The link opens a page with a button; the POST confirms. Mail scanners that
 follow links would otherwise confirm (and use up) it before the signer saw
 it (the donor portal's links work the same way). Signing is limited per
-client address and per email (SIGN_LIMIT_*)."""
+client address and per email (SIGN_LIMIT_*). A link works for
+SIGN_LINK_VALID_DAYS; an expired one opens a page that sends a new link to
+the same address."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -26,6 +29,7 @@ from flask_wtf import FlaskForm
 
 from ..extensions import db, limiter
 from ..jobs import enqueue, send_email
+from ..payments.models import utcnow
 from ..referrals import carry
 from ..referrals import services as referrals
 from ..referrals.share import share_box
@@ -102,14 +106,9 @@ def sign(slug):
         country=form.country.data or "", comment=form.comment.data or "",
         consent=form.consent.data, locale=locale,
         referral_link_id=carry.carried_link_id(appeal.id))
-    title = services.text_for(db.session, appeal, locale).title
     if signed.token is not None:
-        body = render_template(
-            "appeals/sign_mail.txt", name=form.name.data, title=title,
-            url=public_url("signatures.confirm_page", token=signed.token, lang=locale))
-        subject = _("Please confirm your signature: %(title)s", title=title)
-        enqueue(send_email, subject, body, [signatures.normalise_email(form.email.data)],
-                f"signature confirmation, signature {signed.signature_id}")
+        _send_link(appeal, form.name.data, signatures.normalise_email(form.email.data),
+                   signed, locale)
     db.session.commit()
     return redirect(url_for("signatures.sent", slug=slug, lang=locale), 303)
 
@@ -122,6 +121,21 @@ def sent(slug):
                            signatures=signature_figures(appeal))
 
 
+def _valid_for() -> timedelta:
+    return timedelta(days=current_app.config["SIGN_LINK_VALID_DAYS"])
+
+
+def _send_link(appeal, name, email, signed, locale):
+    title = services.text_for(db.session, appeal, locale).title
+    body = render_template(
+        "appeals/sign_mail.txt", name=name, title=title,
+        days=current_app.config["SIGN_LINK_VALID_DAYS"],
+        url=public_url("signatures.confirm_page", token=signed.token, lang=locale))
+    subject = _("Please confirm your signature: %(title)s", title=title)
+    enqueue(send_email, subject, body, [email],
+            f"signature confirmation, signature {signed.signature_id}")
+
+
 @bp.get("/sign/confirm/<token>")
 def confirm_page(token):
     signature = signatures.pending(db.session, token)
@@ -129,6 +143,9 @@ def confirm_page(token):
         return render_template("appeals/sign_done.html", appeal=None, step="unknown"), 404
     appeal = db.session.get(Appeal, signature.appeal_id)
     text = services.text_for(db.session, appeal, str(get_locale()))
+    if signatures.expired(signature, utcnow(), _valid_for()):
+        return render_template("appeals/sign_done.html", appeal=appeal, text=text,
+                               step="expired", signature=signature, form=FlaskForm()), 410
     return render_template("appeals/sign_done.html", appeal=appeal, text=text, step="confirm",
                            signature=signature, form=FlaskForm())
 
@@ -136,9 +153,9 @@ def confirm_page(token):
 @bp.post("/sign/confirm/<token>")
 def confirm(token):
     # CSRFProtect has checked the form's token before this runs.
-    signature = signatures.confirm(db.session, token)
+    signature = signatures.confirm(db.session, token, valid_for=_valid_for())
     if signature is None:
-        return render_template("appeals/sign_done.html", appeal=None, step="unknown"), 404
+        return confirm_page(token)  # expired, used or unknown: that page says which
     link = referrals.person_link(db.session, signature.appeal_id, signature.email,
                                  signature_id=signature.id)
     db.session.commit()
@@ -152,3 +169,18 @@ def confirm(token):
     return render_template("appeals/sign_done.html", appeal=appeal, text=text, step="thanks",
                            signature=signature, signatures=signature_figures(appeal),
                            ask_gift=ask_gift, share=share_box(link.code, text.title, locale))
+
+
+@bp.post("/sign/renew/<token>")
+@limiter.limit(_limit("SIGN_LIMIT_ADDRESS"), key_func=_by_address)
+def renew(token):
+    """A new link for an expired one, sent to the address that signed."""
+    signed = signatures.renew(db.session, token)
+    if signed is None:
+        return render_template("appeals/sign_done.html", appeal=None, step="unknown"), 404
+    signature = db.session.get(signatures.Signature, signed.signature_id)
+    appeal = db.session.get(Appeal, signature.appeal_id)
+    locale = str(get_locale())
+    _send_link(appeal, signature.name, signature.email, signed, locale)
+    db.session.commit()
+    return redirect(url_for("signatures.sent", slug=appeal.slug, lang=locale), 303)

@@ -4,8 +4,11 @@ A signature is one row per appeal and email: signing again with the same
 address merges into it (the newest details, a new link), never a second
 row, even when two requests race (the unique index decides; the loser
 updates the winner's row). It counts publicly once the emailed link is
-used: single-use, only its hash stored, cleared when used. Once confirmed,
-a signature is not changed by anyone who merely types its address.
+used: single-use, only its hash stored, cleared when used, and only for a
+while (`valid_for`, SIGN_LINK_VALID_DAYS): an expired link can be swapped
+for a new one, sent to the same address. Once confirmed, a signature is not
+changed by anyone who merely types its address; one that staff removed
+(abuse) is not counted, and its address cannot sign that appeal again.
 
 Services take the session and plain values, flush, and never commit."""
 
@@ -14,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..payments.models import utcnow
@@ -66,7 +69,8 @@ def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
         try:
             with session.begin_nested():
                 row = Signature(appeal_id=appeal.id, email=email, token_hash=_hash(token),
-                                created_at=now, referral_link_id=referral_link_id, **details)
+                                created_at=now, link_sent_at=now,
+                                referral_link_id=referral_link_id, **details)
                 session.add(row)
             return Signed(row.id, token, merged=False)
         except IntegrityError:  # another request signed with this address just now
@@ -75,8 +79,9 @@ def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
     # old link stops working); a confirmed one stays as its owner confirmed it.
     changed = session.execute(
         update(Signature)
-        .where(Signature.id == existing.id, Signature.confirmed_at.is_(None))
-        .values(token_hash=_hash(token), **details)
+        .where(Signature.id == existing.id, Signature.confirmed_at.is_(None),
+               Signature.removed_at.is_(None))
+        .values(token_hash=_hash(token), link_sent_at=now, **details)
         .execution_options(synchronize_session=False))
     if referral_link_id is not None:
         session.execute(
@@ -94,24 +99,36 @@ def _find(session, appeal_id: int, email: str) -> Signature | None:
 
 
 def pending(session, token: str) -> Signature | None:
-    """The unconfirmed signature this link confirms, or None; uses nothing up."""
+    """The unconfirmed signature this link is for (expired or not), or None;
+    uses nothing up."""
     if not token or len(token) > TOKEN_MAX:
         return None
     return session.scalar(select(Signature).where(Signature.token_hash == _hash(token),
-                                                  Signature.confirmed_at.is_(None)))
+                                                  Signature.confirmed_at.is_(None),
+                                                  Signature.removed_at.is_(None)))
 
 
-def confirm(session, token: str, now: datetime | None = None) -> Signature | None:
+def expired(signature: Signature, now: datetime, valid_for: timedelta) -> bool:
+    """A link sent before the migration that added `link_sent_at` has none: valid."""
+    return signature.link_sent_at is not None and signature.link_sent_at <= now - valid_for
+
+
+def confirm(session, token: str, now: datetime | None = None,
+            valid_for: timedelta | None = None) -> Signature | None:
     """Use the link: the signature counts from now on. Once only, even when
-    two requests race (a conditional UPDATE; the loser gets None)."""
+    two requests race (a conditional UPDATE; the loser gets None), and not
+    once it has expired."""
     signature = pending(session, token)
     if signature is None:
         return None
+    now = now or utcnow()
+    fresh = [] if valid_for is None else [or_(Signature.link_sent_at.is_(None),
+                                               Signature.link_sent_at > now - valid_for)]
     done = session.execute(
         update(Signature)
         .where(Signature.id == signature.id, Signature.token_hash == _hash(token),
-               Signature.confirmed_at.is_(None))
-        .values(confirmed_at=now or utcnow(), token_hash=None)
+               Signature.confirmed_at.is_(None), Signature.removed_at.is_(None), *fresh)
+        .values(confirmed_at=now, token_hash=None)
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         return None
@@ -120,9 +137,42 @@ def confirm(session, token: str, now: datetime | None = None) -> Signature | Non
     return signature
 
 
+def renew(session, token: str, now: datetime | None = None) -> Signed | None:
+    """A new link in place of this (expired) one, for the same address; the
+    old one stops working. None when the link names no unconfirmed signature."""
+    signature = pending(session, token)
+    if signature is None:
+        return None
+    new = secrets.token_urlsafe(32)
+    done = session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.token_hash == _hash(token),
+               Signature.confirmed_at.is_(None))
+        .values(token_hash=_hash(new), link_sent_at=now or utcnow())
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return None
+    session.flush()
+    session.refresh(signature)
+    return Signed(signature.id, new, merged=True)
+
+
+def remove(session, signature: Signature, now: datetime | None = None) -> bool:
+    """Staff remove an abusive signature: it stops counting; its link stops
+    working. False when it was removed already."""
+    done = session.execute(
+        update(Signature).where(Signature.id == signature.id, Signature.removed_at.is_(None))
+        .values(removed_at=now or utcnow(), token_hash=None)
+        .execution_options(synchronize_session=False))
+    session.flush()
+    session.refresh(signature)
+    return done.rowcount == 1
+
+
 def confirmed_count(session, appeal_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Signature).where(
-        Signature.appeal_id == appeal_id, Signature.confirmed_at.is_not(None))) or 0
+        Signature.appeal_id == appeal_id, Signature.confirmed_at.is_not(None),
+        Signature.removed_at.is_(None))) or 0
 
 
 def figures(session, appeal: Appeal) -> dict:

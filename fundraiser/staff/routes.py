@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (imported for their routes)
     appeals,
     audit,
     card_breaker,
+    cosign_queue,
     cosigners,
     dashboard,
     donations,
@@ -16,6 +17,7 @@ from . import (  # noqa: F401  (imported for their routes)
     pools,
     referrals,
     refunds,
+    signature_list,
 )
 from .blueprint import bp
 
