@@ -38,7 +38,11 @@ def _load_config(app: Flask, config) -> None:
                                          and issubclass(config, ProductionConfig)):
             config.check()
         app.config.from_object(config)
-    app.config.setdefault("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    # Flask's own defaults hold MAX_CONTENT_LENGTH = None, so setdefault would
+    # leave every request body unbounded (spooled to disk before any form's own
+    # check): room for a 2 MB image and the form around it, and no more.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = REQUEST_BYTES_MAX
     # Served over https: the session cookie (staff logins) never travels in clear.
     if str(app.config.get("APP_URL", "")).startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -255,6 +259,9 @@ def _register_templating(app: Flask) -> None:
         }
 
 
+REQUEST_BYTES_MAX = 4 * 1024 * 1024
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(_e):
@@ -277,6 +284,12 @@ def _register_errors(app: Flask) -> None:
         if request.path.startswith(("/api/", "/give/")) and request.is_json:
             return {"error": "too many requests"}, 429
         return render_template("errors/429.html"), 429
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        if request.path.startswith(("/api/", "/webhooks/")) or request.is_json:
+            return {"error": "payload too large"}, 413
+        return render_template("errors/413.html", limit=REQUEST_BYTES_MAX // (1024 * 1024)), 413
 
     @app.errorhandler(500)
     def server_error(_e):

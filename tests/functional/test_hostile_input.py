@@ -122,3 +122,18 @@ def test_the_language_switch_never_answers_500_or_leaves_the_site(client, target
     location = answer.headers["Location"]
     assert "\n" not in location and "\r" not in location
     assert "evil" not in location
+
+
+def test_a_body_larger_than_the_request_limit_is_refused_with_a_page_and_stores_nothing(
+        client, appeal, db):
+    """Flask's MAX_CONTENT_LENGTH defaults to None; the app sets 4 MB, so a
+    huge body is refused before any form reads it (not spooled to disk)."""
+    assert client.application.config["MAX_CONTENT_LENGTH"] == 4 * 1024 * 1024
+    huge = {"name": "x" * (5 * 1024 * 1024), "amount": "25"}
+    response = client.post("/appeals/test-appeal/give", data=huge)
+    assert response.status_code == 413
+    assert "That was too much to send at once" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Donation)) == 0
+    as_json = client.post("/api/v1/appeals", data=b"{" + b" " * (5 * 1024 * 1024),
+                          content_type="application/json")
+    assert as_json.status_code in (405, 413)
