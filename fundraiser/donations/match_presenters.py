@@ -21,6 +21,7 @@ from ..payments import states
 from ..payments.models import utcnow
 from .forms import PledgeForm, page_locale
 from .matching_hooks import gift_facts
+from .services import net_in_appeal_currency
 
 
 def _money(minor, currency):
@@ -84,7 +85,10 @@ def appeal_preview(appeal, amount: Money, pledge_code: str | None, email: str = 
 
 def donation_preview(donation):
     """The preview for a gift not paid yet, with what we know of its donor."""
-    gift = gift_facts(db.session, donation, donation.amount_minor, utcnow())
+    # A gift in another currency is matched on its converted amount (quoted).
+    gift = gift_facts(db.session, donation,
+                      net_in_appeal_currency(donation, donation.amount_minor), utcnow(),
+                      donation.appeal.currency)
     return match_figures.preview(db.session, appeal_id=donation.appeal_id, gift=gift,
                                  pledge_code=donation.source or None)
 
@@ -104,7 +108,8 @@ def online_max_major() -> int:
 
 def pledge_form(donation, **kwargs):
     cfg = current_app.config
-    return PledgeForm(currency=donation.currency, min_major=cfg["DONATION_MIN_MAJOR"],
+    # A pledge matches friends' gifts, counted in the appeal's currency.
+    return PledgeForm(currency=donation.appeal.currency, min_major=cfg["DONATION_MIN_MAJOR"],
                       max_major=online_max_major(), **kwargs)
 
 

@@ -36,7 +36,11 @@ MONTHLY, ONCE = "monthly", "once"
 
 def start(session, donation: Donation) -> Subscription:
     """Make a just-started gift the first instalment of a monthly gift of
-    the same amount. Nothing is sent to the gateway yet."""
+    the same amount. Nothing is sent to the gateway yet. Monthly gifts are
+    in the appeal's own currency: each instalment would need a rate of its
+    own, and one missing would leave a gift that cannot be counted."""
+    if donation.currency != donation.appeal.currency:
+        raise ValueError("monthly gifts are taken in the appeal's currency")
     sub = Subscription(appeal_id=donation.appeal_id, amount_minor=donation.amount_minor,
                        currency=donation.currency, email=donation.email, status=INCOMPLETE)
     session.add(sub)
