@@ -155,9 +155,9 @@ def set_currencies(session, appeal: Appeal, others: list[tuple[str, list[Money]]
             raise AppealError("too many suggested amounts")
         for amount in amounts:
             if amount.currency != code or amount.minor <= 0:
-                raise AppealError("suggested amounts must be positive, in the goal's currency")
+                raise AppealError("other amounts must be positive, in their currency")
             if amount.minor > limits.largest(code).minor:
-                raise AppealError("suggested amount too large")
+                raise AppealError("other amount too large")
     if second_currency is not None:
         try:
             limits.check_currency(second_currency)

@@ -74,13 +74,20 @@ def give(slug):
             response = make_response(render_appeal(appeal, form), 429)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
-        donation = services.start_donation(
-            db.session, appeal, amount=form.money, name=form.name.data,
-            email=form.email.data, display_name=form.display_name.data or "",
-            anonymous=form.anonymous.data, comment=form.comment.data or "",
-            consent=form.consent.data, locale=str(get_locale()), source=form.source.data or "",
-            limits=current_limits(),
-        )
+        try:
+            donation = services.start_donation(
+                db.session, appeal, amount=form.money, name=form.name.data,
+                email=form.email.data, display_name=form.display_name.data or "",
+                anonymous=form.anonymous.data, comment=form.comment.data or "",
+                consent=form.consent.data, locale=str(get_locale()),
+                source=form.source.data or "", limits=current_limits(),
+            )
+        except services.CurrencyRefused:  # its rate went away since the form was checked
+            db.session.rollback()
+            form.currency.errors = [_("Gifts in %(currency)s cannot be taken just now: we "
+                                      "have no exchange rate for it. Please choose another "
+                                      "currency.", currency=form.money.currency)]
+            return render_appeal(appeal, form), 422
         if form.monthly:
             subscriptions.start(db.session, donation)
         db.session.commit()

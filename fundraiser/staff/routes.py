@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (imported for their routes)
     donors,
     jobs,
     pools,
+    rates,
     refunds,
 )
 from .blueprint import bp
