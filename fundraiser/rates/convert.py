@@ -9,6 +9,7 @@ come from Babel (JPY 0, USD 2, KWD 3) through money.decimals()."""
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 from ..money import decimals
@@ -20,6 +21,9 @@ _EXACT = Context(prec=60)
 MIN_RATE, MAX_RATE = Decimal("0.000001"), Decimal("10000000")
 
 
+_PLAIN = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 class RateError(ValueError):
     pass
 
@@ -28,8 +32,7 @@ def read_rate(text) -> Decimal:
     """A rate as typed or as the ECB writes it ('1.0823'), or RateError: a
     plain positive decimal, no sign, exponent, NaN or infinity."""
     text = str(text or "").strip()
-    if not text or len(text) > 24 or not all(c.isdigit() or c == "." for c in text) \
-            or text.count(".") > 1 or text.startswith(".") or text.endswith("."):
+    if len(text) > 24 or not _PLAIN.fullmatch(text):  # ASCII digits only
         raise RateError("not a rate")
     try:
         value = Decimal(text)
