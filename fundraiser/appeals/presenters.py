@@ -36,6 +36,8 @@ def about_figure(appeal):
     if not appeal.second_currency:
         return None
     total = progress(appeal).total_minor
+    if total <= 0:  # "about ₪0" says nothing
+        return None
 
     def compute():
         found = rates.quote(db.session, appeal.currency, appeal.second_currency)
