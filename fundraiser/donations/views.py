@@ -269,7 +269,12 @@ def retry(public_id):
         again, _pledge = services.start_pledge(db.session, origin, donation.amount,
                                                funded.pledger_name, locale=donation.locale)
     else:
-        again = services.retry_donation(db.session, donation)
+        try:
+            again = services.retry_donation(db.session, donation)
+        except services.CurrencyRefused:  # its currency can no longer be taken: choose again
+            db.session.rollback()
+            return redirect(url_for("appeals.show", slug=donation.appeal.slug) + "#give",
+                            code=303)
         if donation.subscription_id is not None:
             # A monthly gift whose first instalment failed stays monthly on retry.
             subscriptions.start(db.session, again)
