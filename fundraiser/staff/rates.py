@@ -89,7 +89,8 @@ def import_ecb():
         parsed = rates.import_ecb(db.session, data, by=current_user.email)
     except EcbFormatError as exc:
         db.session.rollback()
-        ecb_form.ecb_file.errors = [_("Nothing was imported: %(reason)s", reason=str(exc))]
+        reason = _(exc.template, **exc.params)  # the messages are marked in rates/ecb.py
+        ecb_form.ecb_file.errors = [_("Nothing was imported: %(reason)s", reason=reason)]
         return _page(rate_form, ecb_form, 422)
     services.audit(db.session, current_user, "rate.ecb_import", "exchange_rate", None,
                    ip=client_ip(), day=parsed.day.isoformat(), currencies=len(parsed.rates))

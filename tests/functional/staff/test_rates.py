@@ -58,6 +58,9 @@ def test_a_malformed_or_hostile_file_is_refused_and_changes_nothing(db, staff_cl
         assert says.replace("'", "&#39;") in text or says in text, (data[:40], says)
         assert "<script>alert(1)" not in text
     assert upload(finance, b"", name="").status_code == 422      # no file chosen
+    finance.get("/lang/he")                                       # the reason, in Hebrew
+    text = upload(finance, cases[0][0]).data.decode()
+    assert "דבר לא יובא: הכותרת מציינת 2 מטבעות, אבל בשורת השערים יש 1 מספרים." in text
     assert snapshot(db) == before
 
 
