@@ -46,7 +46,10 @@ def read_rate(text) -> Decimal:
 def cross_rate(per_euro_from: Decimal, per_euro_to: Decimal) -> Decimal:
     """Units of `to` for one unit of `from`, to RATE_DIGITS significant digits."""
     ctx = Context(prec=RATE_DIGITS, rounding=ROUND_HALF_EVEN)
-    return ctx.divide(per_euro_to, per_euro_from).normalize(ctx)
+    value = ctx.divide(per_euro_to, per_euro_from).normalize(ctx)
+    if value.as_tuple().exponent > 0:  # 2E+2 → 200: stored and shown as plain text
+        value = value.quantize(Decimal(1))
+    return value
 
 
 def convert_minor(minor: int, rate: Decimal, from_currency: str, to_currency: str) -> int:

@@ -98,6 +98,11 @@ def test_conversion_is_exact_and_rounds_down():
     assert convert_minor(10**15 + 1, Decimal(1), "USD", "EUR") == 10**15 + 1
 
 
+def test_a_whole_cross_rate_is_written_plainly():
+    assert str(cross_rate(Decimal("1"), Decimal("200"))) == "200"
+    assert str(cross_rate(Decimal("2"), Decimal("3"))) == "1.5"
+
+
 def test_zero_and_three_decimal_currencies_convert_by_babels_places():
     yen_per_usd = cross_rate(Decimal("1.1642"), Decimal("180.93"))
     assert convert_minor(1_000, yen_per_usd, "USD", "JPY") == 1_554      # $10 → ¥1,554
