@@ -62,7 +62,9 @@ APPEAL = {
         "status": {"type": "string", "enum": ["published", "closed"]},
         "currency": {"type": "string", "description": "ISO 4217 code"},
         "goal_minor": {**_int, "description": "Goal in minor units (cents)"},
-        "raised_minor": {**_int, "description": "Succeeded gifts less refunds"},
+        "raised_minor": {**_int, "description": "Succeeded gifts less refunds, in the "
+                                               "appeal's currency: a gift in another "
+                                               "currency counts at the rate stored with it"},
         "matched_minor": {**_int, "description": "Matching money unlocked by gifts from "
                                                 "sponsor pools: allocations less reversals"},
         "total_minor": {**_int, "description": "raised_minor + matched_minor"},
@@ -72,6 +74,15 @@ APPEAL = {
         "match_pools": {"type": "array", "items": MATCH_POOL},
         "pledges": {"type": "array", "items": PLEDGE},
         "signatures": SIGNATURES,
+        "accepted_currencies": {"type": "array", "items": _str,
+                                "description": "ISO 4217 codes donors may give in; the "
+                                               "appeal's own first"},
+        "second_currency": {
+            "type": ["object", "null"],
+            "description": "The total in the appeal's second currency at today's rate, "
+                           "rounded to three significant figures; null when none is set "
+                           "or there is no rate",
+            "properties": {"currency": _str, "about_minor": _int}},
     },
 }
 

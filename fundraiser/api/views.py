@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from ..appeals import services as appeals
 from ..appeals import signatures as appeal_signatures
+from ..appeals.presenters import about_figure as appeal_about
 from ..appeals.presenters import progress as appeal_progress
 from ..cache import appeal_scope
 from ..extensions import csrf, db
@@ -39,7 +40,17 @@ def appeal_json(appeal) -> dict:
         "match_pools": match_figures.pools_json(db.session, appeal),
         "pledges": match_figures.pledges_json(db.session, appeal),
         "signatures": appeal_signatures.figures(db.session, appeal),
+        # Added for issue 19; every figure above stays in the appeal's currency.
+        "accepted_currencies": appeal.accepted_currencies,
+        "second_currency": _second_currency(appeal),
     }
+
+
+def _second_currency(appeal) -> dict | None:
+    """The total in the appeal's second currency at today's rate, rounded
+    as the page shows it ("about"), or None."""
+    about = appeal_about(appeal)
+    return None if about is None else {"currency": about.currency, "about_minor": about.minor}
 
 
 @bp.get("/appeals")

@@ -53,6 +53,8 @@ class Appeal(db.Model):
     asks_signatures: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False,
                                                   server_default="0")
     signature_goal: Mapped[int | None] = mapped_column(Integer)
+    # Shown beside the total, converted at today's rates ("about $12,400").
+    second_currency: Mapped[str | None] = mapped_column(String(3))
 
     hero_image: Mapped[StoredImage | None] = relationship(lazy="joined")
     cosigners: Mapped[list["Cosigner"]] = relationship(
@@ -60,6 +62,10 @@ class Appeal(db.Model):
     )
     translations: Mapped[list["AppealTranslation"]] = relationship(
         back_populates="appeal", order_by="AppealTranslation.locale",
+        cascade="all, delete-orphan"
+    )
+    other_currencies: Mapped[list["AppealCurrency"]] = relationship(
+        back_populates="appeal", order_by="AppealCurrency.position",
         cascade="all, delete-orphan"
     )
 
@@ -72,6 +78,20 @@ class Appeal(db.Model):
         return [Money(int(x), self.currency) for x in self.suggested_amounts.split(",") if x]
 
     @property
+    def accepted_currencies(self) -> list[str]:
+        """The appeal's own currency first, then the others it takes."""
+        return [self.currency] + [c.currency for c in self.other_currencies
+                                  if c.currency != self.currency]
+
+    def suggested_in(self, currency: str) -> list[Money]:
+        if currency == self.currency:
+            return self.suggested
+        for other in self.other_currencies:
+            if other.currency == currency:
+                return other.suggested
+        return []
+
+    @property
     def is_rtl(self) -> bool:
         return self.language in RTL_LANGUAGES
 
@@ -81,6 +101,30 @@ class Appeal(db.Model):
 
     def __repr__(self):
         return f"<Appeal {self.slug}>"
+
+
+class AppealCurrency(db.Model):
+    """Another currency an appeal takes gifts in, with its own suggested
+    amounts (₪50/₪100/₪180 beside $18/$36/$100). Such gifts count in the
+    appeal's currency at the rate stored with each gift."""
+
+    __tablename__ = "appeal_currencies"
+    __table_args__ = (UniqueConstraint("appeal_id", "currency"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(
+        ForeignKey("appeals.id", ondelete="CASCADE"), nullable=False
+    )
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Minor units, comma separated, as on Appeal.
+    suggested_amounts: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+
+    appeal: Mapped[Appeal] = relationship(back_populates="other_currencies")
+
+    @property
+    def suggested(self) -> list[Money]:
+        return [Money(int(x), self.currency) for x in self.suggested_amounts.split(",") if x]
 
 
 class Cosigner(db.Model):

@@ -19,7 +19,15 @@ from ..media.models import StoredImage
 from ..money import Money
 from ..payments.models import utcnow
 from ..text import has_control_characters
-from .models import DRAFT, PUBLISHED, RTL_LANGUAGES, Appeal, AppealTranslation, Cosigner
+from .models import (
+    DRAFT,
+    PUBLISHED,
+    RTL_LANGUAGES,
+    Appeal,
+    AppealCurrency,
+    AppealTranslation,
+    Cosigner,
+)
 
 # Raw HTML in Markdown is off; whatever the renderer still emits is cleaned.
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
@@ -119,6 +127,54 @@ def save_appeal(session, *, slug: str, title: str, goal: Money, story_md: str = 
                      url=c.get("url", ""), logo=c.get("logo"))
             for i, c in enumerate(cosigners)
         ]
+    session.flush()
+    return appeal
+
+
+MAX_OTHER_CURRENCIES = 8
+
+
+def set_currencies(session, appeal: Appeal, others: list[tuple[str, list[Money]]],
+                   second_currency: str | None = None,
+                   limits: Limits = DEFAULT_LIMITS) -> Appeal:
+    """The other currencies an appeal takes, in order, each with its own
+    suggested amounts, and the currency shown beside its total (or None).
+    Gifts already made keep their currency and the rate stored with them."""
+    if len(others) > MAX_OTHER_CURRENCIES:
+        raise AppealError("too many currencies")
+    seen = set()
+    for code, amounts in others:
+        try:
+            limits.check_currency(code)
+        except LimitError as exc:
+            raise AppealError("unknown currency") from exc
+        if code == appeal.currency or code in seen:
+            raise AppealError("currency listed twice")
+        seen.add(code)
+        if len(amounts) > 6:
+            raise AppealError("too many suggested amounts")
+        for amount in amounts:
+            if amount.currency != code or amount.minor <= 0:
+                raise AppealError("other amounts must be positive, in their currency")
+            if amount.minor > limits.largest(code).minor:
+                raise AppealError("other amount too large")
+    if second_currency is not None:
+        try:
+            limits.check_currency(second_currency)
+        except LimitError as exc:
+            raise AppealError("unknown currency") from exc
+        if second_currency == appeal.currency:
+            second_currency = None
+    # Rows kept are changed in place (a delete and insert of the same
+    # currency in one flush would meet the unique index in the wrong order).
+    existing = {row.currency: row for row in appeal.other_currencies}
+    rows = []
+    for i, (code, amounts) in enumerate(others):
+        row = existing.get(code) or AppealCurrency(currency=code)
+        row.position, row.suggested_amounts = i, ",".join(str(m.minor) for m in amounts)
+        rows.append(row)
+    appeal.other_currencies = rows
+    appeal.second_currency = second_currency
     session.flush()
     return appeal
 

@@ -73,7 +73,9 @@ class DonationForm(FlaskForm):
 
     amount = StringField(_l("Amount"))               # a preset, or "other"
     other_amount = StringField(_l("Other amount"), validators=[Length(max=20)])
-    currency = SelectField(_l("Currency"))
+    # Choices: the appeal's currencies that can be taken now (donation_form
+    # sets them); checked by validate_currency, with a message that says why.
+    currency = SelectField(_l("Currency"), validate_choice=False)
     # One-time is the default: nothing signs a donor up for more unasked.
     frequency = RadioField(
         _l("How often"),
@@ -111,13 +113,46 @@ class DonationForm(FlaskForm):
     # readers, so only a bot that fills every field puts something in it.
     leave_empty = StringField(_l("Leave this field empty"))
 
-    def __init__(self, *args, appeal=None, min_major=1, max_major=100_000, **kwargs):
+    def __init__(self, *args, appeal=None, min_major=1, max_major=100_000,
+                 available=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.appeal = appeal
         self.min_major = min_major
         self.max_major = max_major
-        self.currency.choices = [_Choice(appeal.currency, appeal.currency)] if appeal else []
+        # The appeal's currencies that have a rate now (its own always has).
+        own = [appeal.currency] if appeal else []
+        self.available = list(available) if available is not None else own
+        self.currency.choices = [_Choice(code, code) for code in self.available]
         self.money: Money | None = None
+
+    @property
+    def chosen(self) -> str:
+        """The currency the form is in: the one posted, if it can be taken."""
+        code = (self.currency.data or "").strip().upper()
+        if code in self.available:
+            return code
+        return self.appeal.currency if self.appeal else "USD"
+
+    def validate_currency(self, field):
+        code = (field.data or "").strip().upper()
+        if not code:
+            field.data = self.chosen
+            return
+        if self.appeal is None or code not in self.appeal.accepted_currencies:
+            raise ValidationError(_l("This appeal does not take gifts in that currency. "
+                                     "Please choose one of the listed currencies."))
+        if code not in self.available:
+            raise ValidationError(_l("Gifts in %(currency)s cannot be taken just now: we have "
+                                     "no exchange rate for it. Please choose another "
+                                     "currency.", currency=code))
+        field.data = code
+
+    def validate_frequency(self, field):
+        if field.data in ("monthly", "yearly") and self.appeal is not None \
+                and self.chosen != self.appeal.currency:
+            raise ValidationError(_l("Monthly and yearly gifts are taken in %(currency)s only. "
+                                     "Please choose %(currency)s, or give once.",
+                                     currency=self.appeal.currency))
 
     @property
     def monthly(self) -> bool:
@@ -138,9 +173,9 @@ class DonationForm(FlaskForm):
         raw = self.amount.data if preset else typed
         if not raw or not str(raw).strip():
             raise ValidationError(_l("Please choose or enter an amount."))
-        # The appeal's currency, never the posted one unchecked: the select's own
-        # validation refuses a currency the appeal does not take.
-        currency = self.appeal.currency if self.appeal else "USD"
+        # Never the posted currency unchecked: `chosen` is one the appeal takes
+        # and has a rate for (validate_currency says so when the post is not).
+        currency = self.chosen
         # A preset is the page's own plain figure ('25.00'), not the donor's typing.
         self.money = parse_amount(raw, currency, self.min_major, self.max_major,
                                   preset=preset)

@@ -19,8 +19,10 @@ from ..matching.models import PLEDGE_ACTIVE, MatchPledge, MatchPool
 from ..money import Money, MoneyError
 from ..payments import states
 from ..payments.models import utcnow
+from ..rates import services as rates
 from .forms import PledgeForm, page_locale
 from .matching_hooks import gift_facts
+from .services import net_in_appeal_currency
 
 
 def _money(minor, currency):
@@ -76,6 +78,13 @@ def preview_message(appeal_id: int, preview: match_figures.Preview,
 
 
 def appeal_preview(appeal, amount: Money, pledge_code: str | None, email: str = ""):
+    """What `amount` would unlock; a gift in another currency is matched on
+    its amount converted at today's rate (RateMissing when there is none)."""
+    if amount.currency != appeal.currency:
+        found = rates.quote(db.session, amount.currency, appeal.currency)
+        if found is None:
+            raise RateMissing(amount.currency)
+        amount = Money(found.convert(amount.minor), appeal.currency)
     gift = rules.Gift(amount_minor=amount.minor, currency=amount.currency, at=utcnow(),
                       email=email, is_first_time=True)
     return match_figures.preview(db.session, appeal_id=appeal.id, gift=gift,
@@ -84,17 +93,26 @@ def appeal_preview(appeal, amount: Money, pledge_code: str | None, email: str = 
 
 def donation_preview(donation):
     """The preview for a gift not paid yet, with what we know of its donor."""
-    gift = gift_facts(db.session, donation, donation.amount_minor, utcnow())
+    # A gift in another currency is matched on its converted amount (quoted).
+    gift = gift_facts(db.session, donation,
+                      net_in_appeal_currency(donation, donation.amount_minor), utcnow(),
+                      donation.appeal.currency)
     return match_figures.preview(db.session, appeal_id=donation.appeal_id, gift=gift,
                                  pledge_code=donation.source or None)
 
 
-def typed_or_preset(appeal, text: str) -> Money:
-    """An amount from the appeal page: one of its preset figures as we wrote
-    it ('25.00'), or what the donor typed, read in the page's locale."""
-    if text in {str(m.as_decimal()) for m in appeal.suggested}:
-        return Money.parse(text, appeal.currency, None)
-    return Money.parse(text, appeal.currency, page_locale())
+class RateMissing(MoneyError):
+    """No rate to convert a previewed amount with: no preview, never a guess."""
+
+
+def typed_or_preset(appeal, text: str, currency: str | None = None) -> Money:
+    """An amount from the appeal page, in `currency` (one the appeal takes;
+    else its own): one of its preset figures as we wrote it ('25.00'), or
+    what the donor typed, read in the page's locale."""
+    code = currency if currency in appeal.accepted_currencies else appeal.currency
+    if text in {str(m.as_decimal()) for m in appeal.suggested_in(code)}:
+        return Money.parse(text, code, None)
+    return Money.parse(text, code, page_locale())
 
 
 def online_max_major() -> int:
@@ -104,7 +122,8 @@ def online_max_major() -> int:
 
 def pledge_form(donation, **kwargs):
     cfg = current_app.config
-    return PledgeForm(currency=donation.currency, min_major=cfg["DONATION_MIN_MAJOR"],
+    # A pledge matches friends' gifts, counted in the appeal's currency.
+    return PledgeForm(currency=donation.appeal.currency, min_major=cfg["DONATION_MIN_MAJOR"],
                       max_major=online_max_major(), **kwargs)
 
 
@@ -113,7 +132,8 @@ def can_pledge(donation) -> bool:
             and not matching.funds_a_pledge(db.session, donation.payment_id))
 
 
-def appeal_match_box(appeal, ref: str | None, amount_text: str) -> dict | None:
+def appeal_match_box(appeal, ref: str | None, amount_text: str,
+                     currency: str | None = None) -> dict | None:
     """What the appeal page shows about matching: the open pools, the friend
     whose link brought the donor, and the preview for the chosen amount."""
     now = utcnow()
@@ -126,10 +146,10 @@ def appeal_match_box(appeal, ref: str | None, amount_text: str) -> dict | None:
         return None
     message = ""
     try:
-        amount = typed_or_preset(appeal, amount_text)
-    except MoneyError:
-        amount = None
-    if amount is not None and amount.minor > 0:
-        message = preview_message(appeal.id, appeal_preview(appeal, amount, ref), ref)
+        amount = typed_or_preset(appeal, amount_text, currency)
+        if amount.minor > 0:
+            message = preview_message(appeal.id, appeal_preview(appeal, amount, ref), ref)
+    except MoneyError:  # not an amount, or no rate: no preview
+        pass
     return {"pools": pools, "pledge": pledge, "message": message,
             "preview_url": url_for("matching.preview", slug=appeal.slug)}

@@ -64,12 +64,14 @@ def preview(slug):
     appeal = appeals.get_public(db.session, slug)
     if appeal is None:
         abort(404)
-    try:
-        amount = typed_or_preset(appeal, request.args.get("amount", "")[:32])
-    except MoneyError:
-        return jsonify(error="amount", message=""), 400
     ref = request.args.get("ref", "")[:16] or None
-    return _preview_response(appeal.id, appeal_preview(appeal, amount, ref), ref)
+    try:
+        amount = typed_or_preset(appeal, request.args.get("amount", "")[:32],
+                                 request.args.get("currency", "")[:3].upper() or None)
+        found = appeal_preview(appeal, amount, ref)
+    except MoneyError:  # not an amount, or a currency without a rate now
+        return jsonify(error="amount", message=""), 400
+    return _preview_response(appeal.id, found, ref)
 
 
 @bp.get("/give/<public_id>/match-preview")

@@ -16,6 +16,7 @@ from ..matching import services as matching
 from ..payments import states
 from ..payments.models import Payment, utcnow
 from .models import Donation, Subscription
+from .services import fix_rate, net_in_appeal_currency
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +24,13 @@ log = logging.getLogger(__name__)
 _EVER_GIVEN = (*states.COUNTED, states.REFUNDED, states.DISPUTED, states.DISPUTE_LOST)
 
 
-def gift_facts(session, donation: Donation, net_minor: int, at) -> rules.Gift:
+def gift_facts(session, donation: Donation, net_minor: int, at,
+               currency: str | None = None) -> rules.Gift:
     earlier = session.scalar(select(exists().where(
         Donation.email == donation.email, Donation.id != donation.id,
         Donation.payment_id == Payment.id, Payment.status.in_(_EVER_GIVEN),
         Payment.succeeded_at.is_not(None), Payment.succeeded_at <= at)))
-    return rules.Gift(amount_minor=net_minor, currency=donation.currency, at=at,
+    return rules.Gift(amount_minor=net_minor, currency=currency or donation.currency, at=at,
                       email=donation.email, is_first_time=not earlier,
                       is_monthly=_is_monthly(session, donation))
 
@@ -53,23 +55,30 @@ def _allocate(session, payment_id: int, reason: str) -> tuple[Donation | None, i
     donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
     if donation is None:
         return None, None
+    # Pools (and pledges) are in the appeal's currency: a gift in another is
+    # matched on its converted amount, rounded down, stored with the gift.
+    currency = donation.appeal.currency
     if not match_figures.could_match(session, appeal_id=donation.appeal_id,
-                                     currency=donation.currency,
+                                     currency=currency,
                                      pledge_code=donation.source or None):
         return donation, 0
-    net, _currency = match_ledger.payment_net(session, payment_id)
+    net, paid_currency = match_ledger.payment_net(session, payment_id)
     at = session.scalar(select(Payment.succeeded_at).where(Payment.id == payment_id)) \
         or utcnow()
+    paid = (net, paid_currency) if paid_currency != currency else None
     entries = match_ledger.allocate(
         session, appeal_id=donation.appeal_id, payment_id=payment_id,
-        gift=gift_facts(session, donation, net, at), pledge_code=donation.source or None,
-        reason=reason)
+        gift=gift_facts(session, donation, net_in_appeal_currency(donation, net), at,
+                        currency),
+        pledge_code=donation.source or None, reason=reason, paid=paid)
     if entries:
         log.info("payment %s matched %s", payment_id, sum(e.amount_minor for e in entries))
     return donation, None
 
 
 def on_succeeded(sender, payment_id: int, session, **_kw):
+    # The rate is fixed first: matching and the receipt use the figure it gives.
+    fix_rate(session, payment_id)
     donation, matched_minor = _allocate(session, payment_id, "gift")
     # The receipt says what the gift unlocked, so it is sent after the
     # allocation, here; blinker does not promise an order among receivers.
@@ -91,6 +100,9 @@ def on_refunded(sender, payment_id: int, session, amount_minor: int = 0, **_kw):
     if match_ledger.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
         return
     net, _currency = match_ledger.payment_net(session, payment_id)
+    donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
+    if donation is not None:  # matches are in the appeal's currency; so is the basis
+        net = net_in_appeal_currency(donation, net)
     match_ledger.reverse(session, payment_id, net, "refund")
 
 

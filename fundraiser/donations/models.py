@@ -1,10 +1,11 @@
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -77,9 +78,26 @@ class Donation(db.Model):
     # The share link (referrals.ReferralLink) this gift came through, set
     # when the gift is made and never changed; it changes no money.
     referral_link_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # A gift in another currency than its appeal's (issue 19): the rate
+    # (appeal currency per unit of the gift's, as text) and the amount it
+    # counts for in the appeal's currency, rounded down. Quoted when the gift
+    # starts and fixed for good when it succeeds (`rate_fixed_at`): a later
+    # change of the rate table never moves it. All three None for a gift in
+    # the appeal's own currency.
+    rate: Mapped[str | None] = mapped_column(String(32))
+    rate_date: Mapped[date | None] = mapped_column(Date)
+    converted_minor: Mapped[int | None] = mapped_column(BigInteger)
+    rate_fixed_at: Mapped[datetime | None]
 
     appeal: Mapped[Appeal] = relationship()
     payment: Mapped[Payment] = relationship()
+
+    @property
+    def converted(self) -> Money | None:
+        """What the gift counts for in the appeal's currency, when it differs."""
+        if self.converted_minor is None or self.currency == self.appeal.currency:
+            return None
+        return Money(self.converted_minor, self.appeal.currency)
 
     @property
     def amount(self) -> Money:

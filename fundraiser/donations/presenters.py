@@ -2,7 +2,10 @@
 checked by the give view), the words for a payment's status, and the
 thank-you page (shown after paying, and again when a pledge form is refused)."""
 
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_skeleton
+from babel.numbers import get_currency_symbol, get_territory_currencies
 from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -12,6 +15,7 @@ from ..extensions import db
 from ..matching import ledger as match_ledger
 from ..matching import services as matching
 from ..payments import states
+from ..rates import services as rates
 from ..referrals import services as referrals
 from ..referrals.share import share_box
 from . import match_presenters, subscriptions
@@ -31,11 +35,50 @@ GATEWAY_MESSAGES = (
 )
 
 
-def donation_form(appeal, **kwargs):
-    """The gift form; reads the request's form data unless formdata=None."""
+def available_currencies(appeal) -> list[str]:
+    """The appeal's currencies a donor can choose now: its own, and each
+    other one it takes that has an exchange rate (never a guess)."""
+    if len(appeal.accepted_currencies) == 1:
+        return [appeal.currency]
+    found = rates.convertible(db.session, appeal.accepted_currencies, appeal.currency)
+    return [code for code in appeal.accepted_currencies if code in found]
+
+
+def locale_currency(locale: str) -> str | None:
+    """The currency of the page locale's most likely country ('he' → ILS)."""
+    try:
+        full = Locale.parse(get_global("likely_subtags").get(locale, locale))
+        return (get_territory_currencies(full.territory) or [None])[0] \
+            if full.territory else None
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+
+
+def donation_form(appeal, currency: str | None = None, **kwargs):
+    """The gift form; reads the request's form data unless formdata=None.
+    A fresh form is in `currency` when the appeal can take it, else in the
+    page locale's currency when it can, else in the appeal's own."""
     cfg = current_app.config
-    return DonationForm(appeal=appeal, min_major=cfg["DONATION_MIN_MAJOR"],
-                        max_major=match_presenters.online_max_major(), **kwargs)
+    available = available_currencies(appeal)
+    form = DonationForm(appeal=appeal, min_major=cfg["DONATION_MIN_MAJOR"],
+                        max_major=match_presenters.online_max_major(),
+                        available=available, **kwargs)
+    if kwargs.get("formdata", True) is None:
+        local = locale_currency(str(get_locale() or "en"))
+        form.currency.data = next((c for c in (currency, local) if c in available),
+                                  appeal.currency)
+    return form
+
+
+def currency_options(appeal, form) -> list[dict]:
+    """The currency picker: every currency the appeal takes, those without a
+    rate now shown but not choosable, in the page's language."""
+    locale = str(get_locale() or "en")
+    names = Locale.parse(locale).currencies
+    symbol = get_currency_symbol
+    return [{"code": code, "label": f"{names.get(code, code)} ({symbol(code, locale)})",
+             "available": code in form.available, "selected": code == form.chosen}
+            for code in appeal.accepted_currencies]
 
 
 def _share(donation, text, make_link: bool) -> dict | None:

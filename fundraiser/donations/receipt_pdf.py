@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Context, Decimal
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -86,6 +88,22 @@ def refund_note(donation: Donation, locale: str) -> str:
     return ""
 
 
+def conversion_note(donation: Donation, locale: str) -> str:
+    """For a gift in another currency than its appeal's: what it counts for
+    there, and at which rate; "" otherwise. In the current locale."""
+    converted = donation.converted
+    if converted is None or donation.rate is None:
+        return ""
+    rate = Context(prec=6).plus(Decimal(donation.rate))
+    return _("Counted towards the appeal as %(converted)s (1 %(currency)s = %(rate)s "
+             "%(appeal_currency)s, rates of %(day)s).",
+             converted=converted.format(locale), currency=donation.currency,
+             rate=format_decimal(rate, locale=locale, decimal_quantization=False),
+             appeal_currency=converted.currency,
+             day=format_date(donation.rate_date, "medium", locale=locale)
+             if donation.rate_date else "")
+
+
 def receipt_facts(session, donation: Donation) -> dict:
     """What the receipt says, as plain text in the donor's language: a
     small dict a queued job can carry, so the job renders the PDF without
@@ -104,8 +122,10 @@ def receipt_facts(session, donation: Donation) -> dict:
             "title": appeals.text_for(session, donation.appeal, locale).title,
             "amount": donation.amount.format(locale),
             "method": str(payment_method(donation)),
-            "matched": Money(matched_minor, donation.currency).format(locale)
+            # matching is in the appeal's currency (a pool matches in its own)
+            "matched": Money(matched_minor, donation.appeal.currency).format(locale)
             if matched_minor > 0 else "",
+            "counted": conversion_note(donation, locale),
             "note": str(refund_note(donation, locale)),
             "reference": donation.public_id[:10],
         }
@@ -127,6 +147,8 @@ def render_receipt(facts: dict, org: Organisation) -> bytes:
             (_("Amount"), facts["amount"]),
             (_("Payment method"), facts["method"]),
         ]
+        if facts.get("counted"):
+            rows.append((_("Counted as"), facts["counted"]))
         if facts["matched"]:
             rows.append((_("Matching"), _("Your gift unlocked %(amount)s in matching money.",
                                           amount=facts["matched"])))

@@ -72,7 +72,9 @@ def _prepare(session, payment_id: int, matched_minor: int | None) -> bool:
             matched_minor = match_ledger.net_for_payment(session, payment_id)
         body = render_template("donations/receipt.txt", donation=donation, title=title,
                                matched_minor=matched_minor,
-                               matched=Money(matched_minor, donation.currency))
+                               matched=Money(matched_minor, donation.appeal.currency),
+                               counted=receipt_pdf.conversion_note(donation,
+                                                                   donation.locale))
         subject = _("Thank you for your gift to %(title)s", title=title)
     facts = receipt_pdf.receipt_facts(session, donation)
     enqueue(send_receipt_email, facts, str(subject), body, [donation.email],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from ..appeals.models import Appeal
 from ..limits import DEFAULT as DEFAULT_LIMITS
@@ -14,12 +14,61 @@ from ..money import Money
 from ..payments import services as payments
 from ..payments import states
 from ..payments.models import Payment, utcnow
+from ..rates import services as rates
+from ..rates.convert import share_of
 from ..text import has_control_characters, without_control_characters
 from .models import Donation
 
 
 class AppealClosed(Exception):
     pass
+
+
+class CurrencyRefused(ValueError):
+    """A gift in a currency the appeal does not take (str() == NOT_ACCEPTED),
+    or one it takes but has no exchange rate for just now (NO_RATE)."""
+
+
+NOT_ACCEPTED, NO_RATE = "not accepted", "no rate"
+
+
+def gift_quote(session, appeal: Appeal, currency: str) -> rates.Quote:
+    """How a gift in `currency` counts in the appeal's currency today, or
+    CurrencyRefused: never a guessed rate."""
+    if currency not in appeal.accepted_currencies:
+        raise CurrencyRefused(NOT_ACCEPTED)
+    found = rates.quote(session, currency, appeal.currency)
+    if found is None:
+        raise CurrencyRefused(NO_RATE)
+    return found
+
+
+def fix_rate(session, payment_id: int) -> Donation | None:
+    """The gift succeeded: its rate and converted amount are fixed now, at
+    today's rates, once (a later event or rate change never moves them). If
+    the table has lost the rate since the gift started, the quote it started
+    with stands — a real rate, never a guess."""
+    donation = by_payment_id(session, payment_id)
+    if donation is None or donation.rate_fixed_at is not None \
+            or donation.currency == donation.appeal.currency:
+        return donation
+    values = {"rate_fixed_at": utcnow()}
+    found = rates.quote(session, donation.currency, donation.appeal.currency)
+    if found is not None:
+        values.update(rate=str(found.rate), rate_date=found.rate_date,
+                      converted_minor=found.convert(donation.amount_minor))
+    session.execute(update(Donation).where(Donation.id == donation.id,
+                                           Donation.rate_fixed_at.is_(None))
+                    .values(**values).execution_options(synchronize_session=False))
+    session.expire(donation)
+    return donation
+
+
+def net_in_appeal_currency(donation: Donation, net_minor: int) -> int:
+    """A gift's net amount (after refunds) as it counts for its appeal."""
+    if donation.converted_minor is None or donation.currency == donation.appeal.currency:
+        return net_minor
+    return share_of(donation.converted_minor, donation.amount_minor, net_minor)
 
 
 class DonorTextError(ValueError):
@@ -43,8 +92,7 @@ def start_donation(session, appeal: Appeal, *, amount: Money, name: str, email: 
     `referral_link_id`: the share link the donor came through."""
     if not appeal.accepts_gifts():
         raise AppealClosed(appeal.slug)
-    if amount.currency != appeal.currency:
-        raise ValueError("gifts are taken in the appeal's currency")
+    found = gift_quote(session, appeal, amount.currency)
     limits.check(amount)
     check_donor_text(name, display_name, email, comment=comment)
     source = without_control_characters(source)
@@ -56,6 +104,9 @@ def start_donation(session, appeal: Appeal, *, amount: Money, name: str, email: 
         consent_contact=consent, locale=locale, source=source.strip(),
         referral_link_id=referral_link_id,
     )
+    if amount.currency != appeal.currency:
+        donation.rate, donation.rate_date = str(found.rate), found.rate_date
+        donation.converted_minor = found.convert(amount.minor)
     session.add(donation)
     session.flush()
     return donation
@@ -107,11 +158,22 @@ class Progress:
         return Money(minor, self.currency)
 
 
+def counted_net():
+    """A counted gift's net amount in its appeal's currency: its own net, or
+    for a gift in another currency the converted amount stored with it, in
+    proportion to what a refund left (rounded down, as share_of())."""
+    net = Payment.amount_minor - Payment.refunded_minor
+    return case(
+        (Donation.converted_minor.is_(None), net),
+        (Payment.refunded_minor == 0, Donation.converted_minor),
+        else_=Donation.converted_minor * net // Payment.amount_minor)
+
+
 def counted_gifts():
-    """Donations whose payment counts towards a goal, with their net amount."""
+    """Donations whose payment counts towards a goal, with their net amount
+    in the appeal's currency."""
     return (
-        select(Donation.appeal_id, Donation.email,
-               (Payment.amount_minor - Payment.refunded_minor).label("net"))
+        select(Donation.appeal_id, Donation.email, counted_net().label("net"))
         .join(Payment, Payment.id == Donation.payment_id)
         .where(Payment.status.in_(states.COUNTED))
     )

@@ -38,9 +38,14 @@ INTERVAL_OF = {MONTHLY: "month", YEARLY: "year"}
 
 def start(session, donation: Donation, interval: str = "month") -> Subscription:
     """Make a just-started gift the first instalment of a monthly (or
-    yearly) gift of the same amount. Nothing is sent to the gateway yet."""
+    yearly) gift of the same amount. Nothing is sent to the gateway yet.
+    Recurring gifts are in the appeal's own currency: each instalment would
+    need a rate of its own, and one missing would leave a gift that cannot
+    be counted."""
     if interval not in INTERVAL_OF.values():
         raise ValueError(f"unknown interval {interval!r}")
+    if donation.currency != donation.appeal.currency:
+        raise ValueError("recurring gifts are taken in the appeal's currency")
     sub = Subscription(appeal_id=donation.appeal_id, amount_minor=donation.amount_minor,
                        currency=donation.currency, email=donation.email, status=INCOMPLETE,
                        interval=interval)

@@ -81,13 +81,21 @@ def give(slug):
             response = make_response(render_appeal(appeal, form), 429)
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
-        donation = services.start_donation(
-            db.session, appeal, amount=form.money, name=form.name.data,
-            email=form.email.data, display_name=form.display_name.data or "",
-            anonymous=form.anonymous.data, comment=form.comment.data or "",
-            consent=form.consent.data, locale=str(get_locale()), source=form.source.data or "",
-            limits=current_limits(), referral_link_id=carry.carried_link_id(appeal.id),
-        )
+        try:
+            donation = services.start_donation(
+                db.session, appeal, amount=form.money, name=form.name.data,
+                email=form.email.data, display_name=form.display_name.data or "",
+                anonymous=form.anonymous.data, comment=form.comment.data or "",
+                consent=form.consent.data, locale=str(get_locale()),
+                source=form.source.data or "", limits=current_limits(),
+                referral_link_id=carry.carried_link_id(appeal.id),
+            )
+        except services.CurrencyRefused:  # its rate went away since the form was checked
+            db.session.rollback()
+            form.currency.errors = [_("Gifts in %(currency)s cannot be taken just now: we "
+                                      "have no exchange rate for it. Please choose another "
+                                      "currency.", currency=form.money.currency)]
+            return render_appeal(appeal, form), 422
         if form.interval:
             subscriptions.start(db.session, donation, form.interval)
         db.session.commit()
@@ -273,7 +281,12 @@ def retry(public_id):
         again, _pledge = services.start_pledge(db.session, origin, donation.amount,
                                                funded.pledger_name, locale=donation.locale)
     else:
-        again = services.retry_donation(db.session, donation)
+        try:
+            again = services.retry_donation(db.session, donation)
+        except services.CurrencyRefused:  # its currency can no longer be taken: choose again
+            db.session.rollback()
+            return redirect(url_for("appeals.show", slug=donation.appeal.slug) + "#give",
+                            code=303)
         if donation.subscription_id is not None:
             # A monthly (yearly) gift whose first instalment failed stays so on retry.
             first = db.session.get(subscriptions.Subscription, donation.subscription_id)

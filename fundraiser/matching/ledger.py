@@ -33,11 +33,12 @@ from .services import expire_row, pledge_by_code, pledge_funded_by, pledge_sourc
 
 def _record(session, *, group_id, kind, appeal_id, payment_id, currency, amount_minor,
             pool_id=None, pledge_id=None, basis_minor=0, reverses_id=None,
-            reason="") -> MatchEntry:
+            reason="", paid=None) -> MatchEntry:
+    paid_minor, paid_currency = paid or (None, None)
     entry = MatchEntry(group_id=group_id, kind=kind, appeal_id=appeal_id, pool_id=pool_id,
                        pledge_id=pledge_id, payment_id=payment_id, amount_minor=amount_minor,
                        currency=currency, basis_minor=basis_minor, reverses_id=reverses_id,
-                       reason=reason)
+                       reason=reason, paid_minor=paid_minor, paid_currency=paid_currency)
     session.add(entry)
     return entry
 
@@ -71,11 +72,14 @@ def net_for_payment(session, payment_id: int) -> int:
 
 
 def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift,
-             pledge_code: str | None = None, reason: str = "gift") -> list[MatchEntry]:
+             pledge_code: str | None = None, reason: str = "gift",
+             paid: tuple[int, str] | None = None) -> list[MatchEntry]:
     """Match a succeeded gift: its pledge (when it came through a friend's
     link), then the appeal's pools in draw order. Writes one allocation row
     per source that gave something, all with one group id. A payment that
-    already holds a match is not matched again."""
+    already holds a match is not matched again. `gift` is in the pools'
+    currency; for a gift paid in another, `paid` is (net minor, currency) as
+    paid, kept on each row beside the converted basis."""
     if gift.amount_minor <= 0 or net_for_payment(session, payment_id) != 0:
         return []
     pledge = pledge_by_code(session, pledge_code)
@@ -107,7 +111,7 @@ def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift,
         entries.append(_record(
             session, group_id=group_id, kind=ALLOCATION, appeal_id=appeal_id,
             payment_id=payment_id, currency=gift.currency, amount_minor=step.take_minor,
-            basis_minor=gift.amount_minor, reason=reason,
+            basis_minor=gift.amount_minor, reason=reason, paid=paid,
             **({"pledge_id": step.source.id} if model is MatchPledge
                else {"pool_id": step.source.id})))
     session.flush()

@@ -181,6 +181,11 @@ class MatchEntry(db.Model):
     # Allocation: the gift's net amount when it was matched; refunds reverse
     # in proportion to it (rules.kept_after_refund). 0 on reversal rows.
     basis_minor: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    # A gift in another currency is matched on its amount converted into the
+    # pool's (rounded down; basis_minor): the gift as paid, in its own
+    # currency, is kept beside it. None when the gift was in this currency.
+    paid_minor: Mapped[int | None] = mapped_column(BigInteger)
+    paid_currency: Mapped[str | None] = mapped_column(String(3))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("match_ledger.id"))
     reason: Mapped[str] = mapped_column(String(24), default="", nullable=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)

@@ -46,6 +46,10 @@ def _fill_appeal_form(form, appeal):
     form.currency.data = appeal.currency
     form.goal.data = str(appeal.goal.as_decimal())
     form.suggested.data = ", ".join(str(m.as_decimal()) for m in appeal.suggested)
+    form.other_currencies.data = "\n".join(
+        f"{c.currency} " + ", ".join(str(m.as_decimal()) for m in c.suggested)
+        for c in appeal.other_currencies)
+    form.second_currency.data = appeal.second_currency or ""
     form.ends_on.data = appeal.ends_at.date() if appeal.ends_at else None
     form.status.data = appeal.status
     form.hero_alt.data = appeal.hero_alt
@@ -62,6 +66,7 @@ def edit_appeal(appeal_id=None):
     form = AppealForm()
     locked = appeal is not None and appeals.currency_locked(db.session, appeal)
     form.currency.choices = _currency_choices(appeal.currency if locked else None)
+    form.second_currency.choices = [SelectChoice("", _("None")), *_currency_choices()]
     if appeal is not None and request.method == "GET":
         _fill_appeal_form(form, appeal)
     if appeal is None and request.method == "GET":
@@ -110,6 +115,13 @@ def _save_appeal(form, appeal):
     except MoneyError:
         form.suggested.errors.append(_("Separate amounts with commas, like 10, 25, 50."))
         return None
+    others = _other_currencies(form)
+    second = (form.second_currency.data or "").strip().upper() or None
+    if second is not None and second not in current_limits().currencies:
+        form.second_currency.errors.append(_("Choose one of the listed currencies."))
+        return None
+    if others is None:
+        return None
     hero = appeal.hero_image if appeal is not None and not form.remove_hero.data else None
     try:
         hero = stored_upload(form.hero, media.HERO) or hero
@@ -127,6 +139,7 @@ def _save_appeal(form, appeal):
             hero_credit=form.hero_credit.data or "", suggested=suggested, ends_at=ends_at,
             status=form.status.data, limits=current_limits(),
             signatures=(form.asks_signatures.data, form.signature_goal.data))
+        appeals.set_currencies(db.session, saved, others, second, limits=current_limits())
     except appeals.AppealError as exc:
         _appeal_error(form, str(exc), currency)
         db.session.rollback()
@@ -134,8 +147,35 @@ def _save_appeal(form, appeal):
     action = "appeal.created" if appeal is None else "appeal.updated"
     services.audit(db.session, current_user, action, "appeal", saved.id, ip=client_ip(),
                    slug=saved.slug, status=[old_status, saved.status],
-                   goal_minor=saved.goal_minor, currency=saved.currency)
+                   goal_minor=saved.goal_minor, currency=saved.currency,
+                   other_currencies=saved.accepted_currencies[1:],
+                   second_currency=saved.second_currency)
     return saved
+
+
+def _other_currencies(form) -> list | None:
+    """'ILS 50, 100, 180' per line → [("ILS", [Money…])], or None with the
+    reason beside the field."""
+    others = []
+    for number, line in enumerate((form.other_currencies.data or "").splitlines(), 1):
+        code, _sep, rest = line.strip().partition(" ")
+        if not code:
+            continue
+        code = code.upper()
+        if code not in current_limits().currencies:
+            form.other_currencies.errors.append(_(
+                "Line %(number)s: start with a currency code the app takes, like ILS or EUR.",
+                number=number))
+            return None
+        try:
+            amounts = [Money.parse(x, code) for x in rest.split(",") if x.strip()]
+        except MoneyError:
+            form.other_currencies.errors.append(_(
+                "Line %(number)s: after the code, separate amounts with commas, like "
+                "ILS 50, 100, 180.", number=number))
+            return None
+        others.append((code, amounts))
+    return others
 
 
 def _appeal_error(form, code: str, currency: str) -> None:
@@ -154,6 +194,15 @@ def _appeal_error(form, code: str, currency: str) -> None:
             (form.suggested, _("A suggested amount is too large.") + " " + at_most),
         "currency locked": (form.currency, _("The currency cannot change once the appeal "
                                              "has gifts or match pools.")),
+        "currency listed twice": (form.other_currencies, _(
+            "List each other currency once, and not the appeal's own.")),
+        "other amounts must be positive, in their currency": (form.other_currencies, _(
+            "Suggested amounts must be more than zero.")),
+        "other amount too large": (form.other_currencies, _(
+            "A suggested amount is too large.")),
+        "too many currencies": (form.other_currencies, _("At most 8 other currencies.")),
+        "too many suggested amounts": (form.other_currencies, _(
+            "At most 6 suggested amounts per currency.")),
     }.get(code, (form.currency, _("Choose one of the listed currencies.")))
     field.errors.append(message)
 

@@ -7,13 +7,16 @@ import json
 from datetime import datetime
 
 from flask import render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..donations.models import Donation
+from ..donations.receipt_pdf import conversion_note
 from ..extensions import db
 from ..money import Money
 from ..payments import states
+from ..rates.convert import share_of
 from . import refund_services, reports, services
 from .auth import client_ip, staff_view
 from .blueprint import _page_arg, bp, commit
@@ -103,6 +106,7 @@ def _render_donation(d, form=None, *, void_form=None, status=200):
     form = form or RefundForm(formdata=None)
     void_form = void_form or VoidOfflineGiftForm(formdata=None)
     return render_template("staff/donation.html", d=d, form=form, void_form=void_form,
+                           counted=conversion_note(d, str(get_locale())),
                            events=events,
                            refundable=refund_services.refundable_minor(db.session, d.payment),
                            refund_errors=_refund_errors(), **history), status
@@ -144,7 +148,11 @@ def donations_csv():
             values = dict(zip(names, row, strict=True))
             extra = [format(Money(values[k], values["currency"]).as_decimal(), "f")
                      for k in ("amount_minor", "refunded_minor")]
-            yield list(row[:at]) + extra + list(row[at:])
+            if values["counted_minor"] is not None:  # net of refunds, as the totals count it
+                counted = share_of(values["counted_minor"], values["amount_minor"],
+                                   values["amount_minor"] - values["refunded_minor"])
+                values["counted_minor"] = counted
+            yield list(row[:at]) + extra + [values[n] for n in names[at:]]
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     return _stream_csv(header, rows(), f"donations-{stamp}.csv")

@@ -102,6 +102,11 @@ class AppealForm(FlaskForm):
     currency = SelectField(_l("Currency"), validators=[DataRequired()])
     goal = StringField(_l("Goal"), validators=[DataRequired(), Length(max=20)])
     suggested = StringField(_l("Suggested amounts"), validators=[Optional(), Length(max=100)])
+    other_currencies = TextAreaField(
+        _l("Other currencies donors may give in"),
+        validators=[Optional(), Length(max=1000)], render_kw={"dir": "ltr", "rows": 3})
+    # choices: none, or one of the app's currencies, set by the view
+    second_currency = SelectField(_l("Also show the total in"), validate_choice=False)
     ends_on = DateField(_l("Last day"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=[
         SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published")),
@@ -118,6 +123,22 @@ class AppealForm(FlaskForm):
     remove_hero = BooleanField(_l("Remove the image"))
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save appeal"))
+
+
+class RateForm(FlaskForm):
+    """One currency's rate per euro, for a day (staff set it by hand)."""
+
+    currency = SelectField(_l("Currency"), validate_choice=False)
+    rate = StringField(_l("Units of this currency for one euro"),
+                       validators=[DataRequired(_l("Enter the rate, like 3.7865.")),
+                                   Length(max=24)], render_kw={"dir": "ltr",
+                                                               "inputmode": "decimal"})
+    day = DateField(_l("Date of the rate"),
+                    validators=[DataRequired(_l("Enter the date of the rate."))])
+
+
+class EcbImportForm(FlaskForm):
+    ecb_file = FileField(_l("The ECB's reference-rate file (eurofxref.csv)"))
 
 
 class CosignerForm(FlaskForm):

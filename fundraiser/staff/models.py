@@ -35,11 +35,12 @@ MANAGE_USERS = "manage_users"
 VIEW_AUDIT = "view_audit"
 RESUME_CARD_GIFTS = "resume_card_gifts"  # lift the card-testing breaker's pause
 MANAGE_JOBS = "manage_jobs"    # the job queue: see failed jobs, retry them
+EDIT_RATES = "edit_rates"      # the exchange-rate table: set a rate, import the ECB's file
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({VIEW, REFUND, OFFLINE_GIFT, EXPORT, EDIT_APPEALS, MANAGE_USERS,
-                        VIEW_AUDIT, RESUME_CARD_GIFTS, MANAGE_JOBS}),
-    "finance": frozenset({VIEW, REFUND, OFFLINE_GIFT, EXPORT}),
+                        VIEW_AUDIT, RESUME_CARD_GIFTS, MANAGE_JOBS, EDIT_RATES}),
+    "finance": frozenset({VIEW, REFUND, OFFLINE_GIFT, EXPORT, EDIT_RATES}),
     "editor": frozenset({VIEW, EDIT_APPEALS}),
     "viewer": frozenset({VIEW}),
 }

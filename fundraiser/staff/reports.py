@@ -276,6 +276,10 @@ EXPORT_COLUMNS = (
     ("status", Payment.status), ("refunded_minor", Payment.refunded_minor),
     ("method", Payment.provider), ("source", Donation.source),
     ("anonymous", Donation.is_anonymous), ("comment", Donation.comment),
+    # A gift in another currency than its appeal's (issue 19): what it counts
+    # for in the appeal's currency and the rate stored with it; blank otherwise.
+    ("appeal_currency", Appeal.currency), ("counted_minor", Donation.converted_minor),
+    ("rate", Donation.rate), ("rate_date", Donation.rate_date),
 )
 
 

@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (imported for their routes)
     pledges,
     pools,
     referrals,
+    rates,
     refunds,
     signature_list,
 )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from ..appeals.models import Appeal
 from ..donations.models import Donation
+from ..donations.services import counted_net
 from ..payments import states
 from ..payments.models import Payment, utcnow
 
@@ -37,14 +38,17 @@ class Figures:
 
 
 def _counted(appeal_id: int | None = None, currency: str | None = None):
-    net = (Payment.amount_minor - Payment.refunded_minor)
-    query = (select(net.label("net"), Donation.email, Donation.currency)
+    """Counted gifts in their appeal's currency, as the public totals count
+    them: a gift in another currency by the converted amount stored with it."""
+    query = (select(counted_net().label("net"), Donation.email,
+                    Appeal.currency.label("currency"))
              .join(Payment, Payment.id == Donation.payment_id)
+             .join(Appeal, Appeal.id == Donation.appeal_id)
              .where(Payment.status.in_(states.COUNTED)))
     if appeal_id is not None:
         query = query.where(Donation.appeal_id == appeal_id)
     if currency is not None:
-        query = query.where(Donation.currency == currency)
+        query = query.where(Appeal.currency == currency)
     return query
 
 

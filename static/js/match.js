@@ -29,7 +29,9 @@
       if (!amount || amount === last) return;
       last = amount;
       var source = form.querySelector('input[name="source"]');
+      var currency = form.querySelector('input[name="currency"]');
       var url = form.dataset.previewUrl + "?amount=" + encodeURIComponent(amount) +
+        (currency && currency.value ? "&currency=" + encodeURIComponent(currency.value) : "") +
         (source && source.value ? "&ref=" + encodeURIComponent(source.value) : "");
       getJSON(url).then(function (body) {
         if (body && typeof body.message === "string") note.textContent = body.message;

@@ -5,6 +5,7 @@ import pytest
 
 from fundraiser.staff.models import (
     EDIT_APPEALS,
+    EDIT_RATES,
     EXPORT,
     MANAGE_JOBS,
     MANAGE_USERS,
@@ -102,6 +103,10 @@ def matrix(gift, other_user):
          EDIT_APPEALS),
         ("staff.card_breaker_reset", "POST", f"/staff/appeals/{a}/card-breaker/reset", {},
          RESUME_CARD_GIFTS),
+        ("staff.rates_page", "GET", "/staff/rates", None, EDIT_RATES),
+        ("staff.set_rate", "POST", "/staff/rates",
+         {"rate-currency": "ILS", "rate-rate": "3.7865", "rate-day": "2026-12-04"}, EDIT_RATES),
+        ("staff.import_ecb", "POST", "/staff/rates/ecb", {}, EDIT_RATES),
         ("staff.jobs_page", "GET", "/staff/jobs", None, MANAGE_JOBS),
         ("staff.retry_job", "POST", "/staff/jobs/no-such-job/retry", {}, MANAGE_JOBS),
     ]
