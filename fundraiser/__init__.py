@@ -151,8 +151,8 @@ def create_app(config=None) -> Flask:
     from .limits import Limits
     from .matching import models as _matching  # noqa: F401
     from .payments import models as _payments  # noqa: F401
-    from .referrals import models as _referrals  # noqa: F401
     from .rates import models as _rates  # noqa: F401
+    from .referrals import models as _referrals  # noqa: F401
     from .staff import models as _staff  # noqa: F401
 
     app.extensions["fundraiser.limits"] = Limits.from_config(app.config)

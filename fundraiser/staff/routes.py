@@ -15,8 +15,8 @@ from . import (  # noqa: F401  (imported for their routes)
     jobs,
     pledges,
     pools,
-    referrals,
     rates,
+    referrals,
     refunds,
     signature_list,
 )

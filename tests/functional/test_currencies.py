@@ -5,6 +5,7 @@ currency."""
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from fundraiser.appeals import services as appeals
@@ -111,11 +112,12 @@ def test_a_currency_without_a_rate_cannot_be_chosen(db, client):
     assert post_gift(client, currency="USD").status_code == 303   # dollars still work
 
 
-def test_a_monthly_gift_must_be_in_the_appeals_currency(db, client):
+@pytest.mark.parametrize("frequency", ["monthly", "yearly"])
+def test_a_recurring_gift_must_be_in_the_appeals_currency(db, client, frequency):
     shekel_appeal(db)
-    response = post_gift(client, frequency="monthly")
+    response = post_gift(client, frequency=frequency)
     assert response.status_code == 422
-    assert "Monthly gifts are taken in USD only." in response.data.decode()
+    assert "Monthly and yearly gifts are taken in USD only." in response.data.decode()
     assert count(db, Payment) == 0
 
 

@@ -73,7 +73,7 @@ def test_hostile_files_are_refused_before_reading_them():
     with pytest.raises(ecb.EcbFormatError, match="not text"):
         ecb.parse(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
     with pytest.raises(ecb.EcbFormatError, match="not text"):
-        ecb.parse("Date, USD, \x00\n04 December 2026, 1.1, \n".encode())
+        ecb.parse(b"Date, USD, \x00\n04 December 2026, 1.1, \n")
     with pytest.raises(ecb.EcbFormatError, match="future"):
         ecb.parse(GOOD, today=date(2026, 12, 3))
     # A spreadsheet formula where a code should be is no currency code.

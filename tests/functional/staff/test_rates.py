@@ -11,8 +11,8 @@ from fundraiser.appeals.models import Appeal
 from fundraiser.rates import services as rates
 from fundraiser.rates.models import ExchangeRate
 from fundraiser.staff.models import AuditEvent
-from tests.functional.staff.conftest import snapshot
 from tests.factories import create_appeal
+from tests.functional.staff.conftest import snapshot
 
 ECB_CSV = (Path(__file__).parent.parent.parent / "fixtures" / "eurofxref.csv").read_bytes()
 
