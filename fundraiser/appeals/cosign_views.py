@@ -10,7 +10,6 @@ client address and per email (COSIGN_LIMIT_*)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from io import BytesIO
 
@@ -25,7 +24,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 
 from ..extensions import db, limiter
@@ -33,7 +31,7 @@ from ..jobs import enqueue, send_email
 from ..media import services as media
 from ..payments.models import utcnow
 from ..urls import public_url
-from . import cosign, services
+from . import cosign, link_forms, services
 from .forms import CosignForm
 from .models import Appeal
 
@@ -41,24 +39,10 @@ bp = Blueprint("cosign", __name__)
 LOGO_MAX_BYTES = 1024 * 1024
 
 
-@bp.after_request
-def _private(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def _by_address() -> str:
-    return "cosign-address:" + get_remote_address()
-
-
-def _by_email() -> str:
-    email = cosign.normalise_email(request.form.get("email", ""))[:254]
-    return "cosign-email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
-
-
-def _limit(name):
-    return lambda: current_app.config[name]
+bp.after_request(link_forms.private)
+_by_address = link_forms.address_key("cosign")
+_by_email = link_forms.email_key("cosign", cosign.normalise_email)
+_limit = link_forms.configured
 
 
 def _valid_for() -> timedelta:

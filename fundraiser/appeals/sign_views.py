@@ -10,7 +10,6 @@ the same address."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from flask import (
@@ -24,7 +23,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 
 from ..extensions import db, limiter
@@ -34,7 +32,7 @@ from ..referrals import carry
 from ..referrals import services as referrals
 from ..referrals.share import share_box
 from ..urls import public_url
-from . import referral_stats, services, signatures
+from . import link_forms, referral_stats, services, signatures
 from .forms import SignForm
 from .models import Appeal
 from .presenters import signature_figures
@@ -42,25 +40,10 @@ from .presenters import signature_figures
 bp = Blueprint("signatures", __name__)
 
 
-@bp.after_request
-def _private(response):
-    # A confirmation token in the URL: kept out of caches and other sites' Referer.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def _by_address() -> str:
-    return "sign-address:" + get_remote_address()
-
-
-def _by_email() -> str:
-    email = signatures.normalise_email(request.form.get("email", ""))[:254]
-    return "sign-email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
-
-
-def _limit(name):
-    return lambda: current_app.config[name]
+bp.after_request(link_forms.private)
+_by_address = link_forms.address_key("sign")
+_by_email = link_forms.email_key("sign", signatures.normalise_email)
+_limit = link_forms.configured
 
 
 def _signable(slug):

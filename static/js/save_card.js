@@ -1,10 +1,13 @@
-// Saving a card for a friend-match pledge: the card goes from the browser to
-// Stripe (confirmCardSetup); our server then asks Stripe whether it was saved.
+// Saving a card — for a friend-match pledge, or as the card a monthly or
+// yearly gift is paid with (donor portal): the card goes from the browser to
+// Stripe (confirmCardSetup); our server then asks Stripe whether it was saved
+// and answers with the status the form names in data-done-status.
 (function () {
   "use strict";
   var form = document.getElementById("save-card");
   if (!form || typeof Stripe === "undefined") return;
   var ui = window.fundraiserCard(form);
+  var doneStatus = form.dataset.doneStatus || "active";
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
@@ -21,7 +24,7 @@
       }
       var body = await ui.post(form.dataset.confirmUrl, {});
       if (ui.held(body)) return;
-      if (body.status === "active" && body.next) {
+      if (body.status === doneStatus && body.next) {
         window.location.assign(body.next);
         return;
       }
