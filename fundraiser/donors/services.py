@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from ..appeals.models import Signature
+from ..appeals.models import CosignRequest, Signature
 from ..donations.models import ERASED_EMAIL_DOMAIN, Donation, Subscription
 from ..matching.models import MatchPledge
 from ..payments.models import utcnow
@@ -210,6 +210,14 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
         sig.email = placeholder
         sig.consent_contact = False
         sig.token_hash = None
+    # An organisation's request to co-sign keeps its organisation (public once
+    # approved); the person who asked for it, by this address, is forgotten.
+    cosign_requests = list(session.scalars(select(CosignRequest).where(
+        CosignRequest.email == email).with_for_update()))
+    for req in cosign_requests:
+        req.email = placeholder
+        req.consent_contact = False
+        req.token_hash = None
     # Monthly gifts keep running (the donor cancels them first if they wish);
     # their address goes like the rest.
     session.execute(update(Subscription).where(Subscription.email == email)
@@ -223,7 +231,8 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
         target_type="donor", target_id=placeholder.split("@")[0],
         details=json.dumps({"donations": sorted(d.id for d in donations),
                             "pledges": sorted(p.id for p in pledges),
-                            "signatures": sorted(s.id for s in signatures)},
+                            "signatures": sorted(s.id for s in signatures),
+                            "cosign_requests": sorted(r.id for r in cosign_requests)},
                            sort_keys=True)))
     session.flush()
     return Erasure(donations=len(donations), pledges=len(pledges))

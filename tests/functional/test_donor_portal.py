@@ -255,7 +255,8 @@ def test_erasing_keeps_the_totals_and_removes_the_donor_from_every_page(app, cli
     [event] = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "donor.erase")).all()
     assert json.loads(event.details) == {"donations": sorted(r.id for r in rows),
-                                         "pledges": [pledge.id], "signatures": []}
+                                         "pledges": [pledge.id], "signatures": [],
+                                         "cosign_requests": []}
     assert "dana" not in (event.details + event.target_id + event.actor_email).lower()
     # Staff exports no longer carry the name or address.
     user, _ = staff.create_staff(db.session, "finance@example.org", "finance")

@@ -356,3 +356,17 @@ def test_a_very_large_upload_is_refused_and_changes_nothing(
         assert response.status_code == 422
         assert "The logo is larger than 1 MB" in response.text
     assert requests_(db) == [] and count(db, StoredImage) == 0 and links(app) == []
+
+
+def test_erase_my_data_forgets_the_person_who_asked_but_keeps_the_organisation(
+        app, client, db, petition):
+    from fundraiser.donors import services as donors
+
+    request = asked_and_confirmed(app, client, db)
+    email = request.email
+    donors.erase(db.session, email)
+    db.session.commit()
+    [kept] = requests_(db)
+    assert kept.name == request.name and kept.status == "waiting"   # the organisation stays
+    assert kept.email != email and kept.email.startswith("erased-")
+    assert kept.token_hash is None and kept.consent_contact is False
