@@ -177,6 +177,8 @@ def test_pause_then_resume_within_the_period(monthly, client, db, gateway):
     page = client.get(done.headers["Location"]).text
     assert "Your gift is paused. Nothing more will be charged until you resume it." in page
     assert "Paused on" in page and ">Resume<" in page and ">Pause<" not in page
+    # said before the donor presses Resume, not after
+    assert "resuming charges the next payment at once" in page
     sub = the_subscription(db)
     assert sub.paused_at is not None and sub.status == "active"
     assert gateway.client.v1.subscriptions.retrieve(sub.gateway_id).cancel_at_period_end
