@@ -108,6 +108,10 @@ class Config:
     # events stored but not applied for WEBHOOK_SWEEP_AGE_SECONDS (a lost job).
     WEBHOOK_SWEEP_SECONDS = _env_int("WEBHOOK_SWEEP_SECONDS", 300)
     WEBHOOK_SWEEP_AGE_SECONDS = _env_int("WEBHOOK_SWEEP_AGE_SECONDS", 120)
+    # A saved-card pledge's closing charge that still waits for the pledger's
+    # bank (3-D Secure) this many days after they were asked: one reminder,
+    # with a new link (`charge-pledges` and the scheduler send it).
+    PLEDGE_REMIND_AFTER_DAYS = _env_int("PLEDGE_REMIND_AFTER_DAYS", 3)
 
     # Card-testing defences (README: "Card testing"). Scores per client
     # address, donor email and card over a moving window: each attempt costs

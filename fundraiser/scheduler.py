@@ -45,6 +45,8 @@ TASKS = (
     Task("reconcile", 600, tasks.reconcile_job),
     Task("charge-pledges", 60, tasks.charge_pledges_job, when=lambda: bool(tasks.due_pledges())),
     Task("requeue-unapplied-events", 300, tasks.requeue_unapplied_events),
+    Task("remind-waiting-pledgers", 3600, tasks.remind_waiting_pledgers_job,
+         when=lambda: bool(tasks.pledgers_to_remind())),
 )
 
 

@@ -96,10 +96,37 @@ def charge_pledges(due: list[int], say=log.info) -> None:
             say(f"pledge {pledge_id}: the pledger is asked to confirm the charge "
                 "with their bank")
         db.session.commit()
+    remind_waiting_pledgers(say)
     db.session.rollback()
     if due:  # closed pledges show so in the public JSON, on every host
         current_app.extensions["fundraiser.public_cache"].clear()
     say(f"{len(due)} pledge(s) closed")
+
+
+def pledgers_to_remind() -> list[int]:
+    """Pledges whose closing charge has waited PLEDGE_REMIND_AFTER_DAYS for
+    the pledger's bank and whose pledger was not reminded yet."""
+    from .matching import card_pledges as matching
+    from .payments.models import utcnow
+
+    days = int(current_app.config.get("PLEDGE_REMIND_AFTER_DAYS", 3))
+    waiting = matching.to_remind(db.session, utcnow() - timedelta(days=days))
+    db.session.rollback()
+    return waiting
+
+
+def remind_waiting_pledgers(say=log.info) -> int:
+    """Remind each of them once, with a new link (the old one stops working)."""
+    from .donations import pledge_auth
+
+    reminded = 0
+    for pledge_id in pledgers_to_remind():
+        if pledge_auth.remind_pledger(db.session, pledge_id):
+            reminded += 1
+            say(f"pledge {pledge_id}: the pledger is reminded to confirm the charge "
+                "with their bank")
+        db.session.commit()
+    return reminded
 
 
 # -- as jobs (the scheduler queues these) ------------------------------------
@@ -112,6 +139,11 @@ def reconcile_job(since_seconds: int = 2 * 24 * 3600) -> None:
 @job
 def charge_pledges_job() -> None:
     charge_pledges(due_pledges())
+
+
+@job
+def remind_waiting_pledgers_job() -> int:
+    return remind_waiting_pledgers()
 
 
 @job

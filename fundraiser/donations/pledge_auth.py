@@ -53,7 +53,18 @@ def send_link_again(session, pledge_id: int) -> bool:
     return True
 
 
-def _mail_link(session, pledge: MatchPledge, token: str, again: bool = False) -> None:
+def remind_pledger(session, pledge_id: int) -> bool:
+    """The one reminder, with a new link (the old one stops working). False
+    when reminded already or the charge no longer waits."""
+    token = card_pledges.remind_authentication(session, pledge_id)
+    if token is None:
+        return False
+    _mail_link(session, session.get(MatchPledge, pledge_id), token, again=True, reminder=True)
+    return True
+
+
+def _mail_link(session, pledge: MatchPledge, token: str, again: bool = False,
+               reminder: bool = False) -> None:
     if is_erased_email(pledge.pledger_email):
         log.info("pledge %s: charge waits for authentication; the pledger erased "
                  "their address", pledge.id)
@@ -64,8 +75,10 @@ def _mail_link(session, pledge: MatchPledge, token: str, again: bool = False) ->
             "donations/pledge_auth_mail.txt", name=pledge.pledger_name, title=facts.title,
             amount=facts.amount, pledged=facts.pledged,
             url=public_url("pledge_auth.show", token=token, lang=facts.locale))
-        subject = _("Please confirm your matching pledge to %(title)s: %(amount)s",
-                    title=facts.title, amount=facts.amount)
+        subject = (_("A reminder: please confirm your matching pledge to %(title)s: %(amount)s",
+                     title=facts.title, amount=facts.amount) if reminder else
+                   _("Please confirm your matching pledge to %(title)s: %(amount)s",
+                     title=facts.title, amount=facts.amount))
     enqueue(send_email, str(subject), body, [pledge.pledger_email],
             f"pledge {pledge.id}: charge needs authentication" + (" (again)" if again else ""))
 

@@ -151,6 +151,27 @@ def renew_authentication(session, pledge_id: int) -> str | None:
     return _new_link(session, pledge_id, MatchPledge.auth_requested_at.is_not(None))
 
 
+def remind_authentication(session, pledge_id: int) -> str | None:
+    """A new link for the one reminder a waiting pledger gets (the old link
+    stops working). The token the first time only; None afterwards, or when
+    the charge no longer waits."""
+    return _new_link(session, pledge_id,
+                     MatchPledge.auth_requested_at.is_not(None)
+                     & MatchPledge.auth_reminded_at.is_(None),
+                     auth_reminded_at=utcnow())
+
+
+def to_remind(session, asked_before: datetime) -> list[int]:
+    """Pledges whose closing charge has waited for the pledger's bank since
+    before `asked_before`, and whose pledger was not reminded yet."""
+    return list(session.scalars(
+        select(MatchPledge.id).join(Payment, Payment.id == MatchPledge.charge_payment_id)
+        .where(MatchPledge.status == PLEDGE_CLOSED, MatchPledge.auth_reminded_at.is_(None),
+               MatchPledge.auth_requested_at <= asked_before,
+               Payment.status == states.REQUIRES_ACTION)
+        .order_by(MatchPledge.id)))
+
+
 def _new_link(session, pledge_id: int, asked, **values) -> str | None:
     """Give a closed pledge whose charge waits for 3-D Secure a new link
     token, when `asked` holds (one conditional UPDATE: of two at once, one

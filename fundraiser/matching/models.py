@@ -139,6 +139,8 @@ class MatchPledge(db.Model):
     # when they were asked (once), and the SHA-256 of their link's token. It
     # waits for them until the charge succeeds; then the link is used up.
     auth_requested_at: Mapped[datetime | None]
+    # Reminded once (a new link) when the charge still waited days later.
+    auth_reminded_at: Mapped[datetime | None]
     auth_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
 

@@ -326,3 +326,35 @@ def test_staff_see_the_waiting_charge_and_can_send_a_new_link_that_replaces_the_
                        "/send-link").status_code == 404
     assert editor.post(f"{page_url}/99999/send-link").status_code == 404
     assert len(to_dana(app)) == 3
+
+
+def test_a_pledger_still_waiting_days_later_is_reminded_once_with_a_new_link(
+        app, donor, appeal, client, db, runner):
+    from datetime import timedelta
+
+    from fundraiser import tasks
+    from fundraiser.payments.models import utcnow
+
+    pledge_a_3ds_card(donor, client, db)
+    close(runner)
+    first = path_of(link_in(to_dana(app)[1]))
+    assert tasks.pledgers_to_remind() == []          # asked just now: not yet
+    pledge, _charge = the_pledge(db)
+    db.session.execute(MatchPledge.__table__.update().values(
+        auth_requested_at=utcnow() - timedelta(days=app.config["PLEDGE_REMIND_AFTER_DAYS"],
+                                               minutes=1)))
+    db.session.commit()
+
+    out = close(runner)                              # cron's charge-pledges reminds too
+    assert f"pledge {pledge.id}: the pledger is reminded" in out
+    mails = to_dana(app)
+    assert mails[-1].subject == "A reminder: " + ASKED[0].lower() + ASKED[1:]
+    second = path_of(link_in(mails[-1]))
+    assert second != first
+    assert client.get(first).status_code == 404 and client.get(second).status_code == 200
+    # once: neither the next run nor the scheduler's job sends another
+    close(runner)
+    assert tasks.remind_waiting_pledgers() == 0
+    assert len(to_dana(app)) == 3
+    pledge, _charge = the_pledge(db)
+    assert pledge.auth_reminded_at is not None
