@@ -109,7 +109,11 @@ def test_the_cosigner_edit_page_gives_the_private_page_and_it_shows_only_its_fig
     editor = staff_client("editor")
     edit = editor.get(f"/staff/appeals/{appeal.id}/cosigners/{appeal.cosigners[0].id}")
     assert edit.status_code == 200
-    url = re.search(r'id="cosigner-report-url" value="([^"]+)"', edit.data.decode()).group(1)
+    html = edit.data.decode()
+    # the links are shown once, in the page, not in its <title>
+    assert html.count('id="cosigner-report-url"') == 1
+    assert "<section" not in html.split("<title>", 1)[1].split("</title>", 1)[0]
+    url = re.search(r'id="cosigner-report-url" value="([^"]+)"', html).group(1)
     assert valley.report_token in url
     path = url.split("//", 1)[1].split("/", 1)[1]
 
