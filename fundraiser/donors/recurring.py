@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ..donations import subscriptions
 from ..donations.models import Subscription
@@ -93,9 +93,17 @@ def resume(session, gateway, sub: Subscription) -> str:
         return NOT_RUNNING
     if sub.paused_at is None:
         return SAME
-    # One Stripe subscription for a double click (the same pause, the same
-    # minute); a retry later (after a decline and another card) is a new
-    # request, since Stripe replays a key's stored answer, declines included.
+    # A double click: the second request waits here for the first's commit
+    # (the row's lock; SQLite's transactions are serial anyway), then finds
+    # the gift running. Without it, two clicks either side of a minute
+    # boundary would carry two idempotency keys and start two subscriptions.
+    session.scalars(select(Subscription).where(Subscription.id == sub.id).with_for_update()
+                    .execution_options(populate_existing=True)).one()
+    if sub.paused_at is None:
+        return SAME
+    # One Stripe subscription per resume (the same pause, the same minute);
+    # a retry later (after a decline and another card) is a new request,
+    # since Stripe replays a key's stored answer, declines included.
     attempt = f"{sub.paused_at:%Y%m%d%H%M%S%f}-{utcnow():%Y%m%d%H%M}"
     old_id, sub_id = sub.gateway_id, sub.id
     try:

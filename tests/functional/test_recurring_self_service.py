@@ -434,3 +434,35 @@ def test_resuming_with_a_card_that_declines_leaves_the_gift_paused(
     # nothing left running at Stripe for this customer
     running = gateway.client.v1.subscriptions.list(params={"customer": sub.customer_id})
     assert [s.status for s in running.data if s.status not in ("canceled",)] == []
+
+
+def test_two_resumes_at_once_across_a_minute_boundary_start_one_subscription(
+        monthly, client, db, gateway, app, monkeypatch):
+    from datetime import timedelta
+    from itertools import count
+
+    from fundraiser.donors import recurring
+    from fundraiser.payments.models import utcnow
+    from tests.support import in_threads
+
+    old_id, customer_id = monthly.gateway_id, monthly.customer_id
+    press(client, monthly, "pause")
+    gone = gateway.client.v1.subscriptions.cancel(old_id).to_dict()
+    post_event(client, app, "customer.subscription.deleted", gone)
+    sub_id = the_subscription(db).id
+    # every call of the clock is a minute later: the two clicks' idempotency
+    # keys differ, as they would either side of a minute boundary
+    start, minutes = utcnow(), count()
+    monkeypatch.setattr(recurring, "utcnow", lambda: start + timedelta(minutes=next(minutes)))
+    outcomes = []
+
+    def resume(_n):
+        sub = db.session.get(Subscription, sub_id)
+        outcomes.append(recurring.resume(db.session, gateway, sub))
+
+    assert in_threads(app, db, resume, [0, 1]) == []
+    assert sorted(outcomes) == sorted([recurring.CHANGED, recurring.SAME])
+    running = [s for s in gateway.client.v1.subscriptions.list(
+        params={"customer": customer_id}).data if s.status == "active"]
+    assert len(running) == 1
+    assert api(client)["raised_minor"] == 5000          # charged once, not twice
