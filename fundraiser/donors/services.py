@@ -212,12 +212,11 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
         sig.token_hash = None
     # An organisation's request to co-sign keeps its organisation (public once
     # approved); the person who asked for it, by this address, is forgotten.
-    cosign_requests = list(session.scalars(select(CosignRequest).where(
-        CosignRequest.email == email).with_for_update()))
-    for req in cosign_requests:
-        req.email = placeholder
-        req.consent_contact = False
-        req.token_hash = None
+    cosign_requests = list(session.scalars(select(CosignRequest.id).where(
+        CosignRequest.email == email)))
+    session.execute(update(CosignRequest).where(CosignRequest.email == email)
+                    .values(email=placeholder, consent_contact=False, token_hash=None)
+                    .execution_options(synchronize_session=False))
     # Monthly gifts keep running (the donor cancels them first if they wish);
     # their address goes like the rest.
     session.execute(update(Subscription).where(Subscription.email == email)
@@ -232,7 +231,7 @@ def erase(session, email: str, now: datetime | None = None) -> Erasure:
         details=json.dumps({"donations": sorted(d.id for d in donations),
                             "pledges": sorted(p.id for p in pledges),
                             "signatures": sorted(s.id for s in signatures),
-                            "cosign_requests": sorted(r.id for r in cosign_requests)},
+                            "cosign_requests": sorted(cosign_requests)},
                            sort_keys=True)))
     session.flush()
     return Erasure(donations=len(donations), pledges=len(pledges))
