@@ -13,7 +13,6 @@ Services take the session and plain values, flush, and never commit."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from ..media.models import StoredImage
 from ..payments.models import utcnow
 from . import services
 from .models import Appeal, Cosigner, CosignRequest
-from .signatures import TOKEN_MAX, normalise_email
+from .signatures import TOKEN_MAX, normalise_email, token_hash
 
 EMAIL_MAX, REASON_MAX = 254, 500
 UNCONFIRMED, WAITING, APPROVED, DECLINED = "unconfirmed", "waiting", "approved", "declined"
@@ -47,10 +46,6 @@ def name_key(name: str) -> str:
     return " ".join((name or "").split()).casefold()[:200]
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def ask(session, appeal: Appeal, *, name: str, country: str = "", url: str = "",
         email: str = "", logo: StoredImage | None = None, consent: bool = False,
         locale: str = "en", now: datetime | None = None) -> Asked:
@@ -69,7 +64,7 @@ def ask(session, appeal: Appeal, *, name: str, country: str = "", url: str = "",
     details = dict(name=fields["name"], name_key=name_key(fields["name"]),
                    country=fields["country"], url=fields["url"], email=email,
                    consent_contact=bool(consent), locale=locale, updated_at=now,
-                   token_hash=_hash(token), link_sent_at=now)
+                   token_hash=token_hash(token), link_sent_at=now)
     found = _matching(session, appeal.id, email, details["name_key"])
     if not found:
         try:
@@ -121,7 +116,7 @@ def pending(session, token: str) -> CosignRequest | None:
     if not token or len(token) > TOKEN_MAX:
         return None
     return session.scalar(select(CosignRequest).where(
-        CosignRequest.token_hash == _hash(token), CosignRequest.status == UNCONFIRMED))
+        CosignRequest.token_hash == token_hash(token), CosignRequest.status == UNCONFIRMED))
 
 
 def expired(row: CosignRequest, now: datetime, valid_for: timedelta) -> bool:
@@ -138,7 +133,7 @@ def confirm(session, token: str, valid_for: timedelta,
         return None
     done = session.execute(
         update(CosignRequest)
-        .where(CosignRequest.id == row.id, CosignRequest.token_hash == _hash(token),
+        .where(CosignRequest.id == row.id, CosignRequest.token_hash == token_hash(token),
                CosignRequest.status == UNCONFIRMED,
                CosignRequest.link_sent_at > now - valid_for)
         .values(status=WAITING, confirmed_at=now, token_hash=None)
@@ -158,9 +153,9 @@ def renew(session, token: str, now: datetime | None = None) -> tuple[CosignReque
     new = secrets.token_urlsafe(32)
     done = session.execute(
         update(CosignRequest)
-        .where(CosignRequest.id == row.id, CosignRequest.token_hash == _hash(token),
+        .where(CosignRequest.id == row.id, CosignRequest.token_hash == token_hash(token),
                CosignRequest.status == UNCONFIRMED)
-        .values(token_hash=_hash(new), link_sent_at=now or utcnow())
+        .values(token_hash=token_hash(new), link_sent_at=now or utcnow())
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         return None

@@ -10,7 +10,6 @@ client address and per email (COSIGN_LIMIT_*)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from io import BytesIO
 
 from flask import (
@@ -43,17 +42,8 @@ bp.after_request(link_forms.private)
 _by_address = link_forms.address_key("cosign")
 _by_email = link_forms.email_key("cosign", cosign.normalise_email)
 _limit = link_forms.configured
-
-
-def _valid_for() -> timedelta:
-    return timedelta(days=current_app.config["SIGN_LINK_VALID_DAYS"])
-
-
-def _signable(slug):
-    appeal = services.get_public(db.session, slug)
-    if appeal is None or not appeal.asks_signatures:
-        abort(404)
-    return appeal
+_signable = link_forms.signable
+_valid_for = link_forms.valid_for
 
 
 def _page(appeal, form, status=200, limited=False):

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_limiter.util import get_remote_address
+
+from ..extensions import db
+from . import services
 
 
 def private(response):
@@ -33,3 +37,16 @@ def email_key(prefix: str, normalise: Callable[[str], str]) -> Callable[[], str]
 def configured(name: str) -> Callable[[], str]:
     """A limit read from the app's configuration when a request is checked."""
     return lambda: current_app.config[name]
+
+
+def signable(slug):
+    """The published-or-closed appeal that asks for signatures, or 404."""
+    appeal = services.get_public(db.session, slug)
+    if appeal is None or not appeal.asks_signatures:
+        abort(404)
+    return appeal
+
+
+def valid_for() -> timedelta:
+    """How long an emailed confirmation link works (SIGN_LINK_VALID_DAYS)."""
+    return timedelta(days=current_app.config["SIGN_LINK_VALID_DAYS"])

@@ -10,8 +10,6 @@ the same address."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (
     Blueprint,
     abort,
@@ -44,13 +42,8 @@ bp.after_request(link_forms.private)
 _by_address = link_forms.address_key("sign")
 _by_email = link_forms.email_key("sign", signatures.normalise_email)
 _limit = link_forms.configured
-
-
-def _signable(slug):
-    appeal = services.get_public(db.session, slug)
-    if appeal is None or not appeal.asks_signatures:
-        abort(404)
-    return appeal
+_signable = link_forms.signable
+_valid_for = link_forms.valid_for
 
 
 def _page(appeal, form, status=200, limited=False):
@@ -102,10 +95,6 @@ def sent(slug):
     text = services.text_for(db.session, appeal, str(get_locale()))
     return render_template("appeals/sign_done.html", appeal=appeal, text=text, step="sent",
                            signatures=signature_figures(appeal))
-
-
-def _valid_for() -> timedelta:
-    return timedelta(days=current_app.config["SIGN_LINK_VALID_DAYS"])
 
 
 def _send_link(appeal, name, email, signed, locale):

@@ -44,7 +44,8 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of an emailed link's token (signatures, co-sign requests)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -68,7 +69,7 @@ def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
     if existing is None:
         try:
             with session.begin_nested():
-                row = Signature(appeal_id=appeal.id, email=email, token_hash=_hash(token),
+                row = Signature(appeal_id=appeal.id, email=email, token_hash=token_hash(token),
                                 created_at=now, link_sent_at=now,
                                 referral_link_id=referral_link_id, **details)
                 session.add(row)
@@ -81,7 +82,7 @@ def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
         update(Signature)
         .where(Signature.id == existing.id, Signature.confirmed_at.is_(None),
                Signature.removed_at.is_(None))
-        .values(token_hash=_hash(token), link_sent_at=now, **details)
+        .values(token_hash=token_hash(token), link_sent_at=now, **details)
         .execution_options(synchronize_session=False))
     if referral_link_id is not None:
         session.execute(
@@ -103,7 +104,7 @@ def pending(session, token: str) -> Signature | None:
     uses nothing up."""
     if not token or len(token) > TOKEN_MAX:
         return None
-    return session.scalar(select(Signature).where(Signature.token_hash == _hash(token),
+    return session.scalar(select(Signature).where(Signature.token_hash == token_hash(token),
                                                   Signature.confirmed_at.is_(None),
                                                   Signature.removed_at.is_(None)))
 
@@ -126,7 +127,7 @@ def confirm(session, token: str, now: datetime | None = None,
                                                Signature.link_sent_at > now - valid_for)]
     done = session.execute(
         update(Signature)
-        .where(Signature.id == signature.id, Signature.token_hash == _hash(token),
+        .where(Signature.id == signature.id, Signature.token_hash == token_hash(token),
                Signature.confirmed_at.is_(None), Signature.removed_at.is_(None), *fresh)
         .values(confirmed_at=now, token_hash=None)
         .execution_options(synchronize_session=False))
@@ -146,9 +147,9 @@ def renew(session, token: str, now: datetime | None = None) -> Signed | None:
     new = secrets.token_urlsafe(32)
     done = session.execute(
         update(Signature)
-        .where(Signature.id == signature.id, Signature.token_hash == _hash(token),
+        .where(Signature.id == signature.id, Signature.token_hash == token_hash(token),
                Signature.confirmed_at.is_(None))
-        .values(token_hash=_hash(new), link_sent_at=now or utcnow())
+        .values(token_hash=token_hash(new), link_sent_at=now or utcnow())
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         return None

@@ -91,8 +91,6 @@ def resume(session, gateway, sub: Subscription) -> str:
     like any instalment, and its webhook later finds it done)."""
     if not changeable(sub):
         return NOT_RUNNING
-    if sub.paused_at is None:
-        return SAME
     # A double click: the second request waits here for the first's commit
     # (the row's lock; SQLite's transactions are serial anyway), then finds
     # the gift running. Without it, two clicks either side of a minute

@@ -164,12 +164,8 @@ def remind_authentication(session, pledge_id: int) -> str | None:
 def to_remind(session, asked_before: datetime) -> list[int]:
     """Pledges whose closing charge has waited for the pledger's bank since
     before `asked_before`, and whose pledger was not reminded yet."""
-    return list(session.scalars(
-        select(MatchPledge.id).join(Payment, Payment.id == MatchPledge.charge_payment_id)
-        .where(MatchPledge.status == PLEDGE_CLOSED, MatchPledge.auth_reminded_at.is_(None),
-               MatchPledge.auth_requested_at <= asked_before,
-               Payment.status == states.REQUIRES_ACTION)
-        .order_by(MatchPledge.id)))
+    return list(session.scalars(_charges_waiting().where(
+        MatchPledge.auth_reminded_at.is_(None), MatchPledge.auth_requested_at <= asked_before)))
 
 
 def _new_link(session, pledge_id: int, asked, **values) -> str | None:
@@ -201,11 +197,15 @@ def charges_never_asked(session) -> list[int]:
     """Closed pledges whose charge waits for 3-D Secure but whose pledger was
     never asked (the run that charged them stopped before it could, or
     reconcile learnt the intent later)."""
-    return list(session.scalars(
-        select(MatchPledge.id).join(Payment, Payment.id == MatchPledge.charge_payment_id)
-        .where(MatchPledge.status == PLEDGE_CLOSED, MatchPledge.auth_requested_at.is_(None),
-               Payment.status == states.REQUIRES_ACTION)
-        .order_by(MatchPledge.id)))
+    return list(session.scalars(_charges_waiting().where(
+        MatchPledge.auth_requested_at.is_(None))))
+
+
+def _charges_waiting():
+    """Closed pledges whose closing charge waits for 3-D Secure, by id."""
+    return (select(MatchPledge.id).join(Payment, Payment.id == MatchPledge.charge_payment_id)
+            .where(MatchPledge.status == PLEDGE_CLOSED, Payment.status == states.REQUIRES_ACTION)
+            .order_by(MatchPledge.id))
 
 
 def pledge_for_token(session, token: str | None) -> MatchPledge | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from rq import SimpleWorker
 from rq.registry import FailedJobRegistry
 
@@ -74,11 +73,6 @@ def test_the_portal_link_that_arrives_by_smtp_opens_the_portal(database_url, smt
         assert "Open schools" in portal.text and "$25.00" in portal.text
 
 
-@pytest.fixture
-def redis_queue(redis_jobs):
-    return redis_jobs
-
-
 def run_worker():
     db.session.rollback()
     queue = jobs.queue()
@@ -86,7 +80,7 @@ def run_worker():
 
 
 def test_a_mail_server_that_is_down_delays_the_receipt_and_a_retry_sends_it_once(
-        database_url, smtp_inbox, redis_queue):
+        database_url, smtp_inbox, redis_jobs):
     with app_with(database_url, **smtp_inbox.config(), REDIS_URL=REDIS_JOBS_URL,
                   JOB_RETRY_INTERVALS=[]):
         appeal = create_appeal(db.session, slug="bread", title="Bread")
