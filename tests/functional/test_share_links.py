@@ -262,8 +262,10 @@ def test_the_qr_code_draws_the_link():
 def test_whatever_a_visitor_sends_to_share_links_is_never_a_server_error(
         app, client, db, petition, code, cookie):
     path = quote(code, safe="")
-    assert client.get(f"/r/{path}?lang={path}").status_code in (302, 400, 404)
-    assert client.get(f"/partners/{path}").status_code in (400, 404)
+    # A code starting with "/" (%2F) makes "/r//…": Werkzeug answers with its
+    # own 308 to the merged path, before any view of ours (seen: code="/0").
+    assert client.get(f"/r/{path}?lang={path}").status_code in (302, 308, 400, 404)
+    assert client.get(f"/partners/{path}").status_code in (308, 400, 404)
     client.set_cookie("ref", cookie.encode("utf-8", "replace").decode("latin-1"))
     assert client.get("/appeals/test-appeal").status_code == 200
     client.delete_cookie("ref")
