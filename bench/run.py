@@ -179,44 +179,82 @@ def seed_payments(n):
     return events, expected
 
 
-def post_events(url, payloads, threads=16):
+def post_events(url, payloads, concurrency=16):
+    """Deliver each signed payload once, `concurrency` at a time (asyncio,
+    so the load generator spends little of the CPU the app needs)."""
+    import asyncio
+
+    import aiohttp
+
     from tests.support import sign
 
     errors, statuses = [], {}
-    lock = threading.Lock()
-    chunks = [payloads[i::threads] for i in range(threads)]
+    headers = [{"Content-Type": "application/json",
+                "Stripe-Signature": sign(body, WEBHOOK_SECRET)} for body in payloads]
 
-    def run(chunk):
-        s = requests.Session()
-        for body in chunk:
-            try:
-                r = s.post(url, data=body, timeout=30, headers={
-                    "Content-Type": "application/json",
-                    "Stripe-Signature": sign(body, WEBHOOK_SECRET)})
-                with lock:
-                    statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-            except requests.RequestException as exc:
-                with lock:
-                    errors.append(str(exc))
+    async def run():
+        todo = iter(range(len(payloads)))
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(timeout=timeout,
+                                         connector=aiohttp.TCPConnector(limit=concurrency)) as s:
+            async def deliver():
+                for i in todo:
+                    try:
+                        async with s.post(url, data=payloads[i], headers=headers[i]) as r:
+                            await r.read()
+                            statuses[r.status] = statuses.get(r.status, 0) + 1
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        errors.append(repr(exc))
+
+            await asyncio.gather(*(deliver() for _ in range(concurrency)))
 
     start = time.perf_counter()
-    ts = [threading.Thread(target=run, args=(c,)) for c in chunks]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    asyncio.run(run())
     return time.perf_counter() - start, statuses, errors
 
 
+def _sqlite_writer(uri, appeal_id, k, ready, go, stop_at, out):
+    """One of P6's writers: its own process and app, as a gunicorn worker
+    of the embedded run would be, committing gifts until the clock stops."""
+    from fundraiser import create_app
+    from fundraiser.appeals.models import Appeal
+    from fundraiser.extensions import db
+    from tests.factories import create_donation
+
+    app = create_app(dict(SQLALCHEMY_DATABASE_URI=uri, STRIPE_API_BASE="http://127.0.0.1:9"))
+    commits, locked, other = 0, 0, []
+    with app.app_context():
+        appeal = db.session.get(Appeal, appeal_id)
+        db.session.commit()
+        ready.put(k)
+        go.wait()
+        while time.time() < stop_at.value:
+            try:
+                create_donation(db.session, appeal, email=f"w{k}@example.org")
+                db.session.commit()
+                commits += 1
+            except Exception as exc:  # noqa: BLE001 — counted, not hidden
+                db.session.rollback()
+                if "locked" in str(exc):
+                    locked += 1
+                else:
+                    other.append(repr(exc))
+        db.session.remove()
+    out.put((commits, locked, other[:3]))
+
+
 def sqlite_writers(seconds, writers=8):
-    """P6: 8 threads each committing gifts into an embedded SQLite file."""
+    """P6: 8 writer processes each committing gifts into one embedded
+    SQLite file (WAL), the way several workers of the embedded run would."""
+    import multiprocessing
+
     from fundraiser import create_app
     from fundraiser.extensions import db
-    from tests.factories import create_appeal, create_donation
+    from tests.factories import create_appeal
 
     path = Path(tempfile.mkdtemp()) / "bench.sqlite"
-    app = create_app(dict(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
-                          STRIPE_API_BASE="http://127.0.0.1:9"))
+    uri = f"sqlite:///{path}"
+    app = create_app(dict(SQLALCHEMY_DATABASE_URI=uri, STRIPE_API_BASE="http://127.0.0.1:9"))
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -224,34 +262,25 @@ def sqlite_writers(seconds, writers=8):
         appeal_id = create_appeal(db.session, slug="sqlite-bench").id
         db.session.commit()
         db.session.remove()
-    commits, locked, other = [0] * writers, [0], []
-    stop = time.monotonic() + seconds
-
-    def writer(k):
-        from fundraiser.appeals.models import Appeal
-
-        with app.app_context():
-            appeal = db.session.get(Appeal, appeal_id)
-            db.session.commit()
-            while time.monotonic() < stop:
-                try:
-                    create_donation(db.session, appeal, email=f"w{k}@example.org")
-                    db.session.commit()
-                    commits[k] += 1
-                except Exception as exc:  # noqa: BLE001 — counted, not hidden
-                    db.session.rollback()
-                    if "locked" in str(exc):
-                        locked[0] += 1
-                    else:
-                        other.append(repr(exc))
-            db.session.remove()
-
-    ts = [threading.Thread(target=writer, args=(k,)) for k in range(writers)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return sum(commits) / seconds, locked[0], other
+        db.engine.dispose()
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, out, stop_at = ctx.Queue(), ctx.Event(), ctx.Queue(), ctx.Value("d", 0.0)
+    procs = [ctx.Process(target=_sqlite_writer,
+                         args=(uri, appeal_id, k, ready, go, stop_at, out))
+             for k in range(writers)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=120)
+    stop_at.value = time.time() + seconds
+    go.set()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    commits = sum(r[0] for r in results)
+    locked = sum(r[1] for r in results)
+    other = [e for r in results for e in r[2]]
+    return commits / seconds, locked, other
 
 
 def bare_commits(seconds, threads=32):
@@ -549,7 +578,7 @@ def main():
            target="≥0.5× bare commit, ledger exact", **p4_books)
     say("SQLite writers")
     rate, locked, other = sqlite_writers(10 if args.quick else 30)
-    record("P6", "SQLite, 8 writers (commits/s)", rate, 1000, 1.0, "commits/s",
+    record("P6", "SQLite, 8 writer processes (commits/s)", rate, 1000, 1.0, "commits/s",
            passed=rate >= 1000 and locked == 0 and not other, database_is_locked=locked,
            other_errors=other[:3], target="≥ 1000 commits/s, 0 'database is locked'")
     growth = max(rss_after) - max(rss_before)

@@ -75,6 +75,20 @@ def enqueue(func, *args, **kwargs) -> Enqueued:
     """Run the `@job` function `func(*args, **kwargs)` once the current
     transaction commits (at once when none is open): on the queue with Redis,
     inline without. A failure to queue is logged, never undoes the commit."""
+    return _enqueue(func, args, kwargs, at_front=False)
+
+
+def enqueue_first(func, *args, **kwargs) -> Enqueued:
+    """`enqueue`, but ahead of every job already waiting (RQ's `at_front`):
+    money before mail. A webhook event is applied before the receipts and
+    letters queued earlier, so a burst of gifts is counted within seconds
+    while their receipts follow. Among themselves such jobs run newest
+    first, which is harmless for what uses it: events are applied in any
+    order (payments.services)."""
+    return _enqueue(func, args, kwargs, at_front=True)
+
+
+def _enqueue(func, args, kwargs, at_front: bool) -> Enqueued:
     from . import logs
 
     app = current_app._get_current_object()
@@ -90,7 +104,7 @@ def enqueue(func, *args, **kwargs) -> Enqueued:
             return
         rq_queue.enqueue(func, args=args, kwargs=kwargs, job_id=handle.job_id,
                          retry=retry_policy(app), meta={"request_id": request_id},
-                         failure_ttl=30 * 24 * 3600)
+                         failure_ttl=30 * 24 * 3600, at_front=at_front)
 
     session = db.session()
     if session.in_transaction():

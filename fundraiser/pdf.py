@@ -6,6 +6,7 @@ receipts and statements (fundraiser/donations/) say what goes on the page."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from fpdf import FPDF
@@ -39,9 +40,7 @@ class Page:
         pdf.set_auto_page_break(True, margin=18)
         pdf.add_font(FAMILY, "", str(FONTS / f"{FAMILY}-Regular.ttf"))
         pdf.add_font(FAMILY, "B", str(FONTS / f"{FAMILY}-Bold.ttf"))
-        pdf.add_font(ARABIC, "", str(FONTS / f"{ARABIC}-Regular.ttf"))
-        pdf.add_font(ARABIC, "B", str(FONTS / f"{ARABIC}-Bold.ttf"))
-        pdf.set_fallback_fonts([ARABIC])
+        self._fallback = False  # the Arabic font: added when a text needs it
         self.direction = "rtl" if rtl else "ltr"
         pdf.set_text_shaping(use_shaping_engine=True, direction=self.direction)
         pdf.set_title(title)
@@ -55,6 +54,19 @@ class Page:
     def width(self) -> float:
         return self.pdf.epw
 
+    def _cover(self, *texts: str) -> None:
+        """Add the fallback font before the first text that needs it: every
+        font added is embedded (a subset), and each costs ~40 ms to write,
+        so a receipt without Arabic letters carries none."""
+        if self._fallback:
+            return
+        own = _codepoints(FAMILY)
+        if any(ord(ch) not in own and not ch.isspace() for text in texts for ch in text):
+            self.pdf.add_font(ARABIC, "", str(FONTS / f"{ARABIC}-Regular.ttf"))
+            self.pdf.add_font(ARABIC, "B", str(FONTS / f"{ARABIC}-Bold.ttf"))
+            self.pdf.set_fallback_fonts([ARABIC])
+            self._fallback = True
+
     def _font(self, size: float, bold: bool = False, muted: bool = False) -> None:
         self.pdf.set_font(FAMILY, "B" if bold else "", size)
         self.pdf.set_text_color(*(MUTED if muted else (0, 0, 0)))
@@ -66,6 +78,7 @@ class Page:
         direction of its first letter instead of the page's."""
         if not text:
             return
+        self._cover(text)
         self._font(size, bold, muted)
         if own_direction:
             self.pdf.set_text_shaping(use_shaping_engine=True, direction=None)
@@ -105,6 +118,7 @@ class Page:
         pdf = self.pdf
         pdf.set_draw_color(*RULE)
         body = [[str(row[i]) for i in order] for row in rows]
+        self._cover(*(headings or ()), *(cell for cells in body for cell in cells))
         with pdf.table(col_widths=widths, text_align=align, first_row_as_headings=bool(headings),
                        borders_layout="HORIZONTAL_LINES" if lines else "NONE",
                        line_height=5.6, padding=(1.2, 1.5), width=self.width,
@@ -120,3 +134,12 @@ class Page:
 
     def output(self) -> bytes:
         return bytes(self.pdf.output())
+
+
+@cache
+def _codepoints(family: str) -> frozenset[int]:
+    """The characters the regular face of `family` has glyphs for."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(FONTS / f"{family}-Regular.ttf", lazy=True) as font:
+        return frozenset(font.getBestCmap())

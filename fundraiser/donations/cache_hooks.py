@@ -18,11 +18,17 @@ from .models import Donation
 def drop_after_commit(session, appeal_id: int | None) -> None:
     """Once `session` commits, drop the public pages of the appeal
     `appeal_id` (of every appeal when None)."""
+    if appeal_id is None:
+        _drop_slug_after_commit(session, None)
+    else:
+        _drop_slug_after_commit(session, select(Appeal.slug).where(Appeal.id == appeal_id))
+
+
+def _drop_slug_after_commit(session, slug_query) -> None:
     cache = current_app.extensions["fundraiser.public_cache"]
     if cache.backend is None:
         return
-    slug = session.scalar(select(Appeal.slug).where(Appeal.id == appeal_id)) \
-        if appeal_id is not None else None
+    slug = session.scalar(slug_query) if slug_query is not None else None
     if slug is None:
         after_commit(session, cache.clear)
     else:
@@ -30,10 +36,9 @@ def drop_after_commit(session, appeal_id: int | None) -> None:
 
 
 def _on_payment(sender, payment_id: int, session, **_kw):
-    appeal_id = session.scalar(select(Donation.appeal_id)
-                               .where(Donation.payment_id == payment_id))
     # A payment without a gift row (a saved-card pledge's charge): drop all.
-    drop_after_commit(session, appeal_id)
+    _drop_slug_after_commit(session, select(Appeal.slug).join(
+        Donation, Donation.appeal_id == Appeal.id).where(Donation.payment_id == payment_id))
 
 
 def _on_breaker(sender, appeal_id: int, session, **_kw):

@@ -46,13 +46,16 @@ def _is_monthly(session, donation: Donation) -> bool:
     return interval != "year"
 
 
-def _allocate(session, payment_id: int, reason: str) -> tuple[Donation | None, int | None]:
+def _allocate(session, payment_id: int, reason: str,
+              donation: Donation | None = None) -> tuple[Donation | None, int | None]:
     """Match the gift. Returns its donation (None for a pledge's own money or
     a payment without one) and what it matched when that is known without
-    asking (0 when nothing could match it), else None."""
+    asking (0 when nothing could match it), else None. `donation`: the
+    payment's gift when the caller has it already."""
     if matching.activate_pledge_funded_by(session, payment_id) is not None:
         return None, None  # the pledger's own money, given to be unlocked by friends
-    donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
+    if donation is None:
+        donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
     if donation is None:
         return None, None
     # Pools (and pledges) are in the appeal's currency: a gift in another is
@@ -78,8 +81,8 @@ def _allocate(session, payment_id: int, reason: str) -> tuple[Donation | None, i
 
 def on_succeeded(sender, payment_id: int, session, **_kw):
     # The rate is fixed first: matching and the receipt use the figure it gives.
-    fix_rate(session, payment_id)
-    donation, matched_minor = _allocate(session, payment_id, "gift")
+    donation, matched_minor = _allocate(session, payment_id, "gift",
+                                        fix_rate(session, payment_id))
     # The receipt says what the gift unlocked, so it is sent after the
     # allocation, here; blinker does not promise an order among receivers.
     from .receipts import send_pledge_charge_receipt, send_receipt

@@ -35,7 +35,8 @@ NOT_ACCEPTED, NO_RATE = "not accepted", "no rate"
 def gift_quote(session, appeal: Appeal, currency: str) -> rates.Quote:
     """How a gift in `currency` counts in the appeal's currency today, or
     CurrencyRefused: never a guessed rate."""
-    if currency not in appeal.accepted_currencies:
+    # The appeal's own currency needs neither its list (a query) nor a rate.
+    if currency != appeal.currency and currency not in appeal.accepted_currencies:
         raise CurrencyRefused(NOT_ACCEPTED)
     found = rates.quote(session, currency, appeal.currency)
     if found is None:
@@ -96,9 +97,10 @@ def start_donation(session, appeal: Appeal, *, amount: Money, name: str, email: 
     limits.check(amount)
     check_donor_text(name, display_name, email, comment=comment)
     source = without_control_characters(source)
-    payment = payments.create_payment(session, amount.minor, amount.currency)
     donation = Donation(
-        appeal_id=appeal.id, payment_id=payment.id, amount_minor=amount.minor,
+        appeal_id=appeal.id,
+        payment=payments.create_payment(session, amount.minor, amount.currency, flush=False),
+        amount_minor=amount.minor,
         currency=amount.currency, donor_name=name.strip(), email=email.strip().lower(),
         display_name=display_name.strip(), is_anonymous=anonymous, comment=comment.strip(),
         consent_contact=consent, locale=locale, source=source.strip(),

@@ -54,10 +54,11 @@ def _record_change(session, payment_id: int, old: str | None, new: str, at) -> N
         payment_id=payment_id, from_status=old, to_status=new, cause=_cause.get(), at=at))
 
 
-def create_payment(session, amount_minor: int, currency: str) -> Payment:
+def create_payment(session, amount_minor: int, currency: str, flush: bool = True) -> Payment:
     payment = Payment(amount_minor=amount_minor, currency=currency, status=states.CREATED)
     session.add(payment)
-    session.flush()
+    if flush:  # else its gift's flush writes both (payment= on the gift, no id needed)
+        session.flush()
     return payment
 
 

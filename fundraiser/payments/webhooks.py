@@ -37,7 +37,9 @@ def stripe_webhook():
         return jsonify(error="invalid signature or payload"), 400
     try:
         stored = services.store_event(db.session, event)
-        queued = None if stored == "duplicate" else jobs.enqueue(apply_webhook_event, event.id)
+        # Ahead of waiting receipts and mail: the money is counted first.
+        queued = (None if stored == "duplicate"
+                  else jobs.enqueue_first(apply_webhook_event, event.id))
         db.session.commit()
     except OperationalError:
         # A lock timeout: nothing was stored, so a retry will be applied.

@@ -97,6 +97,27 @@ def test_a_webhook_is_acknowledged_before_it_is_applied_then_applied_once(client
     assert late.get_json()["outcome"] == "duplicate" and jobs.queue().count == 0
 
 
+def test_a_webhook_event_is_applied_before_the_receipts_queued_ahead_of_it(client, app):
+    # Money before mail: a burst of gifts leaves their receipts waiting; a
+    # new event jumps that line, so the gift is counted first.
+    [(first_id, first_ref), (second_id, second_ref)] = make_gifts(2)
+    post(client, app, succeeded_event(1, first_ref))
+    queue = jobs.queue()
+    SimpleWorker([queue], connection=queue.connection).work(burst=True, max_jobs=1)
+    assert queue.count >= 1  # the first gift's receipt, waiting
+    waiting = queue.get_job_ids()
+
+    post(client, app, succeeded_event(2, second_ref))
+    assert queue.count == len(waiting) + 1
+    SimpleWorker([queue], connection=queue.connection).work(burst=True, max_jobs=1)
+    db.session.rollback()
+    assert db.session.get(Payment, second_id).status == states.SUCCEEDED
+    # the first receipt still waits, untouched, the second's queued behind it
+    assert queue.get_job_ids()[:len(waiting)] == waiting
+    run_burst_worker()
+    assert sorted(m.to[0] for m in receipts(app)) == ["donor0@example.org", "donor1@example.org"]
+
+
 def worker_process(database_url, **popen):
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "fundraiser", "worker", *popen.pop("args", [])],
