@@ -62,3 +62,28 @@ def test_the_donations_list_shows_what_was_paid_and_what_it_counts_for(
     assert "counted as $55.34" in page                      # ₪180 at 0.30746…, rounded down
     assert "$25.00" in page and "counted as $25.00" not in page
 
+
+def test_the_appeal_dashboard_breaks_the_money_down_by_currency_paid(
+        db, dollar_appeal, staff_client):
+    give(db, dollar_appeal, 5_000, "USD", "a@example.org")                   # $50.00
+    give(db, dollar_appeal, 18_000, "ILS", "b@example.org")                  # → $55.34
+    give(db, dollar_appeal, 10_000, "ILS", "c@example.org", refund_minor=4_000)
+    give(db, dollar_appeal, 5_000, "ILS", "d@example.org", refund_minor=5_000)  # all back
+    page = staff_client("viewer").get(f"/staff/?appeal={dollar_appeal.id}").data.decode()
+    assert "By currency paid" in page
+    assert cells(page, "USD") == ["USD", "1", "$50.00", "$50.00"]
+    # ₪100 counted $30.74; ₪40 of it refunded leaves 60%: $18.44 (rounded down), as
+    # the totals count it. The fully refunded gift is not counted at all.
+    assert cells(page, "ILS") == ["ILS", "2", "₪240.00", "$73.78"]
+    raised = donations.progress_for(db.session, dollar_appeal).raised_minor
+    assert raised == 5_000 + 5_534 + 1_844                  # the rows add up to the total
+    assert 'data-figure="raised">$123.78<' in page
+
+
+def test_no_breakdown_when_every_gift_was_paid_in_one_currency(
+        db, dollar_appeal, staff_client):
+    give(db, dollar_appeal, 18_000, "ILS", "b@example.org")
+    give(db, dollar_appeal, 10_000, "ILS", "c@example.org")
+    page = staff_client("viewer").get(f"/staff/?appeal={dollar_appeal.id}").data.decode()
+    assert "By currency paid" not in page and "data-paid-currency" not in page
+
