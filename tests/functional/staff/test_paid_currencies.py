@@ -5,16 +5,21 @@ may be recorded in any currency the appeal takes, converted as a card
 gift is."""
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from fundraiser.appeals import services as appeals
 from fundraiser.donations import services as donations
+from fundraiser.donations.models import Donation
 from fundraiser.money import Money
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
+from fundraiser.payments.models import Payment
 from fundraiser.rates import services as rates
+from fundraiser.staff.models import OfflineGift
 from tests.factories import create_appeal
 
 ECB_CSV = (Path(__file__).parent.parent.parent / "fixtures" / "eurofxref.csv").read_bytes()
@@ -87,3 +92,56 @@ def test_no_breakdown_when_every_gift_was_paid_in_one_currency(
     page = staff_client("viewer").get(f"/staff/?appeal={dollar_appeal.id}").data.decode()
     assert "By currency paid" not in page and "data-paid-currency" not in page
 
+
+def offline(staff, appeal, **fields):
+    return staff.post("/staff/gifts/new", {
+        "appeal": appeal.id, "amount": "100", "name": "Ruth Cohen",
+        "email": "ruth@example.org", "method": "bank_transfer",
+        "received_on": "2026-12-05", **fields})
+
+
+def test_an_offline_gift_in_shekels_counts_its_converted_amount(
+        db, client, dollar_appeal, staff_client):
+    finance = staff_client("finance")
+    form = finance.get("/staff/gifts/new").data.decode()
+    assert '<option value="ILS">ILS</option>' in form
+    response = offline(finance, dollar_appeal, currency="ILS", amount="100")
+    assert response.status_code == 303, response.data[:2000]
+    db.session.rollback()
+    gift = db.session.scalar(select(Donation))
+    assert (gift.amount_minor, gift.currency) == (10_000, "ILS")
+    assert (gift.rate, gift.rate_date) == ("0.307460715701", date(2026, 12, 4))
+    assert gift.converted_minor == 3_074 and gift.rate_fixed_at is not None
+    assert donations.progress_for(db.session, dollar_appeal).raised_minor == 3_074
+    body = client.get(f"/api/v1/appeals/{dollar_appeal.slug}").get_json()
+    assert body["raised_minor"] == 3_074
+    page = finance.get(response.headers["Location"]).data.decode()
+    assert "Recorded ₪100.00 from Ruth Cohen." in page and "$30.74" in page
+
+
+def test_an_offline_gift_in_a_currency_without_a_rate_is_refused_and_nothing_stored(
+        db, staff_client):
+    appeal = create_appeal(db.session)       # no rates loaded at all
+    appeals.set_currencies(db.session, appeal, [("ILS", [Money.from_major(180, "ILS")])])
+    db.session.commit()
+    response = offline(staff_client("finance"), appeal, currency="ILS")
+    assert response.status_code == 422
+    page = response.data.decode()
+    error = re.search(r'<p class="field-error" id="currency-error">(.*?)</p>', page, re.S)
+    assert error and "no exchange rate from ILS to USD" in error.group(1)
+    assert 'aria-invalid="true"' in page
+    db.session.rollback()
+    for table in (Donation, Payment, OfflineGift):
+        assert db.session.scalar(select(func.count()).select_from(table)) == 0
+
+
+def test_an_offline_gift_in_a_currency_the_appeal_does_not_take_is_refused(
+        db, dollar_appeal, staff_client):
+    other = create_appeal(db.session, slug="euro-appeal")
+    appeals.set_currencies(db.session, other, [("EUR", [Money.from_major(20, "EUR")])])
+    db.session.commit()
+    response = offline(staff_client("finance"), dollar_appeal, currency="EUR")
+    assert response.status_code == 422
+    assert "This appeal does not take EUR. It takes USD, ILS." in response.data.decode()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Donation)) == 0
