@@ -145,3 +145,21 @@ def test_an_offline_gift_in_a_currency_the_appeal_does_not_take_is_refused(
     assert "This appeal does not take EUR. It takes USD, ILS." in response.data.decode()
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Donation)) == 0
+
+
+def test_the_service_itself_refuses_a_currency_it_cannot_count(db):
+    """The view checks first; the service checks again (a rate removed in
+    between, or a caller other than the form) and stores nothing."""
+    from fundraiser.staff.offline_services import record_offline_gift
+
+    appeal = create_appeal(db.session)
+    appeals.set_currencies(db.session, appeal, [("ILS", [Money.from_major(180, "ILS")])])
+    db.session.commit()
+    for currency, why in (("ILS", donations.NO_RATE), ("EUR", donations.NOT_ACCEPTED)):
+        with pytest.raises(donations.CurrencyRefused, match=why):
+            record_offline_gift(db.session, appeal=appeal, amount=Money(10_000, currency),
+                                name="Ruth Cohen", email="ruth@example.org", method="cash",
+                                received_on=date(2026, 12, 5), actor=None)
+        db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Donation)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
