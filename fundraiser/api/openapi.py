@@ -82,7 +82,13 @@ APPEAL = {
             "description": "The total in the appeal's second currency at today's rate, "
                            "rounded to three significant figures; null when none is set "
                            "or there is no rate",
-            "properties": {"currency": _str, "about_minor": _int}},
+            "required": ["currency", "about_minor"],
+            "properties": {
+                "currency": {"type": "string", "description": "ISO 4217 code"},
+                "about_minor": {**_int, "description": "In that currency's minor units, "
+                                                      "a whole number of major units; it "
+                                                      "moves with total_minor (the appeal "
+                                                      "page polls it)"}}},
     },
 }
 

@@ -57,6 +57,7 @@ def dashboard():
         by_currency=[(f.currency, f.gift_count, f.raised_minor, f.currency) for f in figures
                      if f.gift_count],
         by_source=stats.gifts_by(db.session, "source", appeal.id if appeal else None),
+        by_paid=stats.by_paid_currency(db.session, appeal.id) if appeal else [],
         recurring=recurring_stats.recurring_figures(db.session, appeal.id if appeal else None),
     )
 

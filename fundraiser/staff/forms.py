@@ -50,6 +50,9 @@ class RefundForm(FlaskForm):
 
 class OfflineGiftForm(FlaskForm):
     appeal = SelectField(_l("Appeal"), coerce=int, validators=[DataRequired()])
+    # choices: "" (the appeal's own) and every currency an appeal accepts, set
+    # by the view; the view checks the chosen appeal takes it.
+    currency = SelectField(_l("Currency the gift came in"), default="")
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
     name = StringField(_l("Donor's name"), validators=[DataRequired(), Length(max=120),
                                                        NoControlCharacters()])

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from ..appeals.models import Appeal
 from ..donations.models import Donation
+from ..donations.services import gift_quote
 from ..limits import DEFAULT as DEFAULT_LIMITS
 from ..limits import Limits
 from ..money import Money
@@ -28,11 +29,15 @@ def record_offline_gift(session, *, appeal: Appeal, amount: Money, name: str, em
                         limits: Limits = DEFAULT_LIMITS) -> Donation:
     """A cheque, bank transfer or cash gift: a Donation and a Payment with
     provider "offline", moved to succeeded through transition_to() so it is
-    counted (and matched, and receipted) like a card gift."""
+    counted (and matched, and receipted) like a card gift.
+
+    In any currency the appeal accepts: the rate and the converted amount
+    (rounded down) are quoted now and fixed when the payment succeeds, just
+    below, exactly as a card gift's are. CurrencyRefused (nothing stored) for
+    a currency the appeal does not take or has no rate for."""
     if method not in OFFLINE_METHODS:
         raise StaffError("unknown method")
-    if amount.currency != appeal.currency:
-        raise StaffError("offline gifts are recorded in the appeal's currency")
+    found = gift_quote(session, appeal, amount.currency)  # CurrencyRefused
     if amount.minor <= 0:
         raise StaffError("the amount must be positive")
     limits.check(amount)  # LimitError: no figure past the ceiling is ever summed
@@ -50,6 +55,9 @@ def record_offline_gift(session, *, appeal: Appeal, amount: Money, name: str, em
         # Demo rows never send a receipt to their invented addresses.
         receipt_sent_at=utcnow() if is_demo else None,
     )
+    if amount.currency != appeal.currency:  # as start_donation(); fix_rate() fixes it
+        donation.rate, donation.rate_date = str(found.rate), found.rate_date
+        donation.converted_minor = found.convert(amount.minor)
     session.add(donation)
     session.flush()
     session.add(OfflineGift(donation_id=donation.id, method=method, received_on=received_on,

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..appeals.models import Appeal
+from ..donations import services as donations
 from ..donations.forms import page_locale
 from ..donations.models import Donation
 from ..extensions import db
@@ -97,6 +98,9 @@ def offline_gift():
     form = OfflineGiftForm()
     appeal_list = list(db.session.scalars(select(Appeal).order_by(Appeal.title)))
     form.appeal.choices = [SelectChoice(a.id, f"{a.title} ({a.currency})") for a in appeal_list]
+    form.currency.choices = [SelectChoice("", _("The appeal's own currency"))] + [
+        SelectChoice(c, c) for c in sorted({c for a in appeal_list
+                                            for c in a.accepted_currencies})]
     if form.validate_on_submit():
         appeal = db.session.get(Appeal, form.appeal.data)
         if form.received_on.data > utcnow().date() + timedelta(days=1):
@@ -111,28 +115,52 @@ def offline_gift():
 
 
 def _record_offline(form, appeal):
+    currency = form.currency.data or appeal.currency
+    refused = _currency_refused(appeal, currency)
+    if refused:
+        form.currency.errors.append(refused)
+        return render_template("staff/offline_gift.html", form=form), 422
     try:
-        amount = Money.parse(form.amount.data, appeal.currency, page_locale())
+        amount = Money.parse(form.amount.data, currency, page_locale())
         if amount.minor <= 0:
             raise MoneyError("zero")
     except MoneyError:
         form.amount.errors.append(_("Enter an amount like 25 or 25.50, in %(currency)s.",
-                                    currency=appeal.currency))
+                                    currency=currency))
         return render_template("staff/offline_gift.html", form=form), 422
-    largest = current_limits().largest(appeal.currency)
+    largest = current_limits().largest(currency)
     if amount.minor > largest.minor:
         form.amount.errors.append(_("The amount can be at most %(largest)s.",
                                     largest=_money(largest.minor, largest.currency)))
         return render_template("staff/offline_gift.html", form=form), 422
-    d = offline_services.record_offline_gift(
-        db.session, appeal=appeal, amount=amount, name=form.name.data,
-        email=form.email.data, method=form.method.data, received_on=form.received_on.data,
-        note=form.note.data or "", actor=current_user, ip=client_ip(),
-        limits=current_limits())
+    try:
+        d = offline_services.record_offline_gift(
+            db.session, appeal=appeal, amount=amount, name=form.name.data,
+            email=form.email.data, method=form.method.data, received_on=form.received_on.data,
+            note=form.note.data or "", actor=current_user, ip=client_ip(),
+            limits=current_limits())
+    except donations.CurrencyRefused:  # the rate went between the check and now
+        db.session.rollback()
+        form.currency.errors.append(_currency_refused(appeal, currency))
+        return render_template("staff/offline_gift.html", form=form), 422
     commit()
     flash(_("Recorded %(amount)s from %(name)s.", amount=_money(amount.minor, amount.currency),
             name=d.donor_name))
     return redirect(url_for("staff.donation", donation_id=d.id), code=303)
+
+
+def _currency_refused(appeal, currency: str) -> str:
+    """Why a gift in `currency` cannot be recorded for `appeal`, or ""."""
+    try:
+        donations.gift_quote(db.session, appeal, currency)
+    except donations.CurrencyRefused as exc:
+        if str(exc) == donations.NOT_ACCEPTED:
+            return _("This appeal does not take %(currency)s. It takes %(accepted)s.",
+                     currency=currency, accepted=", ".join(appeal.accepted_currencies))
+        return _("There is no exchange rate from %(currency)s to %(appeal_currency)s, so "
+                 "the gift cannot be counted. Set one on the exchange rates page first.",
+                 currency=currency, appeal_currency=appeal.currency)
+    return ""
 
 
 @bp.post("/donations/<int:donation_id>/void")

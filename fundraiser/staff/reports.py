@@ -191,7 +191,7 @@ def donations_page(session, f: DonationFilters, page: int = 1, cursor: str = "",
     order = (column.asc(), Donation.id.asc()) if forward else \
         (column.desc(), Donation.id.desc())
     query = query.add_columns(Payment.status, Payment.refunded_minor, Payment.provider,
-                              Appeal.slug, Appeal.title) \
+                              Appeal.slug, Appeal.title, Appeal.currency) \
         .join(Appeal, Appeal.id == Donation.appeal_id).order_by(*order).limit(per_page)
     if at is not None:
         page, _way, value, row_id = at

@@ -141,6 +141,22 @@ def gifts_over_time(session, *, span: str = "day", appeal_id: int | None = None,
     return [(label, *rows.get(label, (0, 0))) for label in labels]
 
 
+def by_paid_currency(session, appeal_id: int) -> list[tuple[str, int, int, int]]:
+    """[(currency paid, gifts, net paid in it, net counted in the appeal's
+    currency)] for one appeal's counted gifts, most gifts first. Refunds are
+    taken off as the totals take them off (counted_net): the paid sum less
+    what was refunded, and the stored converted amount in proportion."""
+    gifts = _counted(appeal_id).add_columns(
+        Donation.currency.label("paid_currency"),
+        (Payment.amount_minor - Payment.refunded_minor).label("paid")).subquery()
+    rows = session.execute(
+        select(gifts.c.paid_currency, func.count(), func.coalesce(func.sum(gifts.c.paid), 0),
+               func.coalesce(func.sum(gifts.c.net), 0))
+        .group_by(gifts.c.paid_currency)
+        .order_by(func.count().desc(), gifts.c.paid_currency)).all()
+    return [(cur, int(n), int(paid), int(net)) for cur, n, paid, net in rows]
+
+
 def gifts_by(session, what: str, appeal_id: int | None = None):
     """[(label, gift count, net minor, currency or None)] by currency or by source."""
     gifts = _counted(appeal_id).add_columns(Donation.source, Payment.provider).subquery()

@@ -63,3 +63,38 @@ def test_the_hebrew_page_offers_shekels_and_passes_the_accessibility_check(page,
     expect(page.locator("#give-currency")).to_have_value("ILS")
     expect(page.locator("label.amount-choice").first).to_contain_text("50")
     assert serious_violations(axe, page) == []
+
+
+def give_dollars(site, dollars, email):
+    """A gift that succeeds behind the page's back (the webhook's work)."""
+    from fundraiser.appeals.models import Appeal
+    from fundraiser.donations import services as donations
+    from fundraiser.extensions import db
+    from fundraiser.money import Money
+    from fundraiser.payments import services as payments
+    from fundraiser.payments import states
+
+    with site.db():
+        appeal = db.session.scalar(select(Appeal).where(Appeal.slug == APPEAL.rsplit("/")[-1]))
+        gift = donations.start_donation(db.session, appeal, name="Dana Levi", email=email,
+                                        amount=Money.from_major(dollars, "USD"))
+        db.session.commit()
+        payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+        db.session.commit()
+
+
+def test_the_second_currency_line_follows_the_total_on_the_next_poll(page, site):
+    from fundraiser.money import Money
+
+    take_shekels(site)
+    give_dollars(site, 1_000, "first@example.org")
+    page.goto(site.url + APPEAL)
+    about, total = page.locator('[data-field="about"]'), page.locator('[data-field="total"]')
+    shown = about.text_content()
+    assert shown.startswith("about ₪")
+    give_dollars(site, 5_000, "second@example.org")        # no reload from here on
+    body = page.request.get(site.url + "/api/v1/appeals/stand-with-refusers").json()
+    second = Money(body["second_currency"]["about_minor"], "ILS").format("en", whole=True)
+    expect(about).to_have_text(f"about {second} at today's exchange rate", timeout=25_000)
+    assert about.text_content() != shown
+    expect(total.first).to_have_text(Money(body["total_minor"], "USD").format("en", whole=True))

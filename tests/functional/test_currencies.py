@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from fundraiser.appeals import services as appeals
+from fundraiser.appeals.models import Appeal
+from fundraiser.donations import services as donations
 from fundraiser.donations.models import Donation
 from fundraiser.money import Money
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
 from fundraiser.payments.models import Payment
 from fundraiser.rates import services as rates
+from tests.conftest import app_with
 from tests.factories import create_appeal
 
 ECB_CSV = (Path(__file__).parent.parent / "fixtures" / "eurofxref.csv").read_bytes()
@@ -146,3 +149,54 @@ def test_the_appeal_page_shows_the_total_in_the_second_currency(db, client):
     assert "$12,400" in page and "about ₪40,300 at today's exchange rate" in page
     he = client.get("/appeals/test-appeal", headers={"Accept-Language": "he"}).data.decode()
     assert "40,300" in he
+
+
+def give_dollars(db, appeal, minor, email):
+    d = donations.start_donation(db.session, appeal, amount=Money(minor, "USD"),
+                                 name="Dana Donor", email=email)
+    db.session.commit()
+    payments.transition_to(db.session, d.payment_id, states.SUCCEEDED)
+    db.session.commit()
+
+
+def test_the_appeal_page_gives_its_poller_the_second_currency_line_to_update(db, client):
+    shekel_appeal(db, second="ILS")
+    page = client.get("/appeals/test-appeal").data.decode()
+    assert 'data-api-url="/api/v1/appeals/test-appeal"' in page
+    assert "/static/js/progress.js" in page
+    # Nothing raised yet: no "about ₪0", but the line is there, hidden, for
+    # the poll to fill in once the total moves (in the page's language).
+    line = re.search(r'<p class="goal-about" data-field="about" data-template="([^"]*)"'
+                     r' hidden></p>', page)
+    assert line and line.group(1) == "about {amount} at today&#39;s exchange rate"
+    he = client.get("/appeals/test-appeal", headers={"Accept-Language": "he"}).data.decode()
+    template = re.search(r'data-field="about" data-template="([^"]*)"', he).group(1)
+    assert "{amount}" in template and "about" not in template
+    # No second currency: no line to update.
+    appeals.set_currencies(db.session, db.session.scalar(select(Appeal)), [], None)
+    db.session.commit()
+    assert 'data-field="about"' not in client.get("/appeals/test-appeal").data.decode()
+
+
+def test_the_polled_json_carries_the_second_currency_as_the_total_moves(database_url):
+    # An hour-long public cache, as production runs: the JSON a page polls
+    # must not keep an old "about" beside a new total.
+    with app_with(database_url, PUBLIC_CACHE_SECONDS=3600) as app:
+        from fundraiser.extensions import db
+
+        appeal = shekel_appeal(db, second="ILS")
+        poller = app.test_client()
+        before = poller.get("/api/v1/appeals/test-appeal")
+        assert before.get_json()["second_currency"] is None      # nothing raised yet
+        give_dollars(db, appeal, 1_240_000, "dana@example.org")  # $12,400
+        body = poller.get("/api/v1/appeals/test-appeal",
+                          headers={"If-None-Match": before.headers["ETag"]}).get_json()
+        assert body["total_minor"] == 1_240_000
+        # $12,400 × 3.7865 / 1.1642 = ₪40,330.… → about ₪40,300
+        assert body["second_currency"] == {"currency": "ILS", "about_minor": 4_030_000}
+        give_dollars(db, appeal, 100_000, "eli@example.org")     # $1,000 more
+        body = poller.get("/api/v1/appeals/test-appeal").get_json()
+        assert body["total_minor"] == 1_340_000
+        assert body["second_currency"] == {"currency": "ILS", "about_minor": 4_360_000}
+        page = poller.get("/appeals/test-appeal").data.decode()
+        assert "about ₪43,600 at today's exchange rate" in page
