@@ -98,3 +98,15 @@ def test_the_second_currency_line_follows_the_total_on_the_next_poll(page, site)
     expect(about).to_have_text(f"about {second} at today's exchange rate", timeout=25_000)
     assert about.text_content() != shown
     expect(total.first).to_have_text(Money(body["total_minor"], "USD").format("en", whole=True))
+
+
+def test_a_phone_sees_the_currency_choice_without_scrolling_sideways(page, site):
+    # The page's one-column grid sized itself to its widest child's content
+    # (the currency list): 428 px on a 390 px phone, in both directions.
+    take_shekels(site)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for prefix in ("", "/he"):
+        page.goto(site.url + prefix + APPEAL)
+        page.locator("#currency-form").scroll_into_view_if_needed()
+        expect(page.locator("#give-currency")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, prefix
