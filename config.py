@@ -163,6 +163,10 @@ class Config:
     # Days a signature's (or co-sign request's) emailed link works; after
     # that the page offers to send a new one.
     SIGN_LINK_VALID_DAYS = _env_int("SIGN_LINK_VALID_DAYS", 7)
+    # A co-sign request whose link was never used is deleted, with its logo,
+    # this many days after its link expired (the scheduler, hourly, and
+    # `flask purge-cosign-requests`); until then the link can still be renewed.
+    COSIGN_UNCONFIRMED_GRACE_DAYS = _env_int("COSIGN_UNCONFIRMED_GRACE_DAYS", 7)
     # A callable returning naive UTC now for the portal; tests travel in time.
     DONOR_PORTAL_CLOCK = None
     # Failed or refused staff logins, site-wide, past which admins get an

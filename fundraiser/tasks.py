@@ -129,6 +129,37 @@ def remind_waiting_pledgers(say=log.info) -> int:
     return reminded
 
 
+def _cosign_cutoff():
+    """Before this, an unconfirmed co-sign request's link has been expired for
+    the whole grace period (SIGN_LINK_VALID_DAYS + COSIGN_UNCONFIRMED_GRACE_DAYS)."""
+    from .payments.models import utcnow
+
+    days = (int(current_app.config["SIGN_LINK_VALID_DAYS"])
+            + int(current_app.config.get("COSIGN_UNCONFIRMED_GRACE_DAYS", 7)))
+    return utcnow() - timedelta(days=days)
+
+
+def cosign_requests_to_purge() -> list[int]:
+    from .appeals import cosign
+
+    stale = cosign.stale(db.session, _cosign_cutoff())
+    db.session.rollback()
+    return stale
+
+
+def purge_cosign_requests(say=log.info) -> int:
+    """Delete co-sign requests never confirmed, and their logos; confirmed,
+    approved or declined ones are never touched. Safe to run again."""
+    from .appeals import cosign
+
+    gone = cosign.purge(db.session, _cosign_cutoff())
+    db.session.commit()
+    for request_id in gone:
+        say(f"co-sign request {request_id}: never confirmed, deleted with its logo")
+    say(f"{len(gone)} unconfirmed co-sign request(s) deleted")
+    return len(gone)
+
+
 # -- as jobs (the scheduler queues these) ------------------------------------
 
 @job
@@ -144,6 +175,11 @@ def charge_pledges_job() -> None:
 @job
 def remind_waiting_pledgers_job() -> int:
     return remind_waiting_pledgers()
+
+
+@job
+def purge_cosign_requests_job() -> int:
+    return purge_cosign_requests()
 
 
 @job

@@ -17,9 +17,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..media import services as media
 from ..media.models import StoredImage
 from ..payments.models import utcnow
 from . import services
@@ -162,6 +163,29 @@ def renew(session, token: str, now: datetime | None = None) -> tuple[CosignReque
     session.flush()
     session.refresh(row)
     return row, new
+
+
+def _stale(older_than: datetime):
+    """Unconfirmed requests whose last link was sent before `older_than`:
+    nobody confirmed them in time, nor asked for a new link since."""
+    return (CosignRequest.status == UNCONFIRMED,
+            func.coalesce(CosignRequest.link_sent_at, CosignRequest.created_at) < older_than)
+
+
+def stale(session, older_than: datetime) -> list[int]:
+    return list(session.scalars(select(CosignRequest.id).where(*_stale(older_than))
+                                .order_by(CosignRequest.id)))
+
+
+def purge(session, older_than: datetime) -> list[int]:
+    """Delete the stale unconfirmed requests and then their logos (a logo
+    that another row uses too stays). One DELETE with the conditions in it: a
+    request confirmed or renewed meanwhile is kept. Returns the ids deleted."""
+    gone = session.execute(delete(CosignRequest).where(*_stale(older_than))
+                           .returning(CosignRequest.id, CosignRequest.logo_id)
+                           .execution_options(synchronize_session=False)).all()
+    media.delete_unused(session, [logo_id for _id, logo_id in gone])
+    return sorted(request_id for request_id, _logo in gone)
 
 
 def _decidable(session, row: CosignRequest) -> None:
