@@ -25,7 +25,7 @@ from ..media.models import StoredImage
 from ..payments.models import utcnow
 from . import services
 from .models import Appeal, Cosigner, CosignRequest
-from .signatures import TOKEN_MAX, normalise_email, token_hash
+from .signatures import TOKEN_MAX, normalise_email, swap_link, token_hash
 
 EMAIL_MAX, REASON_MAX = 254, 500
 UNCONFIRMED, WAITING, APPROVED, DECLINED = "unconfirmed", "waiting", "approved", "declined"
@@ -151,18 +151,8 @@ def renew(session, token: str, now: datetime | None = None) -> tuple[CosignReque
     row = pending(session, token)
     if row is None:
         return None
-    new = secrets.token_urlsafe(32)
-    done = session.execute(
-        update(CosignRequest)
-        .where(CosignRequest.id == row.id, CosignRequest.token_hash == token_hash(token),
-               CosignRequest.status == UNCONFIRMED)
-        .values(token_hash=token_hash(new), link_sent_at=now or utcnow())
-        .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        return None
-    session.flush()
-    session.refresh(row)
-    return row, new
+    new = swap_link(session, row, token, CosignRequest.status == UNCONFIRMED, now=now)
+    return None if new is None else (row, new)
 
 
 def _stale(older_than: datetime):
