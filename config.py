@@ -112,6 +112,10 @@ class Config:
     # bank (3-D Secure) this many days after they were asked: one reminder,
     # with a new link (`charge-pledges` and the scheduler send it).
     PLEDGE_REMIND_AFTER_DAYS = _env_int("PLEDGE_REMIND_AFTER_DAYS", 3)
+    # Still waiting this many days after they were asked, the charge is given
+    # up (canceled at Stripe): the pledge lapses, its matches are reversed, and
+    # the pledger is told once (the same runs).
+    PLEDGE_LAPSE_AFTER_DAYS = _env_int("PLEDGE_LAPSE_AFTER_DAYS", 14)
 
     # Card-testing defences (README: "Card testing"). Scores per client
     # address, donor email and card over a moving window: each attempt costs
