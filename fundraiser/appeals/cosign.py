@@ -7,7 +7,9 @@ row that exists: an unconfirmed one takes the newest details and a new link
 not changed by anyone who merely types its name or address. The emailed link
 (single-use, only its hash stored, valid for `valid_for`) confirms it; only
 then does it wait for staff. Approval makes the Cosigner row, which is what
-the appeal page shows; a request is never shown itself.
+the appeal page shows; a request is never shown itself. One never confirmed
+is purged, with its logo, once its link has been expired for a grace period
+(`purge`; tasks.purge_cosign_requests).
 
 Services take the session and plain values, flush, and never commit."""
 
