@@ -112,6 +112,10 @@ class Config:
     # bank (3-D Secure) this many days after they were asked: one reminder,
     # with a new link (`charge-pledges` and the scheduler send it).
     PLEDGE_REMIND_AFTER_DAYS = _env_int("PLEDGE_REMIND_AFTER_DAYS", 3)
+    # Still waiting this many days after they were asked, the charge is given
+    # up (canceled at Stripe): the pledge lapses, its matches are reversed, and
+    # the pledger is told once (the same runs).
+    PLEDGE_LAPSE_AFTER_DAYS = _env_int("PLEDGE_LAPSE_AFTER_DAYS", 14)
 
     # Card-testing defences (README: "Card testing"). Scores per client
     # address, donor email and card over a moving window: each attempt costs
@@ -163,6 +167,10 @@ class Config:
     # Days a signature's (or co-sign request's) emailed link works; after
     # that the page offers to send a new one.
     SIGN_LINK_VALID_DAYS = _env_int("SIGN_LINK_VALID_DAYS", 7)
+    # A co-sign request whose link was never used is deleted, with its logo,
+    # this many days after its link expired (the scheduler, hourly, and
+    # `flask purge-cosign-requests`); until then the link can still be renewed.
+    COSIGN_UNCONFIRMED_GRACE_DAYS = _env_int("COSIGN_UNCONFIRMED_GRACE_DAYS", 7)
     # A callable returning naive UTC now for the portal; tests travel in time.
     DONOR_PORTAL_CLOCK = None
     # Failed or refused staff logins, site-wide, past which admins get an

@@ -22,7 +22,8 @@ def init_app(app):
 
     for command in (demo, create_staff, reconcile, localstripe_command, create_pool,
                     charge_pledges, demo_gifts, backup_command, restore_command,
-                    worker_command, scheduler_command, send_statements):
+                    worker_command, scheduler_command, send_statements,
+                    purge_cosign_requests):
         app.cli.add_command(command)
 
 
@@ -210,6 +211,17 @@ def charge_pledges(slug, now):
     elif now:
         raise click.BadParameter("--now needs --appeal")
     tasks.charge_pledges(tasks.due_pledges(appeal_id, force=now), say=click.echo)
+
+
+@click.command("purge-cosign-requests")
+@with_appcontext
+def purge_cosign_requests():
+    """Delete co-sign requests whose emailed link was never used, with their
+    logos, once the link has been expired for COSIGN_UNCONFIRMED_GRACE_DAYS.
+    Confirmed, approved and declined requests are kept. Safe to run twice."""
+    from . import tasks
+
+    tasks.purge_cosign_requests(say=click.echo)
 
 
 @click.command("send-statements")

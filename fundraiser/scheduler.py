@@ -2,7 +2,10 @@
 
 The worker runs queued jobs (RQ). The scheduler queues the periodic work:
 `reconcile` every 10 minutes, `charge-pledges` once an appeal with card
-pledges has closed, and a sweep for webhook events whose job was lost.
+pledges has closed, a sweep for webhook events whose job was lost, and
+(hourly, when there are any) the reminder to pledgers whose charge waits (or,
+after PLEDGE_LAPSE_AFTER_DAYS, its lapse) and
+the purge of co-sign requests never confirmed.
 
 Every host may start a scheduler; exactly one works at a time. It holds a
 Redis lock with a timeout and renews it on every tick; the others wait, and
@@ -46,7 +49,9 @@ TASKS = (
     Task("charge-pledges", 60, tasks.charge_pledges_job, when=lambda: bool(tasks.due_pledges())),
     Task("requeue-unapplied-events", 300, tasks.requeue_unapplied_events),
     Task("remind-waiting-pledgers", 3600, tasks.remind_waiting_pledgers_job,
-         when=lambda: bool(tasks.pledgers_to_remind())),
+         when=lambda: bool(tasks.pledges_to_lapse() or tasks.pledgers_to_remind())),
+    Task("purge-cosign-requests", 3600, tasks.purge_cosign_requests_job,
+         when=lambda: bool(tasks.cosign_requests_to_purge())),
 )
 
 

@@ -96,6 +96,7 @@ def charge_pledges(due: list[int], say=log.info) -> None:
             say(f"pledge {pledge_id}: the pledger is asked to confirm the charge "
                 "with their bank")
         db.session.commit()
+    lapse_waiting_pledges(say)
     remind_waiting_pledgers(say)
     db.session.rollback()
     if due:  # closed pledges show so in the public JSON, on every host
@@ -129,6 +130,87 @@ def remind_waiting_pledgers(say=log.info) -> int:
     return reminded
 
 
+def pledges_to_lapse() -> list[int]:
+    """Pledges whose closing charge has waited PLEDGE_LAPSE_AFTER_DAYS for the
+    pledger's bank since they were asked."""
+    from .matching import card_pledges as matching
+    from .payments.models import utcnow
+
+    days = int(current_app.config.get("PLEDGE_LAPSE_AFTER_DAYS", 14))
+    lapsing = matching.to_lapse(db.session, utcnow() - timedelta(days=days))
+    db.session.rollback()
+    return lapsing
+
+
+def lapse_waiting_pledges(say=log.info) -> int:
+    """Give each of them up: the charge is canceled at the gateway first (a
+    pledger who confirmed at the last minute keeps their charge), then the
+    pledge lapses, its matches are released like a declined charge's, and the
+    pledger is told, once."""
+    from .donations import pledge_auth
+    from .matching import card_pledges as matching
+    from .payments import states
+    from .payments.gateway import GatewayError
+    from .payments.services import caused_by
+
+    gateway = current_app.extensions["fundraiser.gateway"]
+    lapsed = 0
+    for pledge_id in pledges_to_lapse():
+        intent_id = matching.charge_intent(db.session, pledge_id)
+        db.session.rollback()  # no transaction open during the gateway call
+        if intent_id:
+            try:
+                status = gateway.cancel_intent(intent_id).status
+            except GatewayError as exc:
+                say(f"pledge {pledge_id}: still waiting: the payment service did not "
+                    f"answer ({exc})")
+                continue
+            if status != states.CANCELED:  # confirmed meanwhile: the webhook applies it
+                say(f"pledge {pledge_id}: not lapsed: the charge is {status}")
+                continue
+        with caused_by("lapse-pledges"):
+            if matching.lapse(db.session, pledge_id):
+                pledge_auth.tell_lapsed(db.session, pledge_id)
+                lapsed += 1
+                say(f"pledge {pledge_id}: lapsed: the charge waited too long for the "
+                    "pledger's bank and was canceled; the pledger is told")
+        db.session.commit()
+    if lapsed:  # the ledger and the pledge pages changed, on every host
+        current_app.extensions["fundraiser.public_cache"].clear()
+    return lapsed
+
+
+def _cosign_cutoff():
+    """Before this, an unconfirmed co-sign request's link has been expired for
+    the whole grace period (SIGN_LINK_VALID_DAYS + COSIGN_UNCONFIRMED_GRACE_DAYS)."""
+    from .payments.models import utcnow
+
+    days = (int(current_app.config["SIGN_LINK_VALID_DAYS"])
+            + int(current_app.config.get("COSIGN_UNCONFIRMED_GRACE_DAYS", 7)))
+    return utcnow() - timedelta(days=days)
+
+
+def cosign_requests_to_purge() -> list[int]:
+    from .appeals import cosign
+
+    stale = cosign.stale(db.session, _cosign_cutoff())
+    db.session.rollback()
+    return stale
+
+
+def purge_cosign_requests(say=log.info) -> int:
+    """Delete co-sign requests never confirmed, and their logos; confirmed,
+    approved or declined ones are never touched. Safe to run again."""
+    from .appeals import cosign
+
+    gone = cosign.purge(db.session, _cosign_cutoff())
+    db.session.commit()
+    for request_id in gone:
+        say(f"co-sign request {request_id}: never confirmed, deleted with its logo")
+    say(f"{len(gone)} unconfirmed co-sign request(s) deleted")
+    return len(gone)
+
+
 # -- as jobs (the scheduler queues these) ------------------------------------
 
 @job
@@ -143,7 +225,13 @@ def charge_pledges_job() -> None:
 
 @job
 def remind_waiting_pledgers_job() -> int:
-    return remind_waiting_pledgers()
+    """Lapse the pledges that waited too long, then remind the others."""
+    return lapse_waiting_pledges() + remind_waiting_pledgers()
+
+
+@job
+def purge_cosign_requests_job() -> int:
+    return purge_cosign_requests()
 
 
 @job

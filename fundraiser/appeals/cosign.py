@@ -7,7 +7,9 @@ row that exists: an unconfirmed one takes the newest details and a new link
 not changed by anyone who merely types its name or address. The emailed link
 (single-use, only its hash stored, valid for `valid_for`) confirms it; only
 then does it wait for staff. Approval makes the Cosigner row, which is what
-the appeal page shows; a request is never shown itself.
+the appeal page shows; a request is never shown itself. One never confirmed
+is purged, with its logo, once its link has been expired for a grace period
+(`purge`; tasks.purge_cosign_requests).
 
 Services take the session and plain values, flush, and never commit."""
 
@@ -17,14 +19,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..media import services as media
 from ..media.models import StoredImage
 from ..payments.models import utcnow
 from . import services
 from .models import Appeal, Cosigner, CosignRequest
-from .signatures import TOKEN_MAX, normalise_email, token_hash
+from .signatures import TOKEN_MAX, normalise_email, swap_link, token_hash
 
 EMAIL_MAX, REASON_MAX = 254, 500
 UNCONFIRMED, WAITING, APPROVED, DECLINED = "unconfirmed", "waiting", "approved", "declined"
@@ -150,18 +153,31 @@ def renew(session, token: str, now: datetime | None = None) -> tuple[CosignReque
     row = pending(session, token)
     if row is None:
         return None
-    new = secrets.token_urlsafe(32)
-    done = session.execute(
-        update(CosignRequest)
-        .where(CosignRequest.id == row.id, CosignRequest.token_hash == token_hash(token),
-               CosignRequest.status == UNCONFIRMED)
-        .values(token_hash=token_hash(new), link_sent_at=now or utcnow())
-        .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        return None
-    session.flush()
-    session.refresh(row)
-    return row, new
+    new = swap_link(session, row, token, CosignRequest.status == UNCONFIRMED, now=now)
+    return None if new is None else (row, new)
+
+
+def _stale(older_than: datetime):
+    """Unconfirmed requests whose last link was sent before `older_than`:
+    nobody confirmed them in time, nor asked for a new link since."""
+    return (CosignRequest.status == UNCONFIRMED,
+            func.coalesce(CosignRequest.link_sent_at, CosignRequest.created_at) < older_than)
+
+
+def stale(session, older_than: datetime) -> list[int]:
+    return list(session.scalars(select(CosignRequest.id).where(*_stale(older_than))
+                                .order_by(CosignRequest.id)))
+
+
+def purge(session, older_than: datetime) -> list[int]:
+    """Delete the stale unconfirmed requests and then their logos (a logo
+    that another row uses too stays). One DELETE with the conditions in it: a
+    request confirmed or renewed meanwhile is kept. Returns the ids deleted."""
+    gone = session.execute(delete(CosignRequest).where(*_stale(older_than))
+                           .returning(CosignRequest.id, CosignRequest.logo_id)
+                           .execution_options(synchronize_session=False)).all()
+    media.delete_unused(session, [logo_id for _id, logo_id in gone])
+    return sorted(request_id for request_id, _logo in gone)
 
 
 def _decidable(session, row: CosignRequest) -> None:

@@ -19,6 +19,21 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def link_email(label, missing) -> EmailField:
+    """The address a confirmation link is mailed to (signing, asking to
+    co-sign): required (`missing` says what for), at most EMAIL_MAX, no
+    control characters, and shaped like an address (not looked up)."""
+    return EmailField(
+        label, filters=[_strip],
+        validators=[DataRequired(missing),
+                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
+                    NoControlCharacters(message=_l(
+                        "That email address has characters an address cannot have. "
+                        "Please type it again.")),
+                    Email(_l("That does not look like an email address."),
+                          check_deliverability=False)])
+
+
 class SignForm(FlaskForm):
     name = StringField(
         _l("Full name"), filters=[_strip], render_kw={"dir": "auto"},
@@ -26,15 +41,7 @@ class SignForm(FlaskForm):
                     Length(max=NAME_MAX, message=_l(
                         "Please keep your name under %(max)s characters.", max=NAME_MAX)),
                     NoControlCharacters()])
-    email = EmailField(
-        _l("Email"), filters=[_strip],
-        validators=[DataRequired(_l("We need your email to confirm your signature.")),
-                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
-                    NoControlCharacters(message=_l(
-                        "That email address has characters an address cannot have. "
-                        "Please type it again.")),
-                    Email(_l("That does not look like an email address."),
-                          check_deliverability=False)])
+    email = link_email(_l("Email"), _l("We need your email to confirm your signature."))
     country = StringField(
         _l("Country (optional)"), filters=[_strip], render_kw={"dir": "auto"},
         validators=[Optional(), Length(max=COUNTRY_MAX, message=_l(
@@ -73,15 +80,8 @@ class CosignForm(FlaskForm):
         _l("Website (optional)"), filters=[_strip], render_kw={"dir": "ltr", "type": "url"},
         validators=[Optional(), Length(max=500, message=_l(
             "At most %(max)s characters.", max=500)), NoControlCharacters(), _web_address])
-    email = EmailField(
-        _l("Contact email"), filters=[_strip],
-        validators=[DataRequired(_l("We need an email address to confirm the request.")),
-                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
-                    NoControlCharacters(message=_l(
-                        "That email address has characters an address cannot have. "
-                        "Please type it again.")),
-                    Email(_l("That does not look like an email address."),
-                          check_deliverability=False)])
+    email = link_email(_l("Contact email"),
+                       _l("We need an email address to confirm the request."))
     logo = FileField(_l("Logo (optional: PNG, JPEG or WebP, up to 1 MB)"))
     consent = BooleanField(
         _l("I may speak for this organisation, and it agrees to be listed on this appeal "

@@ -49,6 +49,26 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def swap_link(session, row, token: str, *unconfirmed, now: datetime | None = None) -> str | None:
+    """A new emailed link for `row` (a Signature or a CosignRequest, found by
+    `token`) in place of that one, which stops working; `unconfirmed` are the
+    model's own conditions for a row still waiting for its link. A conditional
+    UPDATE: of two requests renewing one link, one gets the new token, the
+    other None. Returns the new token (to email), or None."""
+    model = type(row)
+    new = secrets.token_urlsafe(32)
+    done = session.execute(
+        update(model)
+        .where(model.id == row.id, model.token_hash == token_hash(token), *unconfirmed)
+        .values(token_hash=token_hash(new), link_sent_at=now or utcnow())
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return None
+    session.flush()
+    session.refresh(row)
+    return new
+
+
 def sign(session, appeal: Appeal, *, name: str, email: str, country: str = "",
          comment: str = "", consent: bool = False, locale: str = "en",
          now: datetime | None = None, referral_link_id: int | None = None) -> Signed:
@@ -144,18 +164,8 @@ def renew(session, token: str, now: datetime | None = None) -> Signed | None:
     signature = pending(session, token)
     if signature is None:
         return None
-    new = secrets.token_urlsafe(32)
-    done = session.execute(
-        update(Signature)
-        .where(Signature.id == signature.id, Signature.token_hash == token_hash(token),
-               Signature.confirmed_at.is_(None))
-        .values(token_hash=token_hash(new), link_sent_at=now or utcnow())
-        .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        return None
-    session.flush()
-    session.refresh(signature)
-    return Signed(signature.id, new, merged=True)
+    new = swap_link(session, signature, token, Signature.confirmed_at.is_(None), now=now)
+    return None if new is None else Signed(signature.id, new, merged=True)
 
 
 def remove(session, signature: Signature, now: datetime | None = None) -> bool:

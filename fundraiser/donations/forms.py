@@ -10,7 +10,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, ValidationError
 
 from ..money import AMBIGUOUS, Money, MoneyError
 from ..text import NoControlCharacters
@@ -196,8 +196,11 @@ class PledgeForm(FlaskForm):
         choices=[_Choice("pay_now", _l("Give the full amount now")),
                  _Choice("card_saved", _l("Save my card; charge only what my friends "
                                           "unlock, when the appeal closes"))],
-        default="pay_now",
-        validators=[DataRequired(_l("Please choose how you pay."))])
+        # Nothing pre-ticked: the pledger chooses what is charged, and when.
+        # None, or a value that is not one of them, gets the same message.
+        validate_choice=False,
+        validators=[DataRequired(_l("Please choose how you pay.")),
+                    AnyOf(("pay_now", "card_saved"), _l("Please choose how you pay."))])
     agree = BooleanField(
         _l("I understand what will be charged, and when."),
         validators=[DataRequired(_l("Please confirm that you understand what will be "

@@ -28,6 +28,7 @@ from ..matching.models import (
     CARD_SAVED,
     PLEDGE_ACTIVE,
     PLEDGE_CLOSED,
+    PLEDGE_LAPSED,
     PLEDGE_PENDING,
     PLEDGE_WITHDRAWN,
     MatchPledge,
@@ -202,8 +203,9 @@ def pledge_card_confirm(code):
 @bp.get("/match/<code>")
 def pledge_page(code):
     pledge = matching.pledge_by_code(db.session, code)
-    # A withdrawn pledge keeps its page, so the pledger and friends read why.
-    if pledge is None or pledge.status not in (PLEDGE_ACTIVE, PLEDGE_CLOSED, PLEDGE_WITHDRAWN):
+    # A withdrawn or lapsed pledge keeps its page, so the pledger and friends read why.
+    if pledge is None or pledge.status not in (PLEDGE_ACTIVE, PLEDGE_CLOSED, PLEDGE_WITHDRAWN,
+                                               PLEDGE_LAPSED):
         abort(404)
     appeal = db.session.get(Appeal, pledge.appeal_id)
     if appeal is None or appeal.status == DRAFT:

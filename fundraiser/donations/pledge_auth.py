@@ -63,6 +63,24 @@ def remind_pledger(session, pledge_id: int) -> bool:
     return True
 
 
+def tell_lapsed(session, pledge_id: int) -> None:
+    """Tell the pledger that their pledge lapsed: the charge waited too long
+    for their bank and was given up; nothing was charged. Called once, by
+    whoever lapsed it."""
+    pledge = session.get(MatchPledge, pledge_id)
+    if is_erased_email(pledge.pledger_email):
+        return
+    facts = pledge_charge_facts(session, pledge)
+    with force_locale(facts.locale):
+        body = render_template(
+            "donations/pledge_lapsed_mail.txt", name=pledge.pledger_name, title=facts.title,
+            amount=facts.amount, days=current_app.config.get("PLEDGE_LAPSE_AFTER_DAYS", 14))
+        subject = _("Your matching pledge to %(title)s has lapsed; nothing was charged",
+                    title=facts.title)
+    enqueue(send_email, str(subject), body, [pledge.pledger_email],
+            f"pledge {pledge.id}: lapsed")
+
+
 def _mail_link(session, pledge: MatchPledge, token: str, again: bool = False,
                reminder: bool = False) -> None:
     if is_erased_email(pledge.pledger_email):

@@ -26,6 +26,7 @@ from .models import (
     CARD_SAVED,
     PLEDGE_ACTIVE,
     PLEDGE_CLOSED,
+    PLEDGE_LAPSED,
     PLEDGE_PENDING,
     MatchEntry,
     MatchPledge,
@@ -201,11 +202,49 @@ def charges_never_asked(session) -> list[int]:
         MatchPledge.auth_requested_at.is_(None))))
 
 
-def _charges_waiting():
+def _charges_waiting(charge_states=(states.REQUIRES_ACTION,)):
     """Closed pledges whose closing charge waits for 3-D Secure, by id."""
     return (select(MatchPledge.id).join(Payment, Payment.id == MatchPledge.charge_payment_id)
-            .where(MatchPledge.status == PLEDGE_CLOSED, Payment.status == states.REQUIRES_ACTION)
+            .where(MatchPledge.status == PLEDGE_CLOSED, Payment.status.in_(charge_states))
             .order_by(MatchPledge.id))
+
+
+# -- a closing charge that waited too long lapses --------------------------------
+
+def to_lapse(session, asked_before: datetime) -> list[int]:
+    """Pledges whose closing charge has waited for the pledger's bank since
+    they were asked, before `asked_before`. A charge already canceled at the
+    gateway (a lapse that stopped half-way, then reconciled) counts too."""
+    return list(session.scalars(
+        _charges_waiting((states.REQUIRES_ACTION, states.CANCELED))
+        .where(MatchPledge.auth_requested_at <= asked_before)))
+
+
+def charge_intent(session, pledge_id: int) -> str | None:
+    """The gateway's id for a pledge's closing charge."""
+    return session.scalar(select(Payment.intent_id).join(
+        MatchPledge, MatchPledge.charge_payment_id == Payment.id).where(
+        MatchPledge.id == pledge_id))
+
+
+def lapse(session, pledge_id: int) -> bool:
+    """The closing charge was canceled at the gateway: cancel it here, and
+    the pledge lapses — it matches nothing any more, its unlocks reversed as
+    after a declined charge — and its link stops working. True the first
+    time only (whoever gets it tells the pledger)."""
+    lock_remaining(session, MatchPledge, pledge_id)
+    pledge = session.get(MatchPledge, pledge_id, populate_existing=True)
+    if pledge.status != PLEDGE_CLOSED or pledge.charge_payment_id is None:
+        return False
+    payment = session.get(Payment, pledge.charge_payment_id, populate_existing=True)
+    if payment.status not in (states.REQUIRES_ACTION, states.CANCELED):
+        return False
+    payments.transition_to(session, payment.id, states.CANCELED)
+    withdraw_pledge(session, pledge, "pledge_withdrawn", status=PLEDGE_LAPSED)
+    session.execute(update(MatchPledge).where(MatchPledge.id == pledge_id)
+                    .values(auth_token_hash=None).execution_options(synchronize_session=False))
+    expire_row(session, MatchPledge, pledge_id)
+    return True
 
 
 def pledge_for_token(session, token: str | None) -> MatchPledge | None:

@@ -176,10 +176,13 @@ def withdraw_pledge_funded_by(session, payment_id: int, reason: str) -> MatchPle
     return withdraw_pledge(session, pledge, reason)
 
 
-def withdraw_pledge(session, pledge: MatchPledge, reason: str) -> MatchPledge:
+def withdraw_pledge(session, pledge: MatchPledge, reason: str,
+                    status: str = PLEDGE_WITHDRAWN) -> MatchPledge:
+    """The pledge stops matching (`status`: withdrawn, or lapsed) and what it
+    had unlocked is reversed on the ledger."""
     lock_remaining(session, MatchPledge, pledge.id)
     session.execute(update(MatchPledge).where(MatchPledge.id == pledge.id)
-                    .values(status=PLEDGE_WITHDRAWN)
+                    .values(status=status)
                     .execution_options(synchronize_session=False))
     matched_payments = session.scalars(
         select(MatchEntry.payment_id).where(MatchEntry.pledge_id == pledge.id)

@@ -40,9 +40,12 @@ PAY_NOW, CARD_SAVED = "pay_now", "card_saved"
 # A pledge is `pending` until its money (or saved card) is secured, then `active`;
 # `withdrawn` when that money went back (refund or dispute of its payment, or a
 # declined charge of the saved card); a saved-card pledge is `closed` when the
-# appeal ends and it is charged for what was unlocked.
+# appeal ends and it is charged for what was unlocked; `lapsed` when that
+# closing charge waited PLEDGE_LAPSE_AFTER_DAYS for the pledger's bank (3-D
+# Secure) and was given up: like `withdrawn`, it matches nothing any more.
 PLEDGE_PENDING, PLEDGE_ACTIVE = "pending", "active"
 PLEDGE_WITHDRAWN, PLEDGE_CLOSED = "withdrawn", "closed"
+PLEDGE_LAPSED = "lapsed"
 
 
 def new_code() -> str:
@@ -106,7 +109,7 @@ class MatchPledge(db.Model):
         CheckConstraint("remaining_minor >= 0 AND remaining_minor <= amount_minor",
                         name="remaining_bounds"),
         CheckConstraint("mode IN ('pay_now', 'card_saved')", name="mode_known"),
-        CheckConstraint("status IN ('pending', 'active', 'withdrawn', 'closed')",
+        CheckConstraint("status IN ('pending', 'active', 'withdrawn', 'closed', 'lapsed')",
                         name="status_known"),
     )
 

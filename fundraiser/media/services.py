@@ -18,7 +18,7 @@ import warnings
 from io import BytesIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .models import StoredImage
@@ -122,3 +122,22 @@ def _keep(session, data: bytes, content_type: str, width: int, height: int) -> S
 
 def by_digest(session, digest: str) -> StoredImage | None:
     return session.scalar(select(StoredImage).where(StoredImage.digest == digest))
+
+
+def delete_unused(session, image_ids) -> int:
+    """Delete those of these images that no row refers to any more (a purged
+    request's logo); one still used anywhere (images are shared by digest:
+    an appeal, a co-signer, another request) stays. Every foreign key to the
+    table counts, whichever floor's model holds it. Returns how many went."""
+    ids = sorted({i for i in image_ids if i is not None})
+    if not ids:
+        return 0
+    images = StoredImage.__table__
+    used = [exists().where(fk.parent == images.c.id)
+            for table in images.metadata.sorted_tables
+            for fk in table.foreign_keys if fk.column.table is images]
+    gone = session.execute(delete(StoredImage)
+                           .where(StoredImage.id.in_(ids), ~or_(*used))
+                           .execution_options(synchronize_session=False))
+    session.flush()
+    return gone.rowcount

@@ -314,6 +314,17 @@ class StripeGateway(RecurringChanges):
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc
 
+    def cancel_intent(self, intent_id: str) -> IntentResult:
+        """Give up a PaymentIntent that waits (for the customer's bank); its
+        state afterwards. One Stripe will not cancel (it succeeded meanwhile,
+        or was canceled already) is reported as it stands."""
+        try:
+            return self._result(self.client.v1.payment_intents.cancel(intent_id))
+        except stripe.InvalidRequestError:
+            return self.retrieve(intent_id)
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc)) from exc
+
     def recent_intents(self, since_epoch: int) -> list[IntentResult]:
         try:
             params = {"limit": 100}

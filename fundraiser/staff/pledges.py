@@ -13,7 +13,7 @@ from ..appeals.models import Appeal
 from ..donations import pledge_auth
 from ..extensions import db
 from ..matching import card_pledges
-from ..matching.models import CARD_SAVED, MatchPledge
+from ..matching.models import CARD_SAVED, PLEDGE_LAPSED, MatchPledge
 from ..payments import states
 from . import services
 from .auth import client_ip, staff_view
@@ -25,6 +25,8 @@ def charge_state(pledge: MatchPledge, charge) -> str:
     """One word for where a pledge's money stands, for the page."""
     if pledge.mode != CARD_SAVED:
         return "pay_now"
+    if pledge.status == PLEDGE_LAPSED:
+        return "lapsed"
     if charge is None:
         return "card_saved" if pledge.status != "closed" else "not_charged"
     if charge.status in states.COUNTED:

@@ -97,6 +97,35 @@ def test_a_friend_gives_through_a_pledge_link_and_the_pledger_page_shows_it(
     assert "Friends matching friends" in ledger and "Dana" in ledger
 
 
+def test_how_you_pay_starts_unchosen_and_a_pledge_without_a_choice_is_refused(client, db):
+    from fundraiser.payments.models import Payment
+    from tests.factories import create_appeal
+
+    appeal = create_appeal(db.session, slug="choose")
+    gift = create_donation(db.session, appeal)
+    payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    thanks = client.get(f"/give/{gift.public_id}/thanks")
+    modes = re.findall(rb'<input[^>]*name="mode"[^>]*>', thanks.data)
+    assert len(modes) == 2 and not any(b"checked" in m for m in modes)
+    before = db.session.scalar(select(func.count()).select_from(Payment))
+    for missing in ({}, {"mode": ""}, {"mode": "both"}):
+        refused = client.post(f"/give/{gift.public_id}/pledge", data={
+            "csrf_token": csrf_of(thanks.data), "amount": "50", "display_name": "Dana",
+            "agree": "y", **missing})
+        page = refused.data.decode()
+        assert refused.status_code == 422, missing
+        # beside the field, and in the summary linking to it
+        assert '<p class="field-error" id="mode-error">Please choose how you pay.</p>' in page
+        assert '<a href="#mode">Please choose how you pay.</a>' in page
+        assert 'aria-invalid="true" aria-describedby="mode-error"' in page \
+            or 'aria-describedby="mode-error" aria-invalid="true"' in page
+        assert 'value="50"' in page and 'value="Dana"' in page  # what was typed stays
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(MatchPledge)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == before
+
+
 def test_a_gift_when_the_pool_is_used_up_is_told_before_and_after(donor, appeal, client, db):
     matching.create_pool(db.session, appeal_id=appeal.id, currency="USD", cap_minor=1000,
                          sponsor_name="Ruth")

@@ -85,10 +85,10 @@ def test_offline_gift_selects_list_the_appeals_and_methods_and_keep_a_choice(db,
     assert [sel for _v, _l, sel in options(again.data, "method")] == [False, False, True]
 
 
-def test_the_donors_pledge_choice_starts_on_give_now(client, db):
+def test_the_donors_pledge_choice_starts_with_nothing_chosen(client, db):
     appeal = create_appeal(db.session, slug="shekels", currency="ILS")
     gift = create_donation(db.session, appeal)
     payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
     db.session.commit()
     thanks = client.get(f"/give/{gift.public_id}/thanks")
-    assert radios(thanks.data, "mode") == [("pay_now", True), ("card_saved", False)]
+    assert radios(thanks.data, "mode") == [("pay_now", False), ("card_saved", False)]
