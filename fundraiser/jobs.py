@@ -104,7 +104,8 @@ def _enqueue(func, args, kwargs, at_front: bool) -> Enqueued:
             return
         rq_queue.enqueue(func, args=args, kwargs=kwargs, job_id=handle.job_id,
                          retry=retry_policy(app), meta={"request_id": request_id},
-                         failure_ttl=30 * 24 * 3600, at_front=at_front)
+                         failure_ttl=30 * 24 * 3600, at_front=at_front,
+                         result_ttl=0)  # nothing reads a finished job: gone at once
 
     session = db.session()
     if session.in_transaction():
