@@ -24,7 +24,7 @@ run: compile-translations
 ## make test: the whole suite (unit, integration, functional, e2e), spread
 ## over TEST_WORKERS processes (pytest-xdist; each has its own PostgreSQL and
 ## Redis databases). TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 test: compile-translations
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -133,13 +134,51 @@ def database_url(backend, tmp_path, request):
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+_sqlite_template: Path | None = None
+
+
+def _migrated_sqlite() -> Path:
+    """A SQLite file migrated to head once per test process. Each test's new
+    database is a copy of it: running every migration for every test cost
+    ~0.3 s each, minutes over the suite (tests/integration/test_migrations.py
+    still runs the chain, up and down)."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        import sqlite3
+        import tempfile
+
+        from flask_migrate import upgrade
+
+        from fundraiser import create_app
+        from fundraiser.extensions import db
+
+        path = Path(tempfile.mkdtemp(prefix="fundraiser-head-")) / "head.sqlite"
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                          "STRIPE_API_BASE": "http://127.0.0.1:9"})
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+            db.engine.dispose()
+        with sqlite3.connect(path) as conn:  # one self-contained file to copy
+            conn.execute("PRAGMA journal_mode = DELETE")
+        conn.close()
+        _sqlite_template = path
+    return _sqlite_template
+
+
 def make_app(database_url, localstripe_base="http://127.0.0.1:9", **overrides):
     from fundraiser import create_app
 
     config = {"SQLALCHEMY_DATABASE_URI": database_url, "STRIPE_API_BASE": localstripe_base,
               **overrides}
+    fresh = False
+    if database_url.startswith("sqlite:///"):
+        path = Path(database_url[len("sqlite:///"):])
+        if not path.exists():
+            shutil.copyfile(_migrated_sqlite(), path)
+            fresh = True
     app = create_app(config)
-    if database_url.startswith("sqlite"):
+    if database_url.startswith("sqlite") and not fresh:
         with app.app_context():
             from flask_migrate import upgrade
 
