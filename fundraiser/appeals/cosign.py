@@ -68,6 +68,12 @@ def ask(session, appeal: Appeal, *, name: str, country: str = "", url: str = "",
                    country=fields["country"], url=fields["url"], email=email,
                    consent_contact=bool(consent), locale=locale, updated_at=now,
                    token_hash=token_hash(token), link_sent_at=now)
+    # One ask per appeal at a time (FOR NO KEY UPDATE on its row: gifts'
+    # foreign-key checks still pass). Two unique indexes (address, name) let
+    # racing INSERTs and merges deadlock on PostgreSQL, one asker getting a
+    # server error; in turn, the second finds the first's row and merges.
+    session.execute(select(Appeal.id).where(Appeal.id == appeal.id)
+                    .with_for_update(key_share=True))
     found = _matching(session, appeal.id, email, details["name_key"])
     if not found:
         try:
