@@ -104,16 +104,23 @@ def charge_pledges(due: list[int], say=log.info) -> None:
     say(f"{len(due)} pledge(s) closed")
 
 
+def _waited(find, setting: str, default_days: int) -> list[int]:
+    """`find(session, asked_before)` with the cutoff `setting` days ago; the
+    read-only transaction ends before anything acts on the ids."""
+    from .payments.models import utcnow
+
+    days = int(current_app.config.get(setting, default_days))
+    found = find(db.session, utcnow() - timedelta(days=days))
+    db.session.rollback()
+    return found
+
+
 def pledgers_to_remind() -> list[int]:
     """Pledges whose closing charge has waited PLEDGE_REMIND_AFTER_DAYS for
     the pledger's bank and whose pledger was not reminded yet."""
     from .matching import card_pledges as matching
-    from .payments.models import utcnow
 
-    days = int(current_app.config.get("PLEDGE_REMIND_AFTER_DAYS", 3))
-    waiting = matching.to_remind(db.session, utcnow() - timedelta(days=days))
-    db.session.rollback()
-    return waiting
+    return _waited(matching.to_remind, "PLEDGE_REMIND_AFTER_DAYS", 3)
 
 
 def remind_waiting_pledgers(say=log.info) -> int:
@@ -134,12 +141,8 @@ def pledges_to_lapse() -> list[int]:
     """Pledges whose closing charge has waited PLEDGE_LAPSE_AFTER_DAYS for the
     pledger's bank since they were asked."""
     from .matching import card_pledges as matching
-    from .payments.models import utcnow
 
-    days = int(current_app.config.get("PLEDGE_LAPSE_AFTER_DAYS", 14))
-    lapsing = matching.to_lapse(db.session, utcnow() - timedelta(days=days))
-    db.session.rollback()
-    return lapsing
+    return _waited(matching.to_lapse, "PLEDGE_LAPSE_AFTER_DAYS", 14)
 
 
 def lapse_waiting_pledges(say=log.info) -> int:

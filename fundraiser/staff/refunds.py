@@ -139,9 +139,9 @@ def _record_offline(form, appeal):
             email=form.email.data, method=form.method.data, received_on=form.received_on.data,
             note=form.note.data or "", actor=current_user, ip=client_ip(),
             limits=current_limits())
-    except donations.CurrencyRefused:  # the rate went between the check and now
+    except donations.CurrencyRefused as exc:  # the rate went between the check and now
         db.session.rollback()
-        form.currency.errors.append(_currency_refused(appeal, currency))
+        form.currency.errors.append(_refusal(appeal, currency, exc))
         return render_template("staff/offline_gift.html", form=form), 422
     commit()
     flash(_("Recorded %(amount)s from %(name)s.", amount=_money(amount.minor, amount.currency),
@@ -154,13 +154,17 @@ def _currency_refused(appeal, currency: str) -> str:
     try:
         donations.gift_quote(db.session, appeal, currency)
     except donations.CurrencyRefused as exc:
-        if str(exc) == donations.NOT_ACCEPTED:
-            return _("This appeal does not take %(currency)s. It takes %(accepted)s.",
-                     currency=currency, accepted=", ".join(appeal.accepted_currencies))
-        return _("There is no exchange rate from %(currency)s to %(appeal_currency)s, so "
-                 "the gift cannot be counted. Set one on the exchange rates page first.",
-                 currency=currency, appeal_currency=appeal.currency)
+        return _refusal(appeal, currency, exc)
     return ""
+
+
+def _refusal(appeal, currency: str, exc: Exception) -> str:
+    if str(exc) == donations.NOT_ACCEPTED:
+        return _("This appeal does not take %(currency)s. It takes %(accepted)s.",
+                 currency=currency, accepted=", ".join(appeal.accepted_currencies))
+    return _("There is no exchange rate from %(currency)s to %(appeal_currency)s, so "
+             "the gift cannot be counted. Set one on the exchange rates page first.",
+             currency=currency, appeal_currency=appeal.currency)
 
 
 @bp.post("/donations/<int:donation_id>/void")
