@@ -188,3 +188,20 @@ def in_threads(app, db, work, args, timeout: float = 180):
         t.join(timeout=timeout)
     assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
     return errors
+
+
+@contextmanager
+def count_statements(engine):
+    """The SQL statements `engine` runs inside the block, as a list."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from .. import signals
 from ..after_commit import after_commit
 from ..appeals.models import Appeal
-from .models import Donation
+from .services import gift_of
 
 
 def drop_after_commit(session, appeal_id: int | None) -> None:
@@ -24,11 +24,12 @@ def drop_after_commit(session, appeal_id: int | None) -> None:
         _drop_slug_after_commit(session, select(Appeal.slug).where(Appeal.id == appeal_id))
 
 
-def _drop_slug_after_commit(session, slug_query) -> None:
+def _drop_slug_after_commit(session, slug_query, slug: str | None = None) -> None:
     cache = current_app.extensions["fundraiser.public_cache"]
     if cache.backend is None:
         return
-    slug = session.scalar(slug_query) if slug_query is not None else None
+    if slug is None and slug_query is not None:
+        slug = session.scalar(slug_query)
     if slug is None:
         after_commit(session, cache.clear)
     else:
@@ -37,8 +38,8 @@ def _drop_slug_after_commit(session, slug_query) -> None:
 
 def _on_payment(sender, payment_id: int, session, **_kw):
     # A payment without a gift row (a saved-card pledge's charge): drop all.
-    _drop_slug_after_commit(session, select(Appeal.slug).join(
-        Donation, Donation.appeal_id == Appeal.id).where(Donation.payment_id == payment_id))
+    gift = gift_of(session, payment_id)
+    _drop_slug_after_commit(session, None, gift.slug if gift is not None else None)
 
 
 def _on_breaker(sender, appeal_id: int, session, **_kw):

@@ -4,6 +4,7 @@ donor and share link a payment belongs to, and hand matching plain facts
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from sqlalchemy import exists, select
@@ -16,7 +17,7 @@ from ..matching import services as matching
 from ..payments import states
 from ..payments.models import Payment, utcnow
 from .models import Donation, Subscription
-from .services import fix_rate, net_in_appeal_currency
+from .services import fix_rate, gift_of, net_in_appeal_currency
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,23 @@ _EVER_GIVEN = (*states.COUNTED, states.REFUNDED, states.DISPUTED, states.DISPUTE
 
 def gift_facts(session, donation: Donation, net_minor: int, at,
                currency: str | None = None) -> rules.Gift:
-    earlier = session.scalar(select(exists().where(
+    return dataclasses.replace(
+        _gift(donation, net_minor, at, currency, _is_monthly(session, donation)),
+        is_first_time=_first_time(session, donation, at))
+
+
+def _gift(donation: Donation, net_minor: int, at, currency: str | None,
+          monthly: bool) -> rules.Gift:
+    return rules.Gift(amount_minor=net_minor, currency=currency or donation.currency, at=at,
+                      email=donation.email, is_monthly=monthly)
+
+
+def _first_time(session, donation: Donation, at) -> bool:
+    """No earlier gift of this donor's (by email) was ever a real gift."""
+    return not session.scalar(select(exists().where(
         Donation.email == donation.email, Donation.id != donation.id,
         Donation.payment_id == Payment.id, Payment.status.in_(_EVER_GIVEN),
         Payment.succeeded_at.is_not(None), Payment.succeeded_at <= at)))
-    return rules.Gift(amount_minor=net_minor, currency=currency or donation.currency, at=at,
-                      email=donation.email, is_first_time=not earlier,
-                      is_monthly=_is_monthly(session, donation))
 
 
 def _is_monthly(session, donation: Donation) -> bool:
@@ -54,25 +65,27 @@ def _allocate(session, payment_id: int, reason: str,
     payment's gift when the caller has it already."""
     if matching.activate_pledge_funded_by(session, payment_id) is not None:
         return None, None  # the pledger's own money, given to be unlocked by friends
-    if donation is None:
-        donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
-    if donation is None:
+    gift = gift_of(session, payment_id)
+    if gift is None:
         return None, None
+    donation = donation or gift.donation
     # Pools (and pledges) are in the appeal's currency: a gift in another is
     # matched on its converted amount, rounded down, stored with the gift.
-    currency = donation.appeal.currency
+    currency = gift.currency
     if not match_figures.could_match(session, appeal_id=donation.appeal_id,
                                      currency=currency,
                                      pledge_code=donation.source or None):
         return donation, 0
-    net, paid_currency = match_ledger.payment_net(session, payment_id)
-    at = session.scalar(select(Payment.succeeded_at).where(Payment.id == payment_id)) \
-        or utcnow()
+    amount, refunded, paid_currency, at = session.execute(
+        select(Payment.amount_minor, Payment.refunded_minor, Payment.currency,
+               Payment.succeeded_at).where(Payment.id == payment_id)).one()
+    net = amount - refunded
     paid = (net, paid_currency) if paid_currency != currency else None
     entries = match_ledger.allocate(
         session, appeal_id=donation.appeal_id, payment_id=payment_id,
-        gift=gift_facts(session, donation, net_in_appeal_currency(donation, net), at,
-                        currency),
+        gift=_gift(donation, net_in_appeal_currency(donation, net, currency),
+                   at or utcnow(), currency, _is_monthly(session, donation)),
+        first_time=lambda: _first_time(session, donation, at or utcnow()),
         pledge_code=donation.source or None, reason=reason, paid=paid)
     if entries:
         log.info("payment %s matched %s", payment_id, sum(e.amount_minor for e in entries))
@@ -103,9 +116,9 @@ def on_refunded(sender, payment_id: int, session, amount_minor: int = 0, **_kw):
     if match_ledger.withdraw_pledge_funded_by(session, payment_id, "pledge_withdrawn"):
         return
     net, _currency = match_ledger.payment_net(session, payment_id)
-    donation = session.scalar(select(Donation).where(Donation.payment_id == payment_id))
-    if donation is not None:  # matches are in the appeal's currency; so is the basis
-        net = net_in_appeal_currency(donation, net)
+    gift = gift_of(session, payment_id)
+    if gift is not None:  # matches are in the appeal's currency; so is the basis
+        net = net_in_appeal_currency(gift.donation, net, gift.currency)
     match_ledger.reverse(session, payment_id, net, "refund")
 
 

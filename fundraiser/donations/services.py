@@ -44,17 +44,46 @@ def gift_quote(session, appeal: Appeal, currency: str) -> rates.Quote:
     return found
 
 
+@dataclass(frozen=True)
+class GiftOf:
+    """A payment's gift, with what its listeners need of the appeal."""
+
+    donation: Donation
+    slug: str
+    currency: str  # the appeal's
+
+
+def gift_of(session, payment_id: int) -> GiftOf | None:
+    """The gift whose payment this is (None for a payment without one: a
+    pledge's own money). One query per payment and transaction, however many
+    of a payment's listeners ask (matching, receipts, monthly gifts, the
+    public cache); the answer is forgotten when the transaction ends."""
+    own = session.registry() if hasattr(session, "registry") else session  # scoped or not
+    tx, known = own.info.get("fundraiser.gift_of", (None, {}))
+    if tx is None or tx is not own.get_transaction():
+        known = {}
+    if payment_id not in known:
+        row = session.execute(select(Donation, Appeal.slug, Appeal.currency)
+                              .join(Appeal, Appeal.id == Donation.appeal_id)
+                              .where(Donation.payment_id == payment_id)).first()
+        known[payment_id] = None if row is None else GiftOf(*row)
+        own.info["fundraiser.gift_of"] = (own.get_transaction(), known)
+    return known[payment_id]
+
+
 def fix_rate(session, payment_id: int) -> Donation | None:
     """The gift succeeded: its rate and converted amount are fixed now, at
     today's rates, once (a later event or rate change never moves them). If
     the table has lost the rate since the gift started, the quote it started
     with stands — a real rate, never a guess."""
-    donation = by_payment_id(session, payment_id)
-    if donation is None or donation.rate_fixed_at is not None \
-            or donation.currency == donation.appeal.currency:
+    gift = gift_of(session, payment_id)
+    if gift is None:
+        return None
+    donation = gift.donation
+    if donation.rate_fixed_at is not None or donation.currency == gift.currency:
         return donation
     values = {"rate_fixed_at": utcnow()}
-    found = rates.quote(session, donation.currency, donation.appeal.currency)
+    found = rates.quote(session, donation.currency, gift.currency)
     if found is not None:
         values.update(rate=str(found.rate), rate_date=found.rate_date,
                       converted_minor=found.convert(donation.amount_minor))
@@ -65,9 +94,12 @@ def fix_rate(session, payment_id: int) -> Donation | None:
     return donation
 
 
-def net_in_appeal_currency(donation: Donation, net_minor: int) -> int:
-    """A gift's net amount (after refunds) as it counts for its appeal."""
-    if donation.converted_minor is None or donation.currency == donation.appeal.currency:
+def net_in_appeal_currency(donation: Donation, net_minor: int,
+                           appeal_currency: str | None = None) -> int:
+    """A gift's net amount (after refunds) as it counts for its appeal
+    (`appeal_currency`: the appeal's, when the caller knows it)."""
+    if donation.converted_minor is None \
+            or donation.currency == (appeal_currency or donation.appeal.currency):
         return net_minor
     return share_of(donation.converted_minor, donation.amount_minor, net_minor)
 

@@ -25,6 +25,7 @@ from ..payments import states
 from ..payments.gateway import CardDeclined, GatewayError, IntentResult, MalformedEvent
 from ..payments.models import Payment, utcnow
 from .models import Donation, Subscription
+from .services import gift_of
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +293,8 @@ def _mail_failure(session, sub: Subscription) -> None:
 def on_payment_succeeded(sender, payment_id: int, session, **_kw):
     """The first instalment went through (by the card page or a webhook):
     the monthly gift is running."""
-    sub_id = session.scalar(select(Donation.subscription_id)
-                            .where(Donation.payment_id == payment_id))
+    gift = gift_of(session, payment_id)
+    sub_id = gift.donation.subscription_id if gift is not None else None
     if sub_id is not None:
         session.execute(update(Subscription).where(Subscription.id == sub_id,
                                                    Subscription.status == INCOMPLETE)

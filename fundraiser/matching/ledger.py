@@ -5,15 +5,19 @@ Only `_record()` writes ledger rows. Counters (`remaining_minor` on a pool or
 pledge) change only under a row lock taken in one global order — the payment
 (already locked by `transition_to`), then the pledge, then pools by id — with
 a conditional UPDATE that cannot take a counter below zero or above its cap.
-On SQLite every transaction is BEGIN IMMEDIATE, so the whole allocation runs
-under the database's single write lock.
+A gift matched whole by one pool takes no lock before that UPDATE, which
+locks the pool's row itself (see `allocate`). On SQLite every transaction
+is BEGIN IMMEDIATE, so the whole allocation runs under the database's
+single write lock.
 
 Services take the session and flush; they never commit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import func, select, update
 
@@ -48,12 +52,26 @@ def lock_remaining(session, model, row_id) -> int | None:
                           .with_for_update(key_share=True))
 
 
-def _take(session, model, row_id, amount) -> None:
-    result = session.execute(
-        update(model).where(model.id == row_id, model.remaining_minor >= amount)
+# What a pool's draw depends on besides its remaining amount.
+POOL_RULES = ("ratio_match", "ratio_gift", "starts_at", "ends_at", "per_gift_limit_minor",
+              "min_gift_minor", "first_time_only", "monthly_rule")
+
+
+def _try_take(session, model, row_id, amount, unchanged: dict | None = None) -> bool:
+    """Draw `amount` if the row still has it and its `unchanged` columns still
+    hold those values (the UPDATE takes the row lock and, on PostgreSQL,
+    checks again on the row as a concurrent writer committed it). False when
+    not: nothing was taken."""
+    same = [getattr(model, k).is_not_distinct_from(v) for k, v in (unchanged or {}).items()]
+    return session.execute(
+        update(model).where(model.id == row_id, model.remaining_minor >= amount, *same)
         .values(remaining_minor=model.remaining_minor - amount)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # cannot happen under the row lock; be loud if it does
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _take(session, model, row_id, amount) -> None:
+    if not _try_take(session, model, row_id, amount):
+        # cannot happen under the row lock; be loud if it does
         raise RuntimeError(f"{model.__tablename__} {row_id}: remaining changed under its lock")
 
 
@@ -73,22 +91,49 @@ def net_for_payment(session, payment_id: int) -> int:
 
 def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift,
              pledge_code: str | None = None, reason: str = "gift",
-             paid: tuple[int, str] | None = None) -> list[MatchEntry]:
+             paid: tuple[int, str] | None = None,
+             first_time: Callable[[], bool] | None = None) -> list[MatchEntry]:
     """Match a succeeded gift: its pledge (when it came through a friend's
     link), then the appeal's pools in draw order. Writes one allocation row
     per source that gave something, all with one group id. A payment that
     already holds a match is not matched again. `gift` is in the pools'
     currency; for a gift paid in another, `paid` is (net minor, currency) as
-    paid, kept on each row beside the converted basis."""
+    paid, kept on each row beside the converted basis. `first_time` says
+    whether the donor gives for the first time; it is asked (a query) only
+    when a source matches first-time donors only.
+
+    The common case — one pool with enough left for the whole match — draws
+    with one conditional UPDATE and no lock taken before it, so the pool's
+    row is locked only from that UPDATE to the commit (many gifts at once on
+    one pool wait on each other for that long only). Anything else (a pledge,
+    a pool running short, a draw across sources) plans again under row locks
+    with the figures found there."""
     if gift.amount_minor <= 0 or net_for_payment(session, payment_id) != 0:
         return []
     pledge = pledge_by_code(session, pledge_code)
     if pledge is not None and (pledge.appeal_id != appeal_id or pledge.status != PLEDGE_ACTIVE):
         pledge = None
-    pool_ids = list(session.scalars(
-        select(MatchPool.id).where(MatchPool.appeal_id == appeal_id,
-                                   MatchPool.currency == gift.currency)
-        .order_by(MatchPool.id)))
+    pools = session.scalars(
+        select(MatchPool).where(MatchPool.appeal_id == appeal_id,
+                                MatchPool.currency == gift.currency)
+        .order_by(MatchPool.id).execution_options(populate_existing=True)).all()
+    if first_time is not None and any(p.first_time_only for p in pools):
+        gift = dataclasses.replace(gift, is_first_time=first_time())
+    draw = dict(session=session, appeal_id=appeal_id, payment_id=payment_id, gift=gift,
+                reason=reason, paid=paid)
+    if pledge is None and pools:
+        unlocked = [pool_source(p) for p in pools]
+        steps = rules.plan(gift, unlocked)
+        if not steps:
+            return []
+        pool = next((p for p in pools if p.id == steps[0].source.id), None)
+        # Planned on figures read without a lock: drawn only if the pool still
+        # has the amount and the rules it was planned by (a sponsor's change
+        # committed meanwhile means planning again, under the lock).
+        if _whole_from_first(gift, unlocked, steps) and _try_take(
+                session, MatchPool, pool.id, steps[0].take_minor,
+                {k: getattr(pool, k) for k in POOL_RULES}):
+            return _write(steps, [(MatchPool, pool.id)], **draw)
     # Lock in the global order: pledge, then pools by id. Read the numbers
     # under the lock, then draw in the documented draw order.
     sources = []
@@ -96,26 +141,41 @@ def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift,
         lock_remaining(session, MatchPledge, pledge.id)
         session.refresh(pledge)
         sources.append((pledge_source(pledge), MatchPledge, pledge.id))
-    if pool_ids:
+    if pools:
         locked = session.scalars(
-            select(MatchPool).where(MatchPool.id.in_(pool_ids)).order_by(MatchPool.id)
-            .with_for_update(key_share=True)
+            select(MatchPool).where(MatchPool.id.in_([p.id for p in pools]))
+            .order_by(MatchPool.id).with_for_update(key_share=True)
             .execution_options(populate_existing=True)).all()
         sources += [(pool_source(p), MatchPool, p.id) for p in locked]
     steps = rules.plan(gift, [s for s, _m, _i in sources])
-    group_id = uuid.uuid4().hex
-    entries = []
     for step in steps:
         model = MatchPledge if step.source.kind == "pledge" else MatchPool
         _take(session, model, step.source.id, step.take_minor)
-        entries.append(_record(
-            session, group_id=group_id, kind=ALLOCATION, appeal_id=appeal_id,
-            payment_id=payment_id, currency=gift.currency, amount_minor=step.take_minor,
-            basis_minor=gift.amount_minor, reason=reason, paid=paid,
-            **({"pledge_id": step.source.id} if model is MatchPledge
-               else {"pool_id": step.source.id})))
+    return _write(steps, [(m, i) for _s, m, i in sources], **draw)
+
+
+def _whole_from_first(gift: rules.Gift, sources: list[rules.Source],
+                      steps: list[rules.Step]) -> bool:
+    """The plan is one draw, from the first source the gift may draw on, and
+    that source's figure did not cut it short: under a lock, with a figure at
+    least as large, the plan would be the same."""
+    first = next((s for s in sorted(sources, key=rules.draw_order)
+                  if rules.eligible(s, gift)), None)
+    step = steps[0]
+    return (len(steps) == 1 and step.source is first
+            and step.take_minor == rules.wanted(first, gift.amount_minor, gift))
+
+
+def _write(steps, touched, *, session, appeal_id, payment_id, gift, reason, paid):
+    group_id = uuid.uuid4().hex
+    entries = [_record(
+        session, group_id=group_id, kind=ALLOCATION, appeal_id=appeal_id,
+        payment_id=payment_id, currency=gift.currency, amount_minor=step.take_minor,
+        basis_minor=gift.amount_minor, reason=reason, paid=paid,
+        **({"pledge_id": step.source.id} if step.source.kind == "pledge"
+           else {"pool_id": step.source.id})) for step in steps]
     session.flush()
-    for _s, model, row_id in sources:
+    for model, row_id in touched:
         expire_row(session, model, row_id)
     return entries
 

@@ -276,3 +276,27 @@ def test_a_saved_card_pledge_whose_closing_charge_fails_is_withdrawn(db, client)
     assert db.session.get(type(pledge), pledge.id).status == "withdrawn"
     assert matched(db, friend.payment_id) == 0
     assert client.get("/api/v1/appeals/test-appeal").get_json()["matched_minor"] == 0
+
+
+def test_a_payments_gift_is_read_once_per_transaction_and_never_across_one(db):
+    """Matching, monthly gifts and the public cache each ask which gift and
+    appeal a payment belongs to; they share one answer within a transaction,
+    and a later transaction reads again (an appeal renamed meanwhile drops the
+    page under its new address, not the old one)."""
+    from fundraiser.appeals.models import Appeal
+    from fundraiser.donations.services import gift_of
+
+    appeal = create_appeal(db.session, slug="first-name")
+    payment_id = create_donation(db.session, appeal, amount_minor=1_000).payment_id
+    db.session.commit()
+    asked = []
+    with support.count_statements(db.engine) as statements:
+        asked.append(gift_of(db.session, payment_id).slug)
+        asked.append(gift_of(db.session, payment_id).slug)
+    assert asked == ["first-name", "first-name"]
+    assert [s.split()[0] for s in statements if s != "BEGIN IMMEDIATE"] == ["SELECT"]
+    db.session.execute(update(Appeal).where(Appeal.id == appeal.id).values(slug="new-name"))
+    db.session.commit()
+    assert gift_of(db.session, payment_id).slug == "new-name"
+    db.session.rollback()
+    assert gift_of(db.session, 999_999) is None

@@ -164,3 +164,16 @@ def test_plan_never_overdraws_and_never_matches_a_unit_twice(amount, pools):
                                                s.source.ratio_gift)
         if s.source.per_gift_limit_minor is not None:
             assert s.take_minor <= s.source.per_gift_limit_minor
+
+
+def test_a_lock_free_draw_checks_every_pool_rule_a_plan_reads():
+    """A gift matched whole by one pool is drawn without a lock, on the
+    condition that the pool's rules are still those it was planned by
+    (ledger.POOL_RULES). A rule added to pools but not to that list would let
+    a gift be matched by rules a sponsor had just changed."""
+    from dataclasses import fields
+
+    from fundraiser.matching import ledger
+
+    not_rules = {"kind", "id", "currency", "remaining_minor", "owner_email"}
+    assert {f.name for f in fields(rules.Source)} - not_rules == set(ledger.POOL_RULES)
