@@ -102,10 +102,15 @@ def _enqueue(func, args, kwargs, at_front: bool) -> Enqueued:
         if rq_queue is None:
             _run_inline(handle, func, args, kwargs, request_id)
             return
+        # One round trip: RQ writes the job and pushes it in our pipeline
+        # (MULTI/EXEC) instead of two of its own.
+        pipe = rq_queue.connection.pipeline()
         rq_queue.enqueue(func, args=args, kwargs=kwargs, job_id=handle.job_id,
                          retry=retry_policy(app), meta={"request_id": request_id},
                          failure_ttl=30 * 24 * 3600, at_front=at_front,
-                         result_ttl=0)  # nothing reads a finished job: gone at once
+                         result_ttl=0,  # nothing reads a finished job: gone at once
+                         pipeline=pipe)
+        pipe.execute()
 
     session = db.session()
     if session.in_transaction():

@@ -64,6 +64,8 @@ def configure(app: Flask) -> None:
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+        # fontTools narrates every font subset at INFO: ~40 lines per PDF.
+        logging.getLogger("fontTools").setLevel(logging.WARNING)
     for handler in root.handlers:
         if getattr(handler, "_fundraiser", False):
             handler.setFormatter(JsonFormatter() if app.config.get("LOG_FORMAT") == "json"
