@@ -33,6 +33,7 @@ PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 WORKERS = 4
 JOB_WORKERS = 2          # RQ worker processes applying webhook events (P3)
+MAILERS = 1              # and one sending the receipts, at nice 10 (Procfile)
 P4_PROCESSES, P4_THREADS = 4, 8
 WEBHOOK_SECRET = "whsec_bench"
 RESULTS = []
@@ -409,16 +410,19 @@ def pool_gifts(n, processes=P4_PROCESSES, threads=P4_THREADS):
                                 "shape": f"{processes} processes × {threads} threads"}
 
 
-def job_workers(env, count=JOB_WORKERS):
-    """RQ workers, as `Procfile`'s worker line starts them. They stay in this
-    session: Linux gives each new session its own scheduling group
-    (autogroup), so two workers in two groups got two thirds of the CPU and
-    the four web workers, together in one group, a third (84 webhooks
-    acknowledged a second, against 152 with all in one group)."""
-    return [subprocess.Popen([sys.executable, "-m", "flask", "--app", "fundraiser", "worker"],
-                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-            for _ in range(count)]
+def job_workers(env, count=JOB_WORKERS, mailers=MAILERS):
+    """RQ workers as `Procfile`'s `worker` and `mailer` lines start them:
+    `count` on the money queue, `mailers` on the mail queue at nice 10. They
+    stay in this session: Linux gives each new session its own scheduling
+    group (autogroup), where nice means nothing to the others, and two
+    workers in two groups got two thirds of the CPU and the four web
+    workers, together in one group, a third (84 webhooks acknowledged a
+    second, against 152 with all in one group)."""
+    flask = [sys.executable, "-m", "flask", "--app", "fundraiser", "worker", "--queue"]
+    lines = ([flask + ["fundraiser"]] * count
+             + [["nice", "-n", "10", *flask, "fundraiser-mail"]] * mailers)
+    return [subprocess.Popen(line, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL) for line in lines]
 
 
 def wait_applied(n, timeout=120):
@@ -519,7 +523,8 @@ def main():
         p2_304 = (wrk(json_url, seconds, headers=(f"If-None-Match: {etag}",))
                   if etag else None)
         rss_before = app.worker_rss_mb()
-        say(f"posting {len(deliveries)} signed webhooks; {JOB_WORKERS} RQ workers apply them")
+        say(f"posting {len(deliveries)} signed webhooks; {JOB_WORKERS} RQ workers apply them, "
+            f"{MAILERS} mailer at nice 10 sends the receipts")
         workers = job_workers(env)
         try:
             elapsed, statuses, errors = post_events(app.url + "/webhooks/stripe", deliveries)
@@ -572,6 +577,7 @@ def main():
            passed=p3_rate >= 300 and books_ok and applied_after <= 10, events_stored=stored,
            gifts_counted=raised[1], deliveries=len(deliveries), statuses=statuses,
            applied_within_s_of_last_ack=round(applied_after, 2), job_workers=JOB_WORKERS,
+           mailers=MAILERS,
            target="≥ 300 events/s acknowledged, every one applied once within 10 s")
     say("bare conditional UPDATE commits (32 threads), then real gifts on one pool "
         f"({P4_PROCESSES} processes × {P4_THREADS} threads)")
@@ -600,7 +606,7 @@ def main():
     (out / "latest.json").write_text(json.dumps({
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count(),
         "gunicorn": f"sync × {WORKERS}", "load": "wrk -t2 -c32", "seconds": seconds,
-        "redis": REDIS_URL, "job_workers": JOB_WORKERS,
+        "redis": REDIS_URL, "job_workers": JOB_WORKERS, "mailers": MAILERS,
         "baselines": {"bare_page": bare_page, "bare_json": bare_json,
                       "bare_bytes": bare_bytes},
         "results": RESULTS}, indent=2, default=str))

@@ -9,7 +9,9 @@ observes its effects at once.
 
 Job functions take plain values (ids, not rows) and are decorated with
 `@job`: each run gets a fresh app context (so its own database session), and
-carries the request id of the request that queued it, for the logs.
+carries the request id of the request that queued it, for the logs. Mail
+(receipts, letters) is `@mail_job` and waits on its own queue, so it never
+delays money (webhook events, reconcile, charges).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "fundraiser"
+QUEUE_NAME = "fundraiser"  # money first: webhook events, reconcile, charges, sweeps
+MAIL_QUEUE_NAME = "fundraiser-mail"  # receipts (a PDF each), letters, statements
+QUEUE_NAMES = (QUEUE_NAME, MAIL_QUEUE_NAME)  # what a worker takes by default, in this order
 DEFAULT_RETRY_INTERVALS = (10, 60, 300)  # seconds before the 1st, 2nd, 3rd retry
 
 # The request id an inline run carries (a queued run has it in its job's meta).
@@ -48,20 +52,27 @@ class Enqueued:
     result: Any = None
 
 
-def queue(app=None):
-    """The app's RQ queue, or None when no Redis is configured."""
+def queue(app=None, name: str = QUEUE_NAME):
+    """The app's RQ queue `name`, or None when no Redis is configured."""
     app = app or current_app._get_current_object()
     url = app.config.get("REDIS_URL") or ""
     if not url:
         return None
-    found = app.extensions.get("fundraiser.job_queue")
-    if found is None:
+    known = app.extensions.setdefault("fundraiser.job_queues", {})
+    if name not in known:
         import redis
         from rq import Queue
 
-        found = Queue(QUEUE_NAME, connection=redis.Redis.from_url(url))
-        app.extensions["fundraiser.job_queue"] = found
-    return found
+        connection = next(iter(known.values())).connection if known \
+            else redis.Redis.from_url(url)
+        known[name] = Queue(name, connection=connection)
+    return known[name]
+
+
+def queues(app=None) -> list:
+    """Every queue, money first; empty without Redis."""
+    found = [queue(app, name) for name in QUEUE_NAMES]
+    return [q for q in found if q is not None]
 
 
 def retry_policy(app):
@@ -73,28 +84,19 @@ def retry_policy(app):
 
 def enqueue(func, *args, **kwargs) -> Enqueued:
     """Run the `@job` function `func(*args, **kwargs)` once the current
-    transaction commits (at once when none is open): on the queue with Redis,
-    inline without. A failure to queue is logged, never undoes the commit."""
-    return _enqueue(func, args, kwargs, at_front=False)
+    transaction commits (at once when none is open): on its queue with Redis
+    (the mail queue for a `@mail_job`), inline without. A failure to queue is
+    logged, never undoes the commit."""
+    return _enqueue(func, args, kwargs)
 
 
-def enqueue_first(func, *args, **kwargs) -> Enqueued:
-    """`enqueue`, but ahead of every job already waiting (RQ's `at_front`):
-    money before mail. A webhook event is applied before the receipts and
-    letters queued earlier, so a burst of gifts is counted within seconds
-    while their receipts follow. Among themselves such jobs run newest
-    first, which is harmless for what uses it: events are applied in any
-    order (payments.services)."""
-    return _enqueue(func, args, kwargs, at_front=True)
-
-
-def _enqueue(func, args, kwargs, at_front: bool) -> Enqueued:
+def _enqueue(func, args, kwargs) -> Enqueued:
     from . import logs
 
     app = current_app._get_current_object()
     handle = Enqueued()
     request_id = logs.current_request_id()
-    rq_queue = queue(app)
+    rq_queue = queue(app, getattr(func, "queue_name", QUEUE_NAME))
     if rq_queue is not None:
         handle.job_id = uuid.uuid4().hex
 
@@ -107,7 +109,7 @@ def _enqueue(func, args, kwargs, at_front: bool) -> Enqueued:
         pipe = rq_queue.connection.pipeline()
         rq_queue.enqueue(func, args=args, kwargs=kwargs, job_id=handle.job_id,
                          retry=retry_policy(app), meta={"request_id": request_id},
-                         failure_ttl=30 * 24 * 3600, at_front=at_front,
+                         failure_ttl=30 * 24 * 3600,
                          result_ttl=0,  # nothing reads a finished job: gone at once
                          pipeline=pipe)
         pipe.execute()
@@ -167,7 +169,17 @@ def job(fn):
     return run
 
 
-@job
+def mail_job(fn):
+    """A `@job` that goes on the mail queue: a burst of gifts queues a
+    receipt each, and no receipt delays the next webhook event or any other
+    money job, however many wait. A worker takes money first (QUEUE_NAMES);
+    a mail-only worker can run apart, at a lower CPU priority (Procfile)."""
+    run = job(fn)
+    run.queue_name = MAIL_QUEUE_NAME
+    return run
+
+
+@mail_job
 def send_email(subject: str, body: str, to: list[str], what: str = "") -> None:
     """Mail as a job: an SMTP failure raises, so the queue retries it."""
     from flask_mailman import EmailMessage

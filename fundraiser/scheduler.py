@@ -154,18 +154,23 @@ def _require_queue():
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+@click.option("--queue", "names", multiple=True, type=click.Choice(jobs.QUEUE_NAMES),
+              help="Take jobs from this queue only (repeatable). Default: every queue, "
+                   f"{jobs.QUEUE_NAME} (money) before {jobs.MAIL_QUEUE_NAME}.")
 @with_appcontext
-def worker_command(burst):
+def worker_command(burst, names):
     """Run queued jobs (webhook events, receipts, reconcile…) until stopped."""
     from rq import SimpleWorker
 
     queue = _require_queue()
+    taken = [jobs.queue(name=name) for name in jobs.QUEUE_NAMES if name in names] \
+        if names else jobs.queues()
     jobs.set_worker_app(current_app._get_current_object())
     # SimpleWorker runs jobs in this process: they are short database work,
     # and a fork per job would cost a new database connection each time.
     # with_scheduler: this worker also moves retries (back-off) back to the
     # queue when due; RQ lets one worker per queue do it at a time.
-    worker = SimpleWorker([queue], connection=queue.connection)
+    worker = SimpleWorker(taken, connection=queue.connection)
     worker.work(burst=burst, with_scheduler=True)
 
 

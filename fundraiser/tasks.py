@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import current_app
 
 from .extensions import db
-from .jobs import enqueue_first, job
+from .jobs import enqueue, job
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ def requeue_unapplied_events(older_than_seconds: int | None = None) -> int:
     lost = services.unapplied_event_ids(db.session, timedelta(seconds=older_than_seconds))
     db.session.rollback()
     for event_id in lost:
-        enqueue_first(apply_webhook_event, event_id)
+        enqueue(apply_webhook_event, event_id)
     if lost:
         log.warning("%s stored webhook event(s) were not applied; queued again", len(lost))
     return len(lost)

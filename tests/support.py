@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import requests
 from werkzeug.serving import make_server
 
-from fundraiser.jobs import job
+from fundraiser.jobs import job, mail_job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -158,6 +158,24 @@ def worker_env(database_url: str, redis_url: str, **extra) -> dict:
 def failing_job(label):
     """A job that always raises (for the retry and staff-page tests)."""
     raise RuntimeError(f"the partner service refused {label}")
+
+
+@mail_job
+def failing_mail_job(label):
+    """The same, on the mail queue."""
+    raise RuntimeError(f"the mail service refused {label}")
+
+
+def run_burst_worker(db, **work):
+    """A worker taking from every queue (money first) until they are empty,
+    as `flask worker --burst` does, in this process."""
+    from rq import SimpleWorker
+
+    from fundraiser import jobs
+
+    db.session.rollback()  # the test's own transaction (SQLite: the write lock) ends first
+    queues = jobs.queues()
+    SimpleWorker(queues, connection=queues[0].connection).work(burst=True, **work)
 
 
 def in_threads(app, db, work, args, timeout: float = 180):

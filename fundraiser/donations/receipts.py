@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from ..appeals import services as appeals
 from ..appeals.models import Appeal
-from ..jobs import enqueue, job, queue, send_email
+from ..jobs import enqueue, mail_job, queue, send_email
 from ..matching import card_pledges
 from ..matching import ledger as match_ledger
 from ..money import Money
@@ -43,7 +43,7 @@ def send_receipt(session, payment_id: int, donation=None,
         enqueue(prepare_receipt, payment_id, matched_minor)
 
 
-@job
+@mail_job
 def prepare_receipt(payment_id: int, matched_minor: int | None = None) -> None:
     """The queued receipt: claimed, numbered and worded in one transaction; a
     failure before the commit leaves it unclaimed, and the queue retries."""
@@ -82,7 +82,7 @@ def _prepare(session, payment_id: int, matched_minor: int | None, donation=None)
     return True
 
 
-@job
+@mail_job
 def send_receipt_email(facts: dict, subject: str, body: str, to: list[str],
                        what: str = "") -> None:
     """The receipt email with its PDF attached (unless RECEIPT_PDF_ATTACHED

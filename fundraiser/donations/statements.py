@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..appeals import services as appeals
 from ..extensions import db
-from ..jobs import enqueue, job
+from ..jobs import enqueue, mail_job
 from ..money import Money
 from ..payments import states
 from ..payments.models import Payment, utcnow
@@ -195,7 +195,7 @@ def render_statement(session, statement: Statement, org: Organisation) -> bytes:
         return page.output()
 
 
-@job
+@mail_job
 def send_statement_email(email: str, year: int) -> None:
     """The statement for (email, year), rendered and mailed now. An SMTP
     failure raises, so the queue retries it."""

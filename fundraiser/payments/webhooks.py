@@ -37,9 +37,10 @@ def stripe_webhook():
         return jsonify(error="invalid signature or payload"), 400
     try:
         stored = services.store_event(db.session, event)
-        # Ahead of waiting receipts and mail: the money is counted first.
+        # On the money queue: no receipt or letter waiting on the mail
+        # queue delays it (jobs.QUEUE_NAMES).
         queued = (None if stored == "duplicate"
-                  else jobs.enqueue_first(apply_webhook_event, event.id))
+                  else jobs.enqueue(apply_webhook_event, event.id))
         db.session.commit()
     except OperationalError:
         # A lock timeout: nothing was stored, so a retry will be applied.

@@ -4,7 +4,7 @@ and the failed ones with their error and a retry button (audited)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -22,11 +22,20 @@ FAILED_SHOWN = 100
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def _failed_jobs(queue):
+def _failed_jobs(queues):
+    """The newest failed jobs of every queue (at most FAILED_SHOWN), and how
+    many failed in all."""
+    shown = []
+    for queue in queues:
+        shown += _failed_in(queue)
+    shown.sort(key=lambda f: f["failed_at"] or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return shown[:FAILED_SHOWN], sum(q.failed_job_registry.count for q in queues)
+
+
+def _failed_in(queue):
     from rq.job import Job
 
-    registry = queue.failed_job_registry
-    ids = registry.get_job_ids(0, FAILED_SHOWN - 1)
+    ids = queue.failed_job_registry.get_job_ids(0, FAILED_SHOWN - 1)
     shown = []
     for found in Job.fetch_many(ids, connection=queue.connection):
         if found is None:  # expired between the two calls
@@ -40,20 +49,20 @@ def _failed_jobs(queue):
             "error": last_line, "traceback": error,
             "request_id": found.meta.get("request_id"),
         })
-    return shown, registry.count
+    return shown
 
 
 @bp.get("/jobs")
 @staff_view(MANAGE_JOBS)
 def jobs_page():
-    queue = jobs.queue()
-    if queue is None:
+    queues = jobs.queues()
+    if not queues:
         return render_template("staff/jobs.html", queue=None)
-    failed, failed_count = _failed_jobs(queue)
+    failed, failed_count = _failed_jobs(queues)
     return render_template(
-        "staff/jobs.html", queue=queue, queued=queue.count,
-        running=queue.started_job_registry.count,
-        retrying=queue.scheduled_job_registry.count,
+        "staff/jobs.html", queue=queues[0], queued=sum(q.count for q in queues),
+        running=sum(q.started_job_registry.count for q in queues),
+        retrying=sum(q.scheduled_job_registry.count for q in queues),
         failed=failed, failed_count=failed_count, form=ActionForm())
 
 
@@ -61,12 +70,12 @@ def jobs_page():
 @staff_view(MANAGE_JOBS)
 def retry_job(job_id):
     form = ActionForm()
-    queue = jobs.queue()
     if not form.validate_on_submit():
         flash(_("The form expired. Try again."), "error")
         return redirect(url_for("staff.jobs_page"))
-    registry = queue.failed_job_registry if queue is not None else None
-    if registry is None or not _JOB_ID.match(job_id) or job_id not in registry:
+    registry = next((q.failed_job_registry for q in jobs.queues()
+                     if _JOB_ID.match(job_id) and job_id in q.failed_job_registry), None)
+    if registry is None:
         flash(_("That job is not among the failed jobs any more: it may have been "
                 "retried already."), "error")
         return redirect(url_for("staff.jobs_page"))

@@ -13,7 +13,6 @@ import sys
 import time
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from fundraiser import jobs, tasks
@@ -57,10 +56,12 @@ def post(client, app, payload, request_id=None):
     return client.post("/webhooks/stripe", data=payload, headers=headers)
 
 
-def run_burst_worker():
-    db.session.rollback()  # the test's own transaction (SQLite: the write lock) ends first
-    queue = jobs.queue()
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+def run_burst_worker(**work):
+    support.run_burst_worker(db, **work)
+
+
+def mail_queue():
+    return jobs.queue(name=jobs.MAIL_QUEUE_NAME)
 
 
 def times_succeeded(payment_id):
@@ -98,24 +99,45 @@ def test_a_webhook_is_acknowledged_before_it_is_applied_then_applied_once(client
 
 
 def test_a_webhook_event_is_applied_before_the_receipts_queued_ahead_of_it(client, app):
-    # Money before mail: a burst of gifts leaves their receipts waiting; a
-    # new event jumps that line, so the gift is counted first.
+    # Money before mail: a burst of gifts leaves their receipts waiting on
+    # the mail queue; a new event is taken first, so the gift is counted.
     [(first_id, first_ref), (second_id, second_ref)] = make_gifts(2)
     post(client, app, succeeded_event(1, first_ref))
-    queue = jobs.queue()
-    SimpleWorker([queue], connection=queue.connection).work(burst=True, max_jobs=1)
-    assert queue.count >= 1  # the first gift's receipt, waiting
-    waiting = queue.get_job_ids()
+    run_burst_worker(max_jobs=1)
+    assert mail_queue().count == 1 and jobs.queue().count == 0  # the first gift's receipt
+    waiting = mail_queue().get_job_ids()
 
     post(client, app, succeeded_event(2, second_ref))
-    assert queue.count == len(waiting) + 1
-    SimpleWorker([queue], connection=queue.connection).work(burst=True, max_jobs=1)
+    assert jobs.queue().count == 1
+    run_burst_worker(max_jobs=1)
     db.session.rollback()
     assert db.session.get(Payment, second_id).status == states.SUCCEEDED
     # the first receipt still waits, untouched, the second's queued behind it
-    assert queue.get_job_ids()[:len(waiting)] == waiting
+    assert mail_queue().get_job_ids()[:1] == waiting and mail_queue().count == 2
+    assert not getattr(app.extensions["mailman"], "outbox", [])  # nothing sent yet
     run_burst_worker()
     assert sorted(m.to[0] for m in receipts(app)) == ["donor0@example.org", "donor1@example.org"]
+
+
+def test_a_money_worker_leaves_the_receipts_to_a_mail_worker(client, app, database_url):
+    """Procfile's two worker lines: `--queue fundraiser` applies the events
+    and sends nothing; `--queue fundraiser-mail` sends the receipts."""
+    gifts = make_gifts(3)
+    for n, (_pid, reference) in enumerate(gifts):
+        assert post(client, app, succeeded_event(n, reference)).status_code == 200
+    db.session.rollback()
+    money = worker_process(database_url, args=["--burst", "--queue", jobs.QUEUE_NAME])
+    out, err = money.communicate(timeout=240)
+    assert money.returncode == 0, err[-3000:]
+    for payment_id, _ref in gifts:
+        assert times_succeeded(payment_id) == 1
+    assert "Subject:" not in out and mail_queue().count == 3
+    db.session.rollback()  # SQLite: the test's read holds the write lock
+    mailer = worker_process(database_url, args=["--burst", "--queue", jobs.MAIL_QUEUE_NAME])
+    out, err = mailer.communicate(timeout=240)
+    assert mailer.returncode == 0, err[-3000:]
+    assert out.count("Subject: Thank you for your gift") == 3, err[-3000:]
+    assert mail_queue().count == 0
 
 
 def worker_process(database_url, **popen):
@@ -224,7 +246,7 @@ def test_with_a_queue_the_receipt_is_numbered_outside_the_gift_transaction_and_o
     db.session.commit()
     gift = db.session.scalar(select(Donation).where(Donation.payment_id == payment_id))
     assert gift.receipt_number is None and gift.receipt_sent_at is None
-    assert jobs.queue().count == 2  # the two asks; no mail yet
+    assert mail_queue().count == 2  # the two asks; no mail yet
 
     run_burst_worker()
     gift = db.session.scalar(select(Donation).where(Donation.payment_id == payment_id))

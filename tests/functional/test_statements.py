@@ -215,13 +215,13 @@ def test_with_a_job_queue_the_statements_wait_for_a_worker(database_url, redis_j
 
         appeal = create_appeal(db.session)
         gift(db, appeal, 2500, "dana@example.org", datetime(YEAR, 2, 2))
-        SimpleWorker([jobs.queue()], connection=redis_jobs).work(burst=True)  # the receipt
+        SimpleWorker(jobs.queues(), connection=redis_jobs).work(burst=True)  # the receipt
         app.extensions["mailman"].outbox.clear()
         result = app.test_cli_runner().invoke(args=["send-statements", str(YEAR)])
         assert "1 statement(s) for 2025 queued." in result.output
-        assert jobs.queue().count == 1 and statements(app) == {}
+        assert jobs.queue(name=jobs.MAIL_QUEUE_NAME).count == 1 and statements(app) == {}
         db.session.rollback()
-        SimpleWorker([jobs.queue()], connection=redis_jobs).work(burst=True)
+        SimpleWorker(jobs.queues(), connection=redis_jobs).work(burst=True)
         assert list(statements(app)) == ["dana@example.org"]
         db.session.remove()
         db.engine.dispose()

@@ -4,7 +4,6 @@ error; the retry button puts one back on the queue (and is audited)."""
 from __future__ import annotations
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from fundraiser import jobs
@@ -19,9 +18,7 @@ def app(queued_app):
 
 
 def run_burst_worker():
-    db.session.rollback()
-    queue = jobs.queue()
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    support.run_burst_worker(db)
 
 
 def test_a_failing_job_waits_with_back_off_before_its_retry(app, staff_client):
@@ -62,3 +59,24 @@ def test_a_job_that_keeps_failing_is_shown_to_admins_and_can_be_retried(app, sta
     again = admin.post(f"/staff/jobs/{job_id}/retry")  # a second click: nothing to retry
     assert "not among the failed jobs" in admin.get(again.headers["Location"]).data.decode()
     assert queue.count == 1
+
+
+def test_a_failed_mail_job_is_shown_and_retried_on_the_same_page(app, staff_client):
+    """Receipts and letters wait on their own queue; their failures are
+    counted, shown and retried beside the money jobs'."""
+    jobs.enqueue(support.failing_job, "reconcile")
+    jobs.enqueue(support.failing_mail_job, "receipt 9")
+    run_burst_worker()
+    mail = jobs.queue(name=jobs.MAIL_QUEUE_NAME)
+    assert mail.failed_job_registry.count == 1 and jobs.queue().failed_job_registry.count == 1
+    admin = staff_client("admin")
+    page = admin.get("/staff/jobs").data.decode()
+    assert 'id="jobs-failed">2<' in page
+    assert "RuntimeError: the mail service refused receipt 9" in page
+    assert "RuntimeError: the partner service refused reconcile" in page
+    [job_id] = mail.failed_job_registry.get_job_ids()
+    assert admin.post(f"/staff/jobs/{job_id}/retry").status_code == 302
+    assert mail.count == 1 and mail.failed_job_registry.count == 0
+    assert jobs.queue().failed_job_registry.count == 1  # the other stays failed
+    page = admin.get("/staff/jobs").data.decode()
+    assert 'id="jobs-queued">1<' in page and 'id="jobs-failed">1<' in page
