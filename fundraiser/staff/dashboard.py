@@ -85,6 +85,12 @@ def recent_json():
                  for f in figures],
         gifts=[_gift_json(d) for d in
                stats.recent_gifts(db.session, appeal.id if appeal else None)],
+        recurring=[{"currency": r.currency,
+                    "recurring-month": _money(r.per_month_minor, r.currency),
+                    "monthly-donors": r.monthly_donors, "yearly-donors": r.yearly_donors,
+                    "canceled-month": r.canceled_this_month}
+                   for r in recurring_stats.recurring_figures(
+                       db.session, appeal.id if appeal else None)],
     )
 
 

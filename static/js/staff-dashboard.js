@@ -21,6 +21,29 @@
     });
   }
 
+  // Monthly and yearly gifts: the figures of each currency, and a block
+  // (from the page's <template>, labels translated) for a currency's first.
+  var recurring = document.getElementById("recurring-figures");
+  var blank = document.getElementById("recurring-block");
+  function updateRecurring(rows) {
+    if (!recurring || !blank || !rows) { return; }
+    rows.forEach(function (r) {
+      var block = recurring.querySelector('[data-recurring-currency="' + r.currency + '"]');
+      if (!block) {
+        block = blank.content.firstElementChild.cloneNode(true);
+        block.setAttribute("data-recurring-currency", r.currency);
+        block.querySelector("h3").textContent = r.currency;
+        recurring.appendChild(block);
+        var none = document.getElementById("no-recurring");
+        if (none) { none.remove(); }
+      }
+      ["recurring-month", "monthly-donors", "yearly-donors", "canceled-month"].forEach(function (k) {
+        var el = block.querySelector('[data-figure="' + k + '"]');
+        if (el && el.textContent !== String(r[k])) { el.textContent = r[k]; }
+      });
+    });
+  }
+
   function updateGifts(gifts) {
     var items = gifts.map(function (g) {
       var li = document.createElement("li");
@@ -55,7 +78,10 @@
     }
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-      .then(function (data) { updateFigures(data.figures); updateGifts(data.gifts); delay = 5000; })
+      .then(function (data) {
+        updateFigures(data.figures); updateGifts(data.gifts); updateRecurring(data.recurring);
+        delay = 5000;
+      })
       .catch(function () { delay = Math.min(delay * 2, 60000); })
       .then(function () { window.setTimeout(poll, delay); });
   }

@@ -101,3 +101,37 @@ def test_staff_sees_a_new_gift_live_refunds_it_and_the_total_drops(staff_site, r
     page.get_by_role("button", name="יציאה", exact=True).click()
     expect(page.get_by_role("heading", name="כניסת צוות")).to_be_visible()
     assert serious_violations(axe, page) == [], "login"
+
+
+def test_a_first_monthly_gift_appears_on_the_open_dashboard(staff_site, request):
+    """The page was opened before any monthly gift: when one starts (its
+    first payment through, as the gateway's events record it), the monthly
+    figures appear in their own block, labels in the page's language,
+    without a reload."""
+    site = staff_site
+    page = request.getfixturevalue("page")
+    page.goto(site.url + "/lang/he?next=/staff/login")
+    page.get_by_label("דוא״ל").fill(STAFF_EMAIL)
+    page.get_by_label("סיסמה").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="כניסה").click()
+    page.goto(site.url + "/staff/")
+    section = page.locator("#recurring")
+    expect(section.locator("#no-recurring")).to_be_visible()
+    with site.db():
+        from sqlalchemy import select
+
+        from fundraiser.appeals.models import Appeal
+        from fundraiser.donations.models import Subscription
+        from fundraiser.extensions import db
+
+        appeal_id = db.session.scalar(select(Appeal.id).where(Appeal.slug == APPEAL_SLUG))
+        db.session.add(Subscription(appeal_id=appeal_id, amount_minor=1_800, currency="ILS",
+                                    email="live.monthly@example.org", status="active",
+                                    gateway_id="sub_live_dashboard"))
+        db.session.commit()
+        db.session.remove()
+    block = section.locator('[data-recurring-currency="ILS"]')
+    expect(block.locator('[data-figure="monthly-donors"]')).to_have_text("1", timeout=20_000)
+    expect(block.locator('[data-figure="recurring-month"]')).to_contain_text("18.00")
+    expect(block).to_contain_text("תורמים חודשיים פעילים")
+    expect(section.locator("#no-recurring")).to_have_count(0)

@@ -393,6 +393,10 @@ def test_the_dashboard_shows_recurring_revenue_donors_and_cancellations(
     assert figures["canceled-month"] == "1"
     hebrew = viewer.get("/staff/?lang=he").text
     assert "35.83" in hebrew[hebrew.index('id="recurring"'):]
+    # The figures the page polls for carry them too, so they change without a reload.
+    assert viewer.get("/staff/api/recent").get_json()["recurring"] == [
+        {"currency": "USD", "recurring-month": "$35.83", "monthly-donors": 1,
+         "yearly-donors": 1, "canceled-month": 1}]
 
 
 def test_a_failed_yearly_instalment_is_mailed_as_yearly(donor, appeal, client, db, app):
