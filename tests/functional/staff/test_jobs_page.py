@@ -80,3 +80,4 @@ def test_a_failed_mail_job_is_shown_and_retried_on_the_same_page(app, staff_clie
     assert jobs.queue().failed_job_registry.count == 1  # the other stays failed
     page = admin.get("/staff/jobs").data.decode()
     assert 'id="jobs-queued">1<' in page and 'id="jobs-failed">1<' in page
+    assert 'id="jobs-queued-mail">1<' in page  # what waits is mail, not money
