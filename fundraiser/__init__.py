@@ -118,7 +118,9 @@ def create_app(config=None) -> Flask:
     login.init_app(app)
     login.session_protection = "strong"
     from . import edge
+    from .api import fastpath
 
+    fastpath.install(app)  # a warm progress JSON without Flask; inside the edge's wrappers
     edge.install(app)  # trusted hosts, proxies, HSTS
     from .media import services as media
 

@@ -99,18 +99,34 @@ class PublicCache:
                 found[i] = self.backend.get(key)
         return ".".join(str(v) for v in found)
 
+    def _lookup(self, key: str, scope: str | None) -> tuple[str, tuple | None]:
+        """The key under the current versions, and its entry (a 1-tuple) or None."""
+        full = f"{key}|{self.versions([ALL] if scope is None else [ALL, scope])}"
+        hit = self._local_get(full)
+        if hit is None:
+            hit = self.backend.get(full)
+            if hit is not None:
+                self._local_put(full, hit)
+        return full, hit
+
+    def peek(self, key: str, scope: str | None = None) -> Any:
+        """The value cached for `key` now, or None (none yet, `None` cached,
+        or the cache unreachable); never computes (api/fastpath.py)."""
+        if not self.enabled:
+            return None
+        try:
+            _full, hit = self._lookup(key, scope)
+        except Exception:  # noqa: BLE001 — the caller computes it the usual way
+            return None
+        return None if hit is None else hit[0]
+
     def get_or_set(self, key: str, compute: Callable[[], Any], scope: str | None = None) -> Any:
         """The cached value of `key` (under `scope`'s and `all`'s versions), or
         `compute()`'s, stored for the lifetime. `None` is cached too."""
         if not self.enabled:
             return compute()
         try:
-            full = f"{key}|{self.versions([ALL] if scope is None else [ALL, scope])}"
-            hit = self._local_get(full)
-            if hit is None:
-                hit = self.backend.get(full)
-                if hit is not None:
-                    self._local_put(full, hit)
+            full, hit = self._lookup(key, scope)
         except Exception as exc:  # noqa: BLE001 — Redis away: serve uncached
             log.warning("public cache unavailable (%s); computing %s", exc, key)
             return compute()

@@ -24,6 +24,12 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+def request_id_from(given: str) -> str:
+    """The id a request goes by: the one it came with when it looks like
+    one, else a new one."""
+    return given if _VALID_ID.match(given or "") else uuid.uuid4().hex
+
+
 def current_request_id() -> str | None:
     """The request's id, or, in a job, the id of the request that queued it."""
     if has_app_context():
@@ -73,8 +79,7 @@ def configure(app: Flask) -> None:
 
     @app.before_request
     def _assign_request_id():
-        given = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER, ""))
 
     @app.after_request
     def _echo_request_id(response):

@@ -12,6 +12,7 @@ from ..cache import appeal_scope
 from ..extensions import csrf, db
 from ..matching import figures as match_figures
 from ..urls import public_url
+from .fastpath import cache_key
 from .openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -78,7 +79,7 @@ def get_appeal(slug):
     if not appeals.is_slug(slug):  # never a cache entry for what cannot exist
         abort(404)
     cache = current_app.extensions["fundraiser.public_cache"]
-    found = cache.get_or_set(f"api:{slug}", lambda: _public_appeal_json(slug),
+    found = cache.get_or_set(cache_key(slug), lambda: _public_appeal_json(slug),
                              appeal_scope(slug))
     if found is None:
         abort(404)

@@ -172,3 +172,88 @@ def test_a_staff_edit_is_seen_on_every_host(hosts, cache_config):
         db.session.remove()
     title = a.get(API).get_json()["title"]
     assert title == ("Bread and roses" if cache_config else "Test appeal")
+
+
+# -- the warm progress JSON, answered before Flask (fundraiser/api/fastpath.py) --
+
+@pytest.fixture
+def flask_requests(hosts):
+    """How many requests reached Flask (the fast path sends none there)."""
+    from flask import request_started
+
+    app = hosts[0][0]
+    seen = []
+
+    def count(sender, **_kw):
+        seen.append(1)
+
+    request_started.connect(count, app)
+    yield seen
+    request_started.disconnect(count, app)
+
+
+def _comparable(response):
+    return {k: v for k, v in response.headers.items() if k not in ("X-Request-Id", "Date")}
+
+
+def test_a_warm_progress_json_is_the_views_answer_without_flask(hosts, flask_requests):
+    (app, _other), payment_id, _ref = hosts
+    client = app.test_client()
+    first = client.get(API)
+    assert len(flask_requests) == 1
+    again = client.get(API)
+    assert len(flask_requests) == 1  # answered before Flask
+    assert again.status_code == 200 and again.data == first.data
+    assert _comparable(again) == _comparable(first)  # ETag, CORS, CSP, nosniff, cache
+    assert again.headers["X-Request-Id"] != first.headers["X-Request-Id"]
+
+    # A poller holding these figures: 304, no body, same ETag.
+    etag = first.headers["ETag"]
+    for held in (etag, f'"other", {etag}', etag.removeprefix("W/")):
+        not_modified = client.get(API, headers={"If-None-Match": held})
+        assert not_modified.status_code == 304 and not_modified.data == b""
+        assert not_modified.headers["ETag"] == etag
+    assert client.get(API, headers={"If-None-Match": '"stale"'}).status_code == 200
+    assert len(flask_requests) == 1
+
+    succeed(app, payment_id)  # a gift: the next answer has it, from Flask, then fast again
+    assert raised(client) == 2500 and len(flask_requests) == 2
+    assert client.get(API, headers={"If-None-Match": etag}).status_code == 200
+    assert raised(client) == 2500 and len(flask_requests) == 2
+
+
+def test_what_the_fast_path_is_not_sure_of_goes_to_flask(hosts, flask_requests):
+    (app, _other), _payment_id, _ref = hosts
+    client = app.test_client()
+    client.get(API)
+    client.get(API)
+    assert len(flask_requests) == 1  # warm
+    # A Host outside TRUSTED_HOSTS is refused by Flask, warm or not.
+    assert client.get(API, headers={"Host": "evil.example"}).status_code == 400
+    assert client.get(API + "?fresh=1").status_code == 200  # a query string
+    assert client.head(API).status_code == 200
+    assert client.get("/fr" + API).status_code == 404  # the API has no language prefix
+    assert client.get("/api/v1/appeals/no-such-appeal").status_code == 404
+    assert client.get("/api/v1/appeals/no-such-appeal").status_code == 404  # cached as none
+    assert len(flask_requests) == 7
+    # An id from outside is echoed only when it looks like one.
+    given = client.get(API, headers={"X-Request-Id": "req-1234-abcd"})
+    hostile = client.get(API, headers={"X-Request-Id": "<script>alert(1)</script>"})
+    assert given.headers["X-Request-Id"] == "req-1234-abcd"
+    assert re.fullmatch(r"[0-9a-f]{32}", hostile.headers["X-Request-Id"])
+    assert len(flask_requests) == 7
+
+
+def test_without_the_cache_the_fast_path_steps_aside(hosts, flask_requests, monkeypatch):
+    (app, _other), _payment_id, _ref = hosts
+    client = app.test_client()
+    client.get(API)
+    cache = app.extensions["fundraiser.public_cache"]
+
+    def unreachable(*_a, **_kw):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "versions", unreachable)
+    answer = client.get(API)
+    assert answer.status_code == 200 and answer.get_json()["raised_minor"] == 0
+    assert len(flask_requests) == 2  # computed by the view, uncached
