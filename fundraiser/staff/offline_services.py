@@ -71,7 +71,11 @@ def record_offline_gift(session, *, appeal: Appeal, amount: Money, name: str, em
         session.execute(update(Payment).where(Payment.id == payment.id)
                         .values(created_at=created_at, succeeded_at=created_at))
     if not is_demo:
+        # In another currency, what it counts as (fixed at success, just above).
+        counted = {} if amount.currency == appeal.currency else dict(
+            counted_minor=donation.converted_minor, counted_currency=appeal.currency,
+            rate=donation.rate, rate_date=str(donation.rate_date))
         audit(session, actor, "gift.offline_recorded", "donation", donation.id, ip=ip,
               amount_minor=amount.minor, currency=amount.currency, method=method,
-              appeal=appeal.slug)
+              appeal=appeal.slug, **counted)
     return donation

@@ -4,6 +4,7 @@ breaks the money down by the currency it was paid in, and an offline gift
 may be recorded in any currency the appeal takes, converted as a card
 gift is."""
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,7 @@ from fundraiser.payments import services as payments
 from fundraiser.payments import states
 from fundraiser.payments.models import Payment
 from fundraiser.rates import services as rates
-from fundraiser.staff.models import OfflineGift
+from fundraiser.staff.models import AuditEvent, OfflineGift
 from tests.factories import create_appeal
 
 ECB_CSV = (Path(__file__).parent.parent.parent / "fixtures" / "eurofxref.csv").read_bytes()
@@ -117,6 +118,12 @@ def test_an_offline_gift_in_shekels_counts_its_converted_amount(
     assert body["raised_minor"] == 3_074
     page = finance.get(response.headers["Location"]).data.decode()
     assert "Recorded ₪100.00 from Ruth Cohen." in page and "$30.74" in page
+    # The audit log says what it was given in and what it counts as.
+    entry = json.loads(db.session.scalar(select(AuditEvent.details).where(
+        AuditEvent.action == "gift.offline_recorded")))
+    assert (entry["amount_minor"], entry["currency"]) == (10_000, "ILS")
+    assert (entry["counted_minor"], entry["counted_currency"]) == (3_074, "USD")
+    assert (entry["rate"], entry["rate_date"]) == ("0.307460715701", "2026-12-04")
 
 
 def test_an_offline_gift_in_a_currency_without_a_rate_is_refused_and_nothing_stored(
