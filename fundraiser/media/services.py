@@ -107,7 +107,11 @@ def store_svg(session, data: bytes, width: int, height: int) -> StoredImage:
 
 def _keep(session, data: bytes, content_type: str, width: int, height: int) -> StoredImage:
     digest = hashlib.sha256(data).hexdigest()
-    found = by_digest(session, digest)
+    # Shared bytes are locked (KEY SHARE) while the caller's row comes to
+    # refer to them: a purge deleting the image just now (delete_unused)
+    # either waits for this commit, or finishes first and the bytes are
+    # stored anew here — never a row pointing at an image that went.
+    found = by_digest(session, digest, lock=True)
     if found is not None:
         return found
     image = StoredImage(digest=digest, content_type=content_type, width=width,
@@ -116,12 +120,15 @@ def _keep(session, data: bytes, content_type: str, width: int, height: int) -> S
         with session.begin_nested():
             session.add(image)
     except IntegrityError:       # the same bytes stored by another request just now
-        return by_digest(session, digest)
+        return by_digest(session, digest, lock=True)
     return image
 
 
-def by_digest(session, digest: str) -> StoredImage | None:
-    return session.scalar(select(StoredImage).where(StoredImage.digest == digest))
+def by_digest(session, digest: str, lock: bool = False) -> StoredImage | None:
+    query = select(StoredImage).where(StoredImage.digest == digest)
+    if lock:
+        query = query.with_for_update(key_share=True)
+    return session.scalar(query.execution_options(populate_existing=lock))
 
 
 def delete_unused(session, image_ids) -> int:
