@@ -47,9 +47,9 @@ class ProgressFastPath:
         found = self._match(environ)
         if found is None:
             return self.inner(environ, start_response)
-        slug, cached = found
+        _slug, cached = found
         if cached is None or self.headers is None:
-            return self._through(slug, environ, start_response)
+            return self._through(environ, start_response)
         body, digest = cached
         etag = quote_etag(digest, weak=True)
         headers = [*self.headers, ("ETag", etag),
@@ -78,7 +78,7 @@ class ProgressFastPath:
         cache = self.app.extensions["fundraiser.public_cache"]
         return slug, cache.peek(cache_key(slug), appeal_scope(slug))
 
-    def _through(self, slug, environ, start_response):
+    def _through(self, environ, start_response):
         """Flask answers; a 200 that sets no cookie teaches the headers to copy."""
 
         def remember(status, headers, exc_info=None):

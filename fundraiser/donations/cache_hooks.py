@@ -6,6 +6,8 @@ once the transaction commits, on every host sharing the cache
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -18,18 +20,17 @@ from .services import gift_of
 def drop_after_commit(session, appeal_id: int | None) -> None:
     """Once `session` commits, drop the public pages of the appeal
     `appeal_id` (of every appeal when None)."""
-    if appeal_id is None:
-        _drop_slug_after_commit(session, None)
-    else:
-        _drop_slug_after_commit(session, select(Appeal.slug).where(Appeal.id == appeal_id))
+    _drop_slug_after_commit(session, lambda: None if appeal_id is None else session.scalar(
+        select(Appeal.slug).where(Appeal.id == appeal_id)))
 
 
-def _drop_slug_after_commit(session, slug_query, slug: str | None = None) -> None:
+def _drop_slug_after_commit(session, find_slug: Callable[[], str | None]) -> None:
+    """Once `session` commits, drop the pages of the appeal `find_slug()`
+    names (of every appeal when None); nothing is looked up without a cache."""
     cache = current_app.extensions["fundraiser.public_cache"]
     if cache.backend is None:
         return
-    if slug is None and slug_query is not None:
-        slug = session.scalar(slug_query)
+    slug = find_slug()
     if slug is None:
         after_commit(session, cache.clear)
     else:
@@ -38,8 +39,7 @@ def _drop_slug_after_commit(session, slug_query, slug: str | None = None) -> Non
 
 def _on_payment(sender, payment_id: int, session, **_kw):
     # A payment without a gift row (a saved-card pledge's charge): drop all.
-    gift = gift_of(session, payment_id)
-    _drop_slug_after_commit(session, None, gift.slug if gift is not None else None)
+    _drop_slug_after_commit(session, lambda: getattr(gift_of(session, payment_id), "slug", None))
 
 
 def _on_breaker(sender, appeal_id: int, session, **_kw):

@@ -61,7 +61,7 @@ def jobs_page():
     failed, failed_count = _failed_jobs(queues)
     return render_template(
         "staff/jobs.html", queue=queues[0], queued=sum(q.count for q in queues),
-        queued_mail=sum(q.count for q in queues if q.name == jobs.MAIL_QUEUE_NAME),
+        queued_mail=jobs.queue(name=jobs.MAIL_QUEUE_NAME).count,
         running=sum(q.started_job_registry.count for q in queues),
         retrying=sum(q.scheduled_job_registry.count for q in queues),
         failed=failed, failed_count=failed_count, form=ActionForm())
