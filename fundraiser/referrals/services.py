@@ -21,7 +21,13 @@ REPORT_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,48}")
 
 
 def _new_code() -> str:
-    return secrets.token_urlsafe(9)
+    """Never one that starts with "-": a spreadsheet would read it as a
+    formula, and the staff's CSV export neutralises it with a quote, so the
+    code there would not be the link's."""
+    while True:
+        code = secrets.token_urlsafe(9)
+        if not code.startswith("-"):
+            return code
 
 
 def email_hash(email: str) -> str:

@@ -309,3 +309,13 @@ def test_a_monthly_gift_through_a_link_keeps_its_renewals_on_the_link(
     assert [d.referral_link_id for d in db.session.scalars(select(Donation))] == [link.id] * 2
     mine = referral_stats.link_figures(db.session, link)
     assert (mine.gifts, mine.money_minor) == (2, 6000)
+
+
+def test_a_link_code_never_starts_like_a_spreadsheet_formula(db, petition, monkeypatch):
+    """A code starting with "-" would be quoted in the staff's CSV export
+    (formula neutralised) and no longer match its link: such a draw is
+    drawn again."""
+    draws = iter(["-V_p-bfymnhE", "kV_p-bfymnhE"])
+    monkeypatch.setattr(referrals.secrets, "token_urlsafe", lambda _n: next(draws))
+    link = referrals.person_link(db.session, petition.id, "ann@example.org")
+    assert link.code == "kV_p-bfymnhE"
