@@ -51,14 +51,11 @@ def _load_config(app: Flask, config) -> None:
 def select_locale():
     """The address's language (/fr/…, or ?lang=fr), then the visitor's stored
     choice (the lang cookie), then their browser's Accept-Language."""
-    from .urls import url_language
+    from .urls import choose_language, url_language
 
-    languages = app_languages()
     if request:
-        for chosen in (url_language(), request.args.get("lang"), request.cookies.get("lang")):
-            if chosen in languages:
-                return chosen
-        return request.accept_languages.best_match(languages) or "en"
+        return choose_language(app_languages(), url_language(), request.args.get("lang"),
+                               request.cookies.get("lang"), request.accept_languages)
     return "en"
 
 
@@ -120,7 +117,7 @@ def create_app(config=None) -> Flask:
     from . import edge
     from .api import fastpath
 
-    fastpath.install(app)  # a warm progress JSON without Flask; inside the edge's wrappers
+    fastpath.install(app)  # a warm progress JSON or page without Flask; inside the edge's
     edge.install(app)  # trusted hosts, proxies, HSTS
     from .media import services as media
 
@@ -303,6 +300,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):
+        if request.endpoint == "donations.give" and not request.is_json:
+            from .donations.views import refused_token
+
+            return refused_token(request.view_args["slug"])
         if request.is_json or request.path.startswith("/give/"):
             return {"status": "invalid", "message": e.description}, 400
         return render_template("errors/400.html", reason=e.description), 400

@@ -44,6 +44,18 @@ def url_language() -> str | None:
     return request.environ.get(URL_LANGUAGE) if has_request_context() else None
 
 
+def choose_language(languages, address, query, cookie, accepted) -> str:
+    """The page's language: the address's (/fr/…), then ?lang=fr, then the
+    visitor's stored choice (the lang cookie), then the best of their
+    browser's Accept-Language (`accepted`, a LanguageAccept), else English.
+    Flask-Babel's selector and the page fast path (api/fastpath.py) both
+    ask this, so they never disagree."""
+    for chosen in (address, query, cookie):
+        if chosen in languages:
+            return chosen
+    return accepted.best_match(languages) or "en"
+
+
 def _unprefixed(endpoint: str) -> bool:
     return endpoint == "static" or endpoint.startswith(UNPREFIXED_ENDPOINTS[1:])
 

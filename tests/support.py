@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -223,3 +224,20 @@ def count_statements(engine):
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def form_token(client, page, base: str = "") -> str:
+    """The CSRF token a browser sends from `page` (a response, its text or
+    bytes): the one in it, or — on the shared appeal page, which carries
+    none — its own from /form-token, as static/js/form_token.js fetches it.
+    `client`: a Flask test client, or a requests.Session with `base`."""
+    if hasattr(page, "text"):
+        page = page.text
+    if isinstance(page, bytes):
+        page = page.decode()
+    found = re.search(r'name="csrf-token" content="([^"]*)"', page).group(1)
+    if found:
+        return found
+    answer = client.get(base + "/form-token")
+    assert answer.status_code == 200, answer.status_code
+    return (answer.get_json() if hasattr(answer, "get_json") else answer.json())["token"]

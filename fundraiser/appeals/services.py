@@ -45,6 +45,13 @@ def is_slug(slug) -> bool:
     return isinstance(slug, str) and len(slug) <= SLUG_MAX and bool(_SLUG.fullmatch(slug))
 
 
+def page_cache_key(slug: str, locale: str, address_language: str | None) -> str:
+    """The public cache's key for the shared appeal page (the view's and the
+    fast path's): one copy per locale and per address prefix (/fr/…). Not
+    "page:…", the key of copies that held a placeholder token."""
+    return f"appeal-page:{slug}:{locale}:{address_language or ''}"
+
+
 SIGNATURE_GOAL_MAX = 100_000_000
 
 

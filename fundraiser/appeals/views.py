@@ -7,11 +7,11 @@ from flask import (
     abort,
     current_app,
     g,
+    jsonify,
     make_response,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import get_locale
@@ -35,17 +35,15 @@ def index():
                            progress={a.id: progress(a) for a in appeals})
 
 
-# Stands in for the visitor's CSRF token in a cached page; see show().
-_CSRF_PLACEHOLDER = "csrf-placeholder-3f9c1e7a"
-
-
 def _render_shared(slug) -> str | None:
-    """The appeal page as any visitor with this locale sees it, with a
-    placeholder where each visitor's own CSRF token goes."""
+    """The appeal page as any visitor with this locale sees it: its forms
+    carry no CSRF token (static/js/form_token.js fetches the visitor's own
+    when they start on a form; without script the gift form is shown again
+    with one, fundraiser.donations.views.refused_token)."""
     appeal = services.get_public(db.session, slug)
     if appeal is None:
         return None
-    g.csrf_token = _CSRF_PLACEHOLDER  # Flask-WTF takes the request's token from g
+    g.csrf_token = ""  # Flask-WTF takes the request's token from g
     try:
         return render_appeal(appeal)
     finally:
@@ -60,38 +58,42 @@ def show(slug):
             abort(404)
         return render_appeal(appeal)
     # The page is the same for every visitor of one locale and address
-    # prefix (/fr/… links stay under /fr/) but for the CSRF token, so it is
-    # rendered once per cache period and the token put in.
+    # prefix (/fr/… links stay under /fr/): rendered once per cache period,
+    # it reads no session and sets no cookie, so a reader who only reads is
+    # never tracked, and a warm copy is served before Flask (api/fastpath.py).
     if not services.is_slug(slug):  # never a cache entry for what cannot exist
         abort(404)
-    locale = str(get_locale())
     shared = current_app.extensions["fundraiser.public_cache"].get_or_set(
-        f"page:{slug}:{locale}:{url_language() or ''}", lambda: _shared_page(slug),
-        appeal_scope(slug))
+        services.page_cache_key(slug, str(get_locale()), url_language()),
+        lambda: _shared_page(slug), appeal_scope(slug))
     if shared is None:
         abort(404)
     html, digest = shared
-    token = generate_csrf()
-    response = make_response(html.replace(_CSRF_PLACEHOLDER, token))
-    # A browser holding this very page (same figures, language and session)
-    # gets `304 Not Modified`; its copy's CSRF token is still this session's.
-    session_token = str(session.get(current_app.config.get("WTF_CSRF_FIELD_NAME",
-                                                             "csrf_token"), ""))
-    response.set_etag(f"{digest}-{_digest(session_token)[:12]}", weak=True)
-    # Each visitor's copy carries their own token: only their browser keeps
-    # it, and asks every time (a 304 costs the cache reads, no database).
-    response.headers["Cache-Control"] = "private, no-cache"
+    response = make_response(html)
+    response.set_etag(digest, weak=True)
+    # Browsers ask every time (a 304 costs the cache reads, no database).
+    response.headers["Cache-Control"] = "no-cache"
     response.vary.update(("Cookie", "Accept-Language"))
     return response.make_conditional(request)
+
+
+@bp.get("/form-token")
+def form_token():
+    """The visitor's CSRF token, for a form on a shared page (form_token.js).
+    Starts their session; never stored by any cache."""
+    response = jsonify(token=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _shared_page(slug) -> tuple[str, str] | None:
+def _shared_page(slug) -> tuple[bytes, str] | None:
+    """The shared page's bytes (encoded once, not per answer) and digest."""
     html = _render_shared(slug)
-    return None if html is None else (html, _digest(html)[:32])
+    return None if html is None else (html.encode(), _digest(html)[:32])
 
 
 @bp.get("/lang/<code>")

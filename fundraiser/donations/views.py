@@ -103,6 +103,21 @@ def give(slug):
     return render_appeal(appeal, form), 422
 
 
+def refused_token(slug):
+    """The gift form came without a valid CSRF token: sent from the shared
+    appeal page by a browser without script (the page carries none), or
+    after the session ended. Nothing is started; the page comes back with
+    the donor's values and a token of their own, so pressing again goes
+    through. (Called by the app's CSRFError handler.)"""
+    appeal = appeals.get_public(db.session, slug)
+    if appeal is None:
+        abort(404)
+    form = donation_form(appeal)
+    form.csrf_token.errors = [_("Your gift has not started yet: please press “Continue to "
+                                "payment” once more.")]
+    return render_appeal(appeal, form), 400
+
+
 @bp.get("/give/<public_id>")
 def pay(public_id):
     donation = _donation_or_404(public_id)

@@ -131,3 +131,59 @@ def test_the_accessibility_check_does_catch_a_violation(page, site, axe):
                   "'<img src=\"/static/img/favicon.svg\"><input type=\"text\">')")
     found = {rule for rule, _impact, _where in serious_violations(axe, page)}
     assert {"image-alt", "label"} <= found
+
+
+TOKEN_FIELD = '#give-form input[name="csrf_token"]'
+
+
+def test_a_reader_gets_no_cookie_and_a_donor_gets_a_token_on_starting_the_form(page, site):
+    """The shared page sets no cookie; focusing the form fetches the donor's
+    token (form_token.js), and the gift goes on from there."""
+    page.goto(site.url + APPEAL)
+    expect(page.get_by_role("heading", name="Give to this appeal")).to_be_visible()
+    assert page.context.cookies() == []
+    expect(page.locator(TOKEN_FIELD)).to_have_value("")
+    page.get_by_label("Full name").fill("Dana Levi")
+    expect(page.locator(TOKEN_FIELD)).not_to_have_value("")
+    assert [c["name"] for c in page.context.cookies()] == ["session"]
+    page.get_by_label("Email", exact=True).fill("dana@example.org")
+    page.get_by_role("button", name="Continue to payment").click()
+    expect(page.get_by_role("heading", name="Your gift")).to_be_visible()
+
+
+def test_a_form_sent_before_its_token_came_waits_for_it(page, site):
+    """Filled and sent by script with no focus at all (as an autofill or an
+    assistive tool may): the submit waits for the token, then goes once."""
+    page.goto(site.url + APPEAL)
+    page.evaluate("""() => {
+        const form = document.getElementById('give-form');
+        form.elements.name.value = 'Kim Script';
+        form.elements.email.value = 'kim@example.org';
+        form.requestSubmit();
+    }""")
+    expect(page.get_by_role("heading", name="Your gift")).to_be_visible()
+    with site.db():
+        from fundraiser.donations.models import Donation
+        from fundraiser.extensions import db
+
+        assert db.session.query(Donation).filter_by(email="kim@example.org").count() == 1
+        db.session.remove()
+
+
+def test_without_script_a_second_press_starts_the_gift(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(site.url + APPEAL)
+        page.get_by_label("Other", exact=True).check()
+        page.get_by_label("Other amount (USD)").fill("18")
+        page.get_by_label("Full name").fill("Noa Levi")
+        page.get_by_label("Email", exact=True).fill("noa@example.org")
+        page.get_by_role("button", name="Continue to payment").click()
+        expect(page.locator("#error-summary")).to_contain_text(
+            "please press “Continue to payment” once more")
+        expect(page.get_by_label("Other amount (USD)")).to_have_value("18")
+        page.get_by_role("button", name="Continue to payment").click()
+        expect(page.get_by_role("heading", name="Your gift")).to_be_visible()
+    finally:
+        context.close()

@@ -6,8 +6,6 @@ Uses the `site` fixture from tests/e2e/conftest.py (live server + localstripe
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 pytest.importorskip("playwright")
@@ -36,7 +34,7 @@ def donor_gives(site, amount: str, name: str) -> None:
 
     s = requests.Session()
     page = s.get(f"{site.url}/appeals/{APPEAL_SLUG}", timeout=10)
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    csrf = support.form_token(s, page, site.url)
     r = s.post(f"{site.url}/appeals/{APPEAL_SLUG}/give", allow_redirects=False, timeout=10,
                data={"csrf_token": csrf, "amount": "other", "other_amount": amount,
                      "currency": "USD", "name": name, "email": "e2e.donor@example.org"})

@@ -17,6 +17,7 @@ from fundraiser.payments import services as payments
 from fundraiser.payments import states
 from fundraiser.payments.models import Payment
 from fundraiser.rates import services as rates
+from tests import support
 from tests.conftest import app_with
 from tests.factories import create_appeal
 
@@ -33,13 +34,11 @@ def shekel_appeal(db, with_rates=True, second="ILS"):
     return appeal
 
 
-def csrf(html: bytes) -> str:
-    return re.search(rb'name="csrf-token" content="([^"]+)"', html).group(1).decode()
-
 
 def post_gift(client, **fields):
     page = client.get("/appeals/test-appeal")
-    data = {"csrf_token": csrf(page.data), "amount": "other", "other_amount": "100",
+    data = {"csrf_token": support.form_token(client, page), "amount": "other",
+            "other_amount": "100",
             "currency": "ILS", "frequency": "once", "name": "Dana Donor",
             "email": "dana@example.org", **fields}
     return client.post("/appeals/test-appeal/give", data=data)

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from fundraiser.money import Money
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
+from tests import support
 from tests.factories import create_appeal, create_donation
 from tests.pdfs import pdf_text
 
@@ -136,7 +137,7 @@ def test_a_french_address_gives_a_french_page_whose_links_stay_french(client, ne
     assert any(link.startswith("/static/css/") for link in links)
     # The gift form posts under /fr/ too, so its errors come back in French.
     assert f'action="/fr/appeals/{SLUG}/give#give"' in body
-    token = re.search(r'name="csrf-token" content="([^"]+)"', body).group(1)
+    token = support.form_token(client, body)
     refused = client.post(f"/fr/appeals/{SLUG}/give", data={
         "csrf_token": token, "amount": "", "other_amount": "", "email": "qz@example.org",
         "name": "Qz", "frequency": "once"})

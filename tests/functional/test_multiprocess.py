@@ -112,8 +112,8 @@ def csrf_token(html):
 def give_through(base, localstripe):
     """A donor's card gift through one app, as the browser does it."""
     with requests.Session() as browser:
-        page = browser.get(f"{base}/appeals/{SLUG}", timeout=10).text
-        token = csrf_token(page)
+        page = browser.get(f"{base}/appeals/{SLUG}", timeout=10)
+        token = support.form_token(browser, page, base)
         started = browser.post(f"{base}/appeals/{SLUG}/give", allow_redirects=False,
                                timeout=10, data={
                                    "csrf_token": token, "amount": "25", "currency": "USD",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import string
 from urllib.parse import quote, urlencode
 
@@ -51,9 +50,6 @@ amount = st.one_of(st.from_regex(r"\A-?[0-9]{0,6}([.][0-9]{0,3})?\Z"),
                    st.sampled_from(["", "abc", "25", "0.001", "-5", "١٠", "1 000", "$25"]))
 
 
-def csrf(html: bytes) -> str:
-    return re.search(rb'name="csrf-token" content="([^"]+)"', html).group(1).decode()
-
 
 @pytest.fixture
 def site(db, client, app):
@@ -71,7 +67,7 @@ def site(db, client, app):
         object=support.intent_object("pi_site", "succeeded", 2500, "USD",
                                      gift.payment.reference)))
     db.session.commit()
-    token = csrf(client.get("/appeals/test-appeal").data)
+    token = support.form_token(client, client.get("/appeals/test-appeal"))
     return {"gift": gift.public_id, "csrf": token}
 
 

@@ -119,7 +119,7 @@ def test_a_matching_etag_gets_304_and_a_change_gets_another_etag(hosts):
         assert again.status_code == 304 and again.data == b""
         assert again.headers["ETag"] == etag
     assert "max-age=5" in client.get(API).headers["Cache-Control"]
-    assert client.get(PAGE).headers["Cache-Control"] == "private, no-cache"
+    assert client.get(PAGE).headers["Cache-Control"] == "no-cache"
 
     old = {path: client.get(path).headers["ETag"] for path in (API, PAGE)}
     succeed(app, payment_id)
@@ -130,11 +130,51 @@ def test_a_matching_etag_gets_304_and_a_change_gets_another_etag(hosts):
     assert raised(client) == 2500
 
 
-def test_another_visitor_never_gets_304_for_a_page_with_someone_elses_token(hosts):
+def test_the_shared_page_sets_no_cookie_and_a_donor_fetches_a_token_to_give(hosts):
+    """A reader is not tracked: no session, no cookie, no token in the page,
+    and any browser holding it may revalidate it. A donor's browser asks
+    for its token (form_token.js) and the gift starts."""
     (app, _other), _pid, _ref = hosts
-    etag = app.test_client().get(PAGE).headers["ETag"]
-    stranger = app.test_client().get(PAGE, headers={"If-None-Match": etag})
-    assert stranger.status_code == 200 and "csrf-placeholder" not in stranger.text
+    reader = app.test_client()
+    page = reader.get(PAGE)
+    assert "Set-Cookie" not in page.headers
+    assert '<meta name="csrf-token" content="">' in page.text
+    assert re.search(r'name="csrf_token" type="hidden" value=""', page.text)
+    assert 'data-token-url="/form-token"' in page.text and "js/form_token.js" in page.text
+    stranger = app.test_client().get(PAGE, headers={"If-None-Match": page.headers["ETag"]})
+    assert stranger.status_code == 304  # the same page for everyone
+
+    fetched = reader.get("/form-token")
+    assert fetched.headers["Cache-Control"] == "no-store" and "session=" in fetched.headers[
+        "Set-Cookie"]
+    gift = reader.post(PAGE + "/give", data={
+        "csrf_token": fetched.get_json()["token"], "amount": "25", "currency": "USD",
+        "name": "Dana Donor", "email": "dana@example.org"})
+    assert gift.status_code == 303 and "/give/" in gift.headers["Location"]
+
+
+def test_without_script_the_gift_form_comes_back_once_with_a_token(hosts):
+    """A browser without script sends the shared page's form with no token:
+    nothing starts, the donor's values come back with a token and a word on
+    what to do, and pressing again goes through."""
+    (app, _other), _pid, _ref = hosts
+    browser = app.test_client()
+    browser.get(PAGE)
+    values = {"amount": "other", "other_amount": "18", "currency": "USD",
+              "name": "Noa <Levi>", "email": "noa@example.org", "csrf_token": ""}
+    again = browser.post(PAGE + "/give", data=values)
+    assert again.status_code == 400
+    assert "please press “Continue to payment” once more" in again.text
+    assert 'value="18"' in again.text and "Noa &lt;Levi&gt;" in again.text
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM donations")).scalar() == 1
+        db.session.remove()  # only the fixture's gift
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', again.text).group(1)
+    sent = browser.post(PAGE + "/give", data={**values, "csrf_token": token})
+    assert sent.status_code == 303
+    # A forged token is refused the same way, never a server error.
+    assert browser.post(PAGE + "/give", data={**values, "csrf_token": "x" * 5000}
+                        ).status_code == 400
 
 
 def test_a_change_made_on_one_host_is_seen_on_the_other(hosts, cache_config):
@@ -257,3 +297,58 @@ def test_without_the_cache_the_fast_path_steps_aside(hosts, flask_requests, monk
     answer = client.get(API)
     assert answer.status_code == 200 and answer.get_json()["raised_minor"] == 0
     assert len(flask_requests) == 2  # computed by the view, uncached
+
+
+def test_a_warm_appeal_page_is_the_views_answer_without_flask(hosts, flask_requests):
+    (app, _other), payment_id, _ref = hosts
+    client = app.test_client()
+    first = client.get(PAGE)
+    again = client.get(PAGE)
+    assert len(flask_requests) == 1  # the second answered before Flask
+    assert again.data == first.data and _comparable(again) == _comparable(first)
+    assert "Set-Cookie" not in again.headers
+    held = client.get(PAGE, headers={"If-None-Match": first.headers["ETag"]})
+    assert held.status_code == 304 and held.data == b"" and len(flask_requests) == 1
+
+    succeed(app, payment_id)  # a gift: the next page has it (from Flask), then fast again
+    assert page_figures(client) == ("$25", "1") and len(flask_requests) == 2
+    assert page_figures(client) == ("$25", "1") and len(flask_requests) == 2
+
+
+def test_the_fast_path_picks_the_language_flask_would(hosts, flask_requests):
+    """Browser language, stored choice and address prefix, as Flask-Babel's
+    selector weighs them (urls.choose_language): each language its own copy."""
+    (app, _other), _payment_id, _ref = hosts
+
+    def lang(response):
+        return re.search(r'<html lang="([^"]+)"', response.text).group(1)
+
+    hebrew = app.test_client()
+    headers = {"Accept-Language": "he-IL,he;q=0.9,en;q=0.5"}
+    assert [lang(hebrew.get(PAGE, headers=headers)) for _ in range(2)] == ["he", "he"]
+    assert len(flask_requests) == 1
+    assert lang(hebrew.get(PAGE, headers={"Accept-Language": "xx, de;q=0.3"})) == "de"
+    assert lang(hebrew.get(PAGE)) == "en" and len(flask_requests) == 3
+
+    chose_french = app.test_client()
+    chose_french.set_cookie("lang", "fr")
+    assert [lang(chose_french.get(PAGE, headers=headers)) for _ in range(2)] == ["fr", "fr"]
+    assert len(flask_requests) == 4
+
+    # /ar/… names the language; Flask stores it in the cookie, so a browser
+    # without that cookie yet always reaches Flask, one with it need not.
+    no_cookies = app.test_client(use_cookies=False)
+    for _ in range(2):
+        answer = no_cookies.get("/ar" + PAGE)
+        assert lang(answer) == "ar" and "lang=ar" in answer.headers["Set-Cookie"]
+    assert len(flask_requests) == 6
+    keeps_cookies = app.test_client()
+    assert [lang(keeps_cookies.get("/ar" + PAGE)) for _ in range(3)] == ["ar"] * 3
+    assert len(flask_requests) == 8  # the first (sets the cookie), the second (learns)
+    # The stored choice, with no prefix: another copy (its links have none).
+    assert [lang(keeps_cookies.get(PAGE, headers=headers)) for _ in range(2)] == ["ar"] * 2
+    assert len(flask_requests) == 9
+    # What the fast path leaves to Flask: a query string, another method.
+    assert lang(keeps_cookies.get(PAGE + "?lang=he")) == "he"
+    assert keeps_cookies.head(PAGE).status_code == 200
+    assert len(flask_requests) == 11

@@ -26,6 +26,7 @@ from fundraiser.payments import states
 from fundraiser.referrals import services as referrals
 from fundraiser.referrals.models import ReferralLink, ReferralVisit
 from fundraiser.referrals.share import qr_svg
+from tests import support
 from tests.factories import create_appeal, create_donation
 
 CONFIRM_LINK = re.compile(r"(/sign/confirm/[A-Za-z0-9_-]+)")
@@ -61,8 +62,7 @@ def sign_and_confirm(app, client, email="noa@example.org", name="Noa Levi"):
 
 
 def give(client, amount="25", email="noa@example.org", name="Noa Levi"):
-    page = client.get("/appeals/test-appeal")
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    token = support.form_token(client, client.get("/appeals/test-appeal"))
     answer = client.post("/appeals/test-appeal/give", data={
         "csrf_token": token, "amount": amount, "currency": "USD", "name": name,
         "email": email})

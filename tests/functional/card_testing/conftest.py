@@ -78,8 +78,8 @@ class Visitor:
 
     def start(self, email="dana@example.org", slug="test-appeal", **fields):
         page = self.client.get(f"/appeals/{slug}")
-        data = {"csrf_token": csrf(page.data), "amount": "25", "currency": "USD",
-                "name": "Dana Donor", "email": email, **fields}
+        data = {"csrf_token": support.form_token(self.client, page), "amount": "25",
+                "currency": "USD", "name": "Dana Donor", "email": email, **fields}
         return self.client.post(f"/appeals/{slug}/give", data=data)
 
     def charge(self, public_id, number):

@@ -18,6 +18,7 @@ from fundraiser.appeals.models import Cosigner, CosignRequest
 from fundraiser.media.models import StoredImage
 from fundraiser.payments.models import utcnow
 from fundraiser.staff.models import AuditEvent
+from tests import support
 from tests.factories import create_appeal
 from tests.functional.staff.test_image_bombs import huge_png
 
@@ -34,8 +35,7 @@ def petition(db):
 
 
 def csrf(client, url="/appeals/test-appeal/cosign") -> str:
-    page = client.get(url)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    return support.form_token(client, client.get(url))
 
 
 def png(size=(60, 30), colour=(200, 30, 30, 255), exif=False) -> io.BytesIO:
