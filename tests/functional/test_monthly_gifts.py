@@ -267,9 +267,11 @@ def test_a_monthly_gift_whose_authentication_failed_stays_monthly_on_retry(
     assert api(client)["raised_minor"] == 2000
 
 
-def wait_for_invoice_events(db, subscription_id, count, timeout=10.0):
+def wait_for_invoice_events(db, subscription_id, count, timeout=30.0):
     """Our subscription's events only: localstripe, shared by the session,
-    may still deliver an earlier test's events to this server."""
+    may still deliver an earlier test's events to this server. (It waits a
+    second before each delivery; 10 s were once not enough in a full run
+    on two busy cores, so the wait is 30 s, ended as soon as they are in.)"""
     import time
 
     from fundraiser.payments.models import WebhookEvent
