@@ -159,6 +159,11 @@ def create_app(config=None) -> Flask:
     from . import cache
 
     cache.init_app(app)  # the public cache; donations.cache_hooks drops what changes
+    from . import jobs
+
+    # With Redis: RQ imported and the queues built as the process starts, not
+    # in the first request that queues a job (~0.5 s of a web worker's CPU).
+    jobs.queues(app)
 
     # Before any route is added: <int:…> in every URL stops at the largest id
     # a database column holds (a larger one is a 404, not an overflow).

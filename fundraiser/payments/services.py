@@ -232,12 +232,13 @@ def _insert_event_once(session, event: GatewayEvent, object_id: str | None) -> b
                   payload=event.raw or json.dumps({"id": event.id, "type": event.type,
                                                    "data": {"object": event.object}}),
                   outcome=RECEIVED, received_at=utcnow())
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(WebhookEvent).values(**values)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(WebhookEvent.id))
-    return session.execute(stmt).scalar() is not None
+    stmt = _INSERT_ONCE[session.get_bind().dialect.name]  # values as parameters: compiled once
+    return session.execute(stmt, values).scalar() is not None
+
+
+_INSERT_ONCE = {name: insert(WebhookEvent).on_conflict_do_nothing(
+    index_elements=["event_id"]).returning(WebhookEvent.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
 
 
 def _event_object_id(event: GatewayEvent) -> str | None:
