@@ -102,6 +102,9 @@ class Config:
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
     PUBLIC_CACHE_SECONDS = (float(os.environ["PUBLIC_CACHE_SECONDS"])
                             if os.environ.get("PUBLIC_CACHE_SECONDS") else None)
+    # Keep the cache's versions in each process while Redis pushes no change
+    # of them (fundraiser/cache_watch.py); 0 = read them from Redis each time.
+    PUBLIC_CACHE_WATCH = os.environ.get("PUBLIC_CACHE_WATCH", "1") != "0"
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
 
     # The scheduler queues again, every WEBHOOK_SWEEP_SECONDS, the webhook

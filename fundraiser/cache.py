@@ -20,10 +20,12 @@ its commit: a reader that saw the old version may store figures under it,
 but nobody reads that key again. Nothing that moves money reads from here.
 If the cache cannot be reached, pages are computed as if uncached.
 
-One round trip per warm answer: a key that carries its versions never names
-another value, so each process also keeps the last few entries it read or
-stored (`LOCAL_ENTRIES`, for the same lifetime) and only asks Redis for the
-versions. A bump is still seen on the very next request, on every host.
+No round trip for a warm answer: a key that carries its versions never
+names another value, so each process also keeps the last few entries it read
+or stored (`LOCAL_ENTRIES`, for the same lifetime), and the versions
+themselves while Redis pushes no change of them (cache_watch.py); without
+that watch it asks Redis for the versions, one round trip. A bump is still
+seen on the very next request, on every host.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ class PublicCache:
     """`get_or_set(key, compute, scope)` and `bump(scope)` over a cachelib
     backend (what Flask-Caching builds); `backend=None` caches nothing."""
 
-    def __init__(self, backend, lifetime: float, shared: bool = False):
+    def __init__(self, backend, lifetime: float, shared: bool = False, watch=None):
         self.backend = backend
+        self.watch = watch  # cache_watch.VersionWatch: versions without a round trip
         self.lifetime = int(lifetime) if lifetime >= 1 else (1 if lifetime > 0 else 0)
         self.shared = shared
         self._local: OrderedDict[str, tuple[float, tuple]] = OrderedDict()
@@ -92,12 +95,20 @@ class PublicCache:
         """The current versions of `scopes`, as one string for a key. A scope
         with none yet gets a fresh one (whoever adds it first wins)."""
         keys = [f"v:{s}" for s in scopes]
+        watched = [KEY_PREFIX + k for k in keys] if self.watch is not None else None
+        if watched is not None:
+            known = self.watch.current(watched)
+            if known is not None:
+                return ".".join(known)
         found = self.backend.get_many(*keys)
         for i, (key, value) in enumerate(zip(keys, found, strict=True)):
             if value is None:
                 self.backend.add(key, _token(), timeout=0)
                 found[i] = self.backend.get(key)
-        return ".".join(str(v) for v in found)
+        found = [str(v) for v in found]
+        if watched is not None:
+            self.watch.remember(watched, found)
+        return ".".join(found)
 
     def _lookup(self, key: str, scope: str | None) -> tuple[str, tuple | None]:
         """The key under the current versions, and its entry (a 1-tuple) or None."""
@@ -146,6 +157,8 @@ class PublicCache:
         if self.backend is None:
             return
         for scope in scopes or (ALL,):
+            if self.watch is not None:
+                self.watch.forget(f"{KEY_PREFIX}v:{scope}")
             try:
                 self.backend.set(f"v:{scope}", _token(), timeout=0)
             except Exception as exc:  # noqa: BLE001 — the commit stands; say so
@@ -183,6 +196,11 @@ def init_app(app) -> PublicCache:
     if config is not None:
         extension = Cache(app, config=config)
         backend = app.extensions["cache"][extension]
-    cache = PublicCache(backend, lifetime, shared=bool(url))
+    watch = None
+    if url and lifetime > 0 and app.config.get("PUBLIC_CACHE_WATCH", True):
+        from .cache_watch import VersionWatch
+
+        watch = VersionWatch(url, f"{KEY_PREFIX}v:")
+    cache = PublicCache(backend, lifetime, shared=bool(url), watch=watch)
     app.extensions["fundraiser.public_cache"] = cache
     return cache

@@ -352,3 +352,99 @@ def test_the_fast_path_picks_the_language_flask_would(hosts, flask_requests):
     assert lang(keeps_cookies.get(PAGE + "?lang=he")) == "he"
     assert keeps_cookies.head(PAGE).status_code == 200
     assert len(flask_requests) == 11
+
+
+# -- the versions kept while Redis says none changed (fundraiser/cache_watch.py) --
+
+@pytest.fixture
+def round_trips(hosts, cache_config, monkeypatch):
+    """How many times host A's public cache read versions from Redis."""
+    if not cache_config:
+        pytest.skip("the watch is Redis's (CLIENT TRACKING)")
+    cache = hosts[0][0].extensions["fundraiser.public_cache"]
+    seen = []
+    reads = cache.backend.get_many
+
+    def counted(*keys):
+        seen.append(keys)
+        return reads(*keys)
+
+    monkeypatch.setattr(cache.backend, "get_many", counted)
+    return seen
+
+
+def test_a_warm_answer_reads_no_version_from_redis_and_a_change_still_shows_next(
+        hosts, round_trips):
+    (host_a, host_b), payment_id, _ref = hosts
+    a = host_a.test_client()
+    assert raised(a) == 0 and page_figures(a) == ("$0", "0")
+    before = len(round_trips)
+    for _ in range(5):
+        assert raised(a) == 0 and page_figures(a) == ("$0", "0")
+    assert len(round_trips) == before  # versions known here, Redis asked nothing
+
+    succeed(host_b, payment_id)  # another host: only Redis's push tells A
+    assert raised(a) == 2500 and page_figures(a) == ("$25", "1")  # the very next answer
+    read_again = len(round_trips)
+    assert read_again > before  # the changed version, read from Redis
+    assert raised(a) == 2500 and page_figures(a) == ("$25", "1")
+    assert len(round_trips) == read_again  # and known again
+
+
+def _kill_watch(app):
+    """Redis drops host A's watch connection, as a restart would."""
+    import redis
+
+    watch = app.extensions["fundraiser.public_cache"].watch
+    assert watch.live()
+    admin = redis.Redis.from_url(CACHE_REDIS_URL)
+    mine = [c for c in admin.client_list() if "t" in c["flags"] and c["db"] == "12"]
+    assert mine, admin.client_list()
+    for client in mine:
+        admin.client_kill_filter(_id=client["id"])
+    admin.close()
+
+
+def test_a_lost_watch_means_round_trips_until_it_is_back(hosts, round_trips, monkeypatch):
+    from fundraiser import cache_watch
+
+    (host_a, host_b), payment_id, _ref = hosts
+    a = host_a.test_client()
+    raised(a)
+    _kill_watch(host_a)
+    succeed(host_b, payment_id)  # pushed to nobody: A's watch is gone
+    before = len(round_trips)
+    assert raised(a) == 2500  # read from Redis, not from what A knew
+    between = len(round_trips)
+    assert between > before
+    assert raised(a) == 2500 and len(round_trips) > between  # a round trip each time
+    monkeypatch.setattr(cache_watch, "RETRY_SECONDS", 0)
+    host_a.extensions["fundraiser.public_cache"].watch._retry_at = 0
+    assert raised(a) == 2500  # connected again, and the versions read once
+    settled = len(round_trips)
+    assert raised(a) == 2500 and len(round_trips) == settled
+
+
+def test_a_flushed_redis_forgets_every_known_version(hosts, round_trips):
+    import redis
+
+    (host_a, _host_b), _payment_id, _ref = hosts
+    a = host_a.test_client()
+    rename_quietly(host_a, "Renamed while cached")
+    assert a.get(API).get_json()["title"] == "Renamed while cached"
+    rename_quietly(host_a, "Renamed behind the cache's back")
+    assert a.get(API).get_json()["title"] == "Renamed while cached"  # a hit
+    admin = redis.Redis.from_url(CACHE_REDIS_URL)
+    admin.flushdb()
+    admin.close()
+    assert a.get(API).get_json()["title"] == "Renamed behind the cache's back"
+
+
+def test_the_watch_can_be_turned_off(database_url, cache_config):
+    if not cache_config:
+        pytest.skip("the watch is Redis's")
+    app = make_app(database_url, PUBLIC_CACHE_SECONDS=HOUR, PUBLIC_CACHE_WATCH=False,
+                   **cache_config)
+    assert app.extensions["fundraiser.public_cache"].watch is None
+    with app.app_context():
+        db.engine.dispose()
