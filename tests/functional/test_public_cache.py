@@ -398,7 +398,8 @@ def _kill_watch(app):
     watch = app.extensions["fundraiser.public_cache"].watch
     assert watch.live()
     admin = redis.Redis.from_url(CACHE_REDIS_URL)
-    mine = [c for c in admin.client_list() if "t" in c["flags"] and c["db"] == "12"]
+    db_number = str(admin.connection_pool.connection_kwargs.get("db", 0))
+    mine = [c for c in admin.client_list() if "t" in c["flags"] and c["db"] == db_number]
     assert mine, admin.client_list()
     for client in mine:
         admin.client_kill_filter(_id=client["id"])
