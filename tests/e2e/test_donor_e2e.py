@@ -148,7 +148,8 @@ def test_a_reader_gets_no_cookie_and_a_donor_gets_a_token_on_starting_the_form(p
     assert [c["name"] for c in page.context.cookies()] == ["session"]
     page.get_by_label("Email", exact=True).fill("dana@example.org")
     page.get_by_role("button", name="Continue to payment").click()
-    expect(page.get_by_role("heading", name="Your gift")).to_be_visible()
+    page.wait_for_url(re.compile(r"/give/[^/?#]+(#.*)?$"), wait_until="commit")
+    expect(page.get_by_role("heading", name="Your gift", exact=True)).to_be_visible()
 
 
 def test_a_form_sent_before_its_token_came_waits_for_it(page, site):
@@ -161,7 +162,8 @@ def test_a_form_sent_before_its_token_came_waits_for_it(page, site):
         form.elements.email.value = 'kim@example.org';
         form.requestSubmit();
     }""")
-    expect(page.get_by_role("heading", name="Your gift")).to_be_visible()
+    page.wait_for_url(re.compile(r"/give/[^/?#]+(#.*)?$"), wait_until="commit")
+    expect(page.get_by_role("heading", name="Your gift", exact=True)).to_be_visible()
     with site.db():
         from fundraiser.donations.models import Donation
         from fundraiser.extensions import db
@@ -184,6 +186,7 @@ def test_without_script_a_second_press_starts_the_gift(browser, site):
             "please press “Continue to payment” once more")
         expect(page.get_by_label("Other amount (USD)")).to_have_value("18")
         page.get_by_role("button", name="Continue to payment").click()
-        expect(page.get_by_role("heading", name="Your gift")).to_be_visible()
+        page.wait_for_url(re.compile(r"/give/[^/?#]+(#.*)?$"), wait_until="commit")
+        expect(page.get_by_role("heading", name="Your gift", exact=True)).to_be_visible()
     finally:
         context.close()
