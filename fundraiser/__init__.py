@@ -306,9 +306,14 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
         if request.endpoint == "donations.give" and not request.is_json:
+            from werkzeug.exceptions import TooManyRequests
+
             from .donations.views import refused_token
 
-            return refused_token(request.view_args["slug"])
+            try:
+                return refused_token(request.view_args["slug"])
+            except TooManyRequests as limited:  # the gift form's rate limit
+                return too_many(limited)
         if request.is_json or request.path.startswith("/give/"):
             return {"status": "invalid", "message": e.description}, 400
         return render_template("errors/400.html", reason=e.description), 400

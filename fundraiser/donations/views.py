@@ -54,8 +54,14 @@ def _donation_or_404(public_id):
     return donation
 
 
+# One count for the gift form, whether its token was good (give) or not
+# (refused_token, which the CSRF check calls before give's own would run).
+_gift_form_limit = limiter.shared_limit(
+    lambda: current_app.config.get("GIVE_RATE_LIMIT", "30 per minute"), scope="gift-form")
+
+
 @bp.post("/appeals/<slug>/give")
-@limiter.limit(lambda: current_app.config.get("GIVE_RATE_LIMIT", "30 per minute"))
+@_gift_form_limit
 def give(slug):
     appeal = appeals.get_public(db.session, slug)
     if appeal is None:
@@ -103,12 +109,14 @@ def give(slug):
     return render_appeal(appeal, form), 422
 
 
+@_gift_form_limit
 def refused_token(slug):
     """The gift form came without a valid CSRF token: sent from the shared
     appeal page by a browser without script (the page carries none), or
     after the session ended. Nothing is started; the page comes back with
     the donor's values and a token of their own, so pressing again goes
-    through. (Called by the app's CSRFError handler.)"""
+    through. (Called by the app's CSRFError handler; it shows a page, so it
+    counts against the gift form's rate limit like a good send.)"""
     appeal = appeals.get_public(db.session, slug)
     if appeal is None:
         abort(404)

@@ -449,3 +449,21 @@ def test_the_watch_can_be_turned_off(database_url, cache_config):
     assert app.extensions["fundraiser.public_cache"].watch is None
     with app.app_context():
         db.engine.dispose()
+
+
+def test_tokenless_gift_forms_count_against_the_gift_rate_limit(database_url):
+    """Each tokenless send shows the appeal again (a page's worth of work),
+    so it must not slip past the gift form's rate limit: the limit is
+    checked before the CSRF check."""
+    from tests.conftest import app_with
+
+    with app_with(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                  GIVE_RATE_LIMIT="2 per minute") as limited:
+        create_appeal(db.session)
+        db.session.commit()
+        client = limited.test_client()
+        form = {"amount": "25", "currency": "USD", "name": "Bot", "email": "bot@example.org"}
+        codes = [client.post(PAGE + "/give", data=form).status_code for _ in range(4)]
+        assert codes == [400, 400, 429, 429]
+        token = client.get("/form-token").get_json()["token"]  # one count for the form
+        assert client.post(PAGE + "/give", data={**form, "csrf_token": token}).status_code == 429
