@@ -24,8 +24,9 @@ No round trip for a warm answer: a key that carries its versions never
 names another value, so each process also keeps the last few entries it read
 or stored (`LOCAL_ENTRIES`, for the same lifetime), and the versions
 themselves while Redis pushes no change of them (cache_watch.py); without
-that watch it asks Redis for the versions, one round trip. A bump is still
-seen on the very next request, on every host.
+that watch it asks Redis for the versions, one round trip. A bump is seen
+on the next request, on this host at once and on others once Redis's push
+has crossed the network (cache_watch.py says how long that is).
 """
 
 from __future__ import annotations
