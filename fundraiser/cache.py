@@ -95,20 +95,20 @@ class PublicCache:
     def versions(self, scopes: Iterable[str]) -> str:
         """The current versions of `scopes`, as one string for a key. A scope
         with none yet gets a fresh one (whoever adds it first wins)."""
-        keys = [f"v:{s}" for s in scopes]
-        watched = [KEY_PREFIX + k for k in keys] if self.watch is not None else None
-        if watched is not None:
-            known = self.watch.current(watched)
+        scopes = list(scopes)
+        if self.watch is not None:
+            known = self.watch.current(scopes)
             if known is not None:
                 return ".".join(known)
+        keys = [f"v:{s}" for s in scopes]
         found = self.backend.get_many(*keys)
         for i, (key, value) in enumerate(zip(keys, found, strict=True)):
             if value is None:
                 self.backend.add(key, _token(), timeout=0)
                 found[i] = self.backend.get(key)
         found = [str(v) for v in found]
-        if watched is not None:
-            self.watch.remember(watched, found)
+        if self.watch is not None:
+            self.watch.remember(scopes, found)
         return ".".join(found)
 
     def _lookup(self, key: str, scope: str | None) -> tuple[str, tuple | None]:
@@ -159,7 +159,7 @@ class PublicCache:
             return
         for scope in scopes or (ALL,):
             if self.watch is not None:
-                self.watch.forget(f"{KEY_PREFIX}v:{scope}")
+                self.watch.forget(scope)
             try:
                 self.backend.set(f"v:{scope}", _token(), timeout=0)
             except Exception as exc:  # noqa: BLE001 — the commit stands; say so

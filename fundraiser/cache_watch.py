@@ -33,11 +33,11 @@ RETRY_SECONDS = 1.0
 
 
 class VersionWatch:
-    """Versions by Redis key, for as long as Redis sends no change of them."""
+    """Versions by scope, for as long as Redis sends no change of them."""
 
     def __init__(self, url: str, prefix: str):
         self.url = url
-        self.prefix = prefix  # the versions' key prefix in Redis
+        self.prefix = prefix  # the versions' key prefix in Redis: key = prefix + scope
         self._known: dict[str, str] = {}
         self._conn = None
         self._pid = None
@@ -45,29 +45,29 @@ class VersionWatch:
         self._failing = False  # a failure to connect was logged already
         self._lock = threading.Lock()  # one reader of the socket at a time
 
-    def current(self, keys: list[str]) -> list[str] | None:
-        """The versions of `keys` as last read, if the watch is live and
+    def current(self, scopes: list[str]) -> list[str] | None:
+        """The versions of `scopes` as last read, if the watch is live and
         knows them all and none changed since; else None (read Redis)."""
         with self._lock:
             if not self._poll():
                 return None
-            found = [self._known.get(k) for k in keys]
+            found = [self._known.get(s) for s in scopes]
         return None if None in found else found
 
-    def remember(self, keys: list[str], values: list) -> None:
+    def remember(self, scopes: list[str], values: list) -> None:
         """Versions just read from Redis. A change that Redis makes after
         that read is pushed, and the next poll forgets it again."""
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
-                for key, value in zip(keys, values, strict=True):
+                for scope, value in zip(scopes, values, strict=True):
                     if value is not None:
-                        self._known[key] = value
+                        self._known[scope] = value
 
-    def forget(self, key: str) -> None:
-        """This process changed `key`: not known here from now on, before
-        Redis even says so."""
+    def forget(self, scope: str) -> None:
+        """This process changed `scope`'s version: not known here from now
+        on, before Redis even says so."""
         with self._lock:
-            self._known.pop(key, None)
+            self._known.pop(scope, None)
 
     def live(self) -> bool:
         with self._lock:
@@ -118,7 +118,8 @@ class VersionWatch:
             self._known.clear()
         else:
             for key in keys:
-                self._known.pop(key.decode() if isinstance(key, bytes) else key, None)
+                key = key.decode() if isinstance(key, bytes) else key
+                self._known.pop(key.removeprefix(self.prefix), None)
         return push
 
     def _drop(self) -> None:

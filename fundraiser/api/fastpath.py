@@ -8,9 +8,10 @@ session, see appeals/views.py). Once a view has answered one (and stored it
 in the public cache, fundraiser/cache.py), this WSGI middleware answers the
 next requests for it from that same cache entry — the same bytes, the same
 ETag, the same headers the view sent — without building a Flask request: no
-routing, session, locale or rate-limit bookkeeping, only the cache's one
-round trip for the appeal's versions, so a gift that commits still shows on
-the very next answer, on every host.
+routing, session, locale or rate-limit bookkeeping, only the same check of
+the appeal's versions as the view makes (the cache's version watch, or one
+round trip), so a gift that commits shows on the next answer, on every host
+(cache_watch.py says how soon on another host).
 
 Anything it is not sure of goes to Flask as before: another method or path,
 a query string, a Host outside TRUSTED_HOSTS (Flask refuses it), an entry not
@@ -39,9 +40,10 @@ API_PATH = re.compile(r"^/api/v1/appeals/([a-z0-9-]+)$")
 PAGE_PATH = re.compile(r"^/appeals/([a-z0-9-]+)$")
 # Sent per answer, never replayed from the view's.
 _OWN = frozenset(("etag", "content-length", "date", "x-request-id", "server", "set-cookie"))
-# Entries whose headers a process remembers (slugs × languages × prefixes);
-# past this it forgets them all and learns again from Flask.
-_HEADERS_KEPT = 2000
+# Entries a process remembers in each of its two tables (headers per cache
+# key: slugs × languages × prefixes; locale per language headers); past this
+# it forgets that table and learns again.
+_REMEMBERED = 2000
 
 
 def cache_key(slug: str) -> str:
@@ -120,7 +122,7 @@ class PublicFastPath:
             accepted = parse_accept_header(accept_language, LanguageAccept)
             known = self.locale_names[
                 choose_language(self.languages, address, None, cookie, accepted)]
-            if len(self.chosen) >= _HEADERS_KEPT:
+            if len(self.chosen) >= _REMEMBERED:
                 self.chosen.clear()
             self.chosen[(address, cookie, accept_language)] = known
         return known
@@ -135,7 +137,7 @@ class PublicFastPath:
             # is not copied.
             if status.startswith("200 ") and not any(k.lower() == "set-cookie"
                                                      for k, _v in headers):
-                if len(self.headers) >= _HEADERS_KEPT:
+                if len(self.headers) >= _REMEMBERED:
                     self.headers.clear()
                 self.headers[key] = [(k, v) for k, v in headers if k.lower() not in _OWN]
             return start_response(status, headers, exc_info)
