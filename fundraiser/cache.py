@@ -42,10 +42,25 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 ALL = "all"  # the scope every entry belongs to: staff edits bump it
-KEY_PREFIX = "fundraiser:public:"
+KEY_PREFIX = "fundraiser:public:"  # then the Redis database's number: see key_prefix
 IN_PROCESS_SECONDS = 2  # default lifetime when each process has its own cache
 SHARED_SECONDS = 60  # default lifetime on Redis, where every change is seen at once
 LOCAL_ENTRIES = 256  # versioned entries each process keeps beside Redis
+
+
+def key_prefix(url: str) -> str:
+    """The cache's keys in Redis, named for the database they live in.
+
+    Redis's change pushes (CLIENT TRACKING, fundraiser/cache_watch.py) ignore
+    databases: a watch on database 1 hears every SET under its prefix in
+    database 2. With the number in the prefix, two sites that share one Redis
+    in two databases do not hear each other's changes (only a FLUSHDB, which
+    Redis announces to every watch; it costs one round trip, never a stale
+    answer)."""
+    import redis
+
+    db = redis.ConnectionPool.from_url(url).connection_kwargs.get("db", 0)
+    return f"{KEY_PREFIX}{db}:"
 
 
 def appeal_scope(slug: str) -> str:
@@ -185,9 +200,10 @@ def init_app(app) -> PublicCache:
         lifetime = SHARED_SECONDS if url else IN_PROCESS_SECONDS
     lifetime = float(lifetime)
     backend = None
+    prefix = key_prefix(url) if url else KEY_PREFIX
     if url:  # built even with lifetime 0: a worker that caches nothing still bumps
         config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url,
-                  "CACHE_KEY_PREFIX": KEY_PREFIX, "CACHE_DEFAULT_TIMEOUT": max(int(lifetime), 1),
+                  "CACHE_KEY_PREFIX": prefix, "CACHE_DEFAULT_TIMEOUT": max(int(lifetime), 1),
                   "CACHE_OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}
     elif lifetime > 0:
         config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000,
@@ -201,7 +217,7 @@ def init_app(app) -> PublicCache:
     if url and lifetime > 0 and app.config.get("PUBLIC_CACHE_WATCH", True):
         from .cache_watch import VersionWatch
 
-        watch = VersionWatch(url, f"{KEY_PREFIX}v:")
+        watch = VersionWatch(url, f"{prefix}v:")
     cache = PublicCache(backend, lifetime, shared=bool(url), watch=watch)
     app.extensions["fundraiser.public_cache"] = cache
     return cache

@@ -9,10 +9,13 @@ versions' prefix (`BCAST PREFIX`), and keeps the versions it has read. Before
 each use it reads whatever Redis has pushed since (a non-blocking poll of
 that socket, a few microseconds): a version that changed is forgotten, and
 read again from Redis by whoever needs it next; `FLUSHDB` or a restart
-forgets them all. Redis writes the push while it runs the writer's `SET`, so
-it reaches this process's socket with the network's latency after the
-writer hears "OK" (nothing on one host; well under a millisecond on a LAN),
-and the next view reads the new version, without the round trip.
+forgets them all. Redis sends these pushes for every database, so the prefix
+names the database (cache.key_prefix), and a `FLUSHDB` of any database
+reaches every watch: a round trip more, never a stale answer. Redis writes
+the push while it runs the writer's `SET`, so it reaches this process's
+socket with the network's latency after the writer hears "OK" (nothing on
+one host; well under a millisecond on a LAN), and the next view reads the
+new version, without the round trip.
 
 Anything uncertain is a round trip as before: no watch yet in this process
 (or a forked one), a connection that failed (tried again after

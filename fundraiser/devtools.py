@@ -4,7 +4,10 @@ The localstripe CLI listens on every interface and pickles its whole store to
 /tmp on every write; we run its aiohttp app ourselves instead. Used by
 `flask --app fundraiser localstripe`, `make run` and the test suite:
 
-    python -m fundraiser.devtools --port 8420 [--webhook URL --secret S]
+    python -m fundraiser.devtools --port 8420 [--webhook URL --secret S] [--log-webhooks]
+
+`--log-webhooks` writes a line to stderr for each webhook delivered or
+refused (the test suite keeps them, to show when a delivery went missing).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import logging
 
 
 def run_localstripe(port: int, webhook_url: str | None = None,
-                    webhook_secret: str | None = None, host: str = "127.0.0.1") -> None:
+                    webhook_secret: str | None = None, host: str = "127.0.0.1",
+                    log_webhooks: bool = False) -> None:
     import localstripe.resources as resources
     from aiohttp import web
 
@@ -24,7 +28,11 @@ def run_localstripe(port: int, webhook_url: str | None = None,
 
     if webhook_url:
         register_webhook("fundraiser", webhook_url, webhook_secret, None)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # localstripe logs each delivery on this logger; the requests themselves
+    # are not logged (access_log=None).
+    if log_webhooks:
+        logging.basicConfig(format="%(asctime)s localstripe: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.INFO if log_webhooks else logging.WARNING)
     web.run_app(app, host=host, port=port, print=None, access_log=None)
 
 
@@ -33,8 +41,9 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--webhook")
     parser.add_argument("--secret")
+    parser.add_argument("--log-webhooks", action="store_true")
     args = parser.parse_args(argv)
-    run_localstripe(args.port, args.webhook, args.secret)
+    run_localstripe(args.port, args.webhook, args.secret, log_webhooks=args.log_webhooks)
 
 
 if __name__ == "__main__":

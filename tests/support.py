@@ -43,6 +43,18 @@ def wait_for(url: str, timeout: float = 20.0) -> None:
             time.sleep(0.1)
 
 
+LOCALSTRIPE_LOGS: dict = {}  # base URL -> its log file, for a failing test to show
+
+
+def localstripe_log_tail(base: str, size: int = 3000) -> str:
+    """The end of localstripe's log (its webhook deliveries among it)."""
+    log = LOCALSTRIPE_LOGS.get(base)
+    if log is None:
+        return "(no log for " + base + ")"
+    end = os.fstat(log.fileno()).st_size
+    return os.pread(log.fileno(), size, max(end - size, 0)).decode("utf-8", "replace")
+
+
 @contextmanager
 def localstripe_process():
     port = free_port()
@@ -50,14 +62,16 @@ def localstripe_process():
     # then localstripe blocks on its next log line for the rest of the run.
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fundraiser.devtools", "--port", str(port)],
+            [sys.executable, "-m", "fundraiser.devtools", "--port", str(port), "--log-webhooks"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
         )
         base = f"http://127.0.0.1:{port}"
+        LOCALSTRIPE_LOGS[base] = log
         try:
             wait_for(base + "/js.stripe.com/v3/")
             yield base
         finally:
+            LOCALSTRIPE_LOGS.pop(base, None)
             proc.terminate()
             proc.wait(timeout=10)
 

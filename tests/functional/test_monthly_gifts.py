@@ -267,11 +267,13 @@ def test_a_monthly_gift_whose_authentication_failed_stays_monthly_on_retry(
     assert api(client)["raised_minor"] == 2000
 
 
-def wait_for_invoice_events(db, subscription_id, count, timeout=30.0):
-    """Our subscription's events only: localstripe, shared by the session,
-    may still deliver an earlier test's events to this server. (It waits a
-    second before each delivery; 10 s were once not enough in a full run
-    on two busy cores, so the wait is 30 s, ended as soon as they are in.)"""
+def wait_for_invoice_events(db, subscription_id, count, localstripe, timeout=30.0):
+    """Our subscription's invoice events, once `count` of them are in and
+    applied. (localstripe waits a second before each delivery; 10 s were
+    once not enough in a full run on two busy cores, so the wait is 30 s,
+    ended as soon as they are in.) On a timeout the test fails with every
+    event this server stored and the end of localstripe's log: what did
+    arrive, in which state, and what localstripe says it sent."""
     import time
 
     from fundraiser.payments.models import WebhookEvent
@@ -285,17 +287,22 @@ def wait_for_invoice_events(db, subscription_id, count, timeout=30.0):
         if len(outcomes) >= count and "received" not in outcomes:
             return outcomes
         time.sleep(0.2)
-    return None
+    stored = [(e.id, e.type, e.outcome, subscription_id in (e.payload or ""))
+              for e in db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
+    db.session.rollback()
+    pytest.fail(f"{count} applied invoice event(s) for {subscription_id} not in after "
+                f"{timeout:.0f} s. Stored (id, type, outcome, ours): {stored}\n"
+                f"localstripe's log ends:\n{support.localstripe_log_tail(localstripe)}")
 
 
 def test_localstripe_delivers_the_first_and_a_renewal_invoice_by_webhook(
         donor, appeal, client, db, gateway, live_server):
     start_monthly(donor, client, amount="9")
     sub = the_subscription(db)
-    assert wait_for_invoice_events(db, sub.gateway_id, 1) is not None
+    wait_for_invoice_events(db, sub.gateway_id, 1, donor.localstripe)
     renew(gateway, sub)
-    outcomes = wait_for_invoice_events(db, sub.gateway_id, 2)
-    assert outcomes is not None and sorted(outcomes) == ["applied", "applied"]
+    outcomes = wait_for_invoice_events(db, sub.gateway_id, 2, donor.localstripe)
+    assert sorted(outcomes) == ["applied", "applied"]
     body = api(client)
     assert (body["raised_minor"], body["donation_count"]) == (1800, 2)
 
