@@ -34,6 +34,7 @@ QUEUE_NAME = "fundraiser"  # money first: webhook events, reconcile, charges, sw
 MAIL_QUEUE_NAME = "fundraiser-mail"  # receipts (a PDF each), letters, statements
 QUEUE_NAMES = (QUEUE_NAME, MAIL_QUEUE_NAME)  # what a worker takes by default, in this order
 DEFAULT_RETRY_INTERVALS = (10, 60, 300)  # seconds before the 1st, 2nd, 3rd retry
+COALESCE_SECONDS = 60  # an ask of enqueue_coalesced's whose job never started is forgotten
 
 # The request id an inline run carries (a queued run has it in its job's meta).
 _inline_request_id: ContextVar[str | None] = ContextVar("inline_request_id", default=None)
@@ -103,23 +104,71 @@ def _enqueue(func, args, kwargs) -> Enqueued:
     def dispatch():
         if rq_queue is None:
             _run_inline(handle, func, args, kwargs, request_id)
-            return
-        # One round trip: RQ writes the job and pushes it in our pipeline
-        # (MULTI/EXEC) instead of two of its own.
-        pipe = rq_queue.connection.pipeline()
-        rq_queue.enqueue(func, args=args, kwargs=kwargs, job_id=handle.job_id,
-                         retry=retry_policy(app), meta={"request_id": request_id},
-                         failure_ttl=30 * 24 * 3600,
-                         result_ttl=0,  # nothing reads a finished job: gone at once
-                         pipeline=pipe)
-        pipe.execute()
+        else:
+            _push(app, rq_queue, func, args, kwargs, handle.job_id, request_id)
 
+    _after_commit(dispatch)
+    return handle
+
+
+def _after_commit(dispatch) -> None:
     session = db.session()
     if session.in_transaction():
         after_commit(session, dispatch)
     else:
         dispatch()
-    return handle
+
+
+def _push(app, rq_queue, func, args, kwargs, job_id, request_id) -> None:
+    # One round trip: RQ writes the job and pushes it in our pipeline
+    # (MULTI/EXEC) instead of two of its own.
+    pipe = rq_queue.connection.pipeline()
+    rq_queue.enqueue(func, args=args, kwargs=kwargs, job_id=job_id,
+                     retry=retry_policy(app), meta={"request_id": request_id},
+                     failure_ttl=30 * 24 * 3600,
+                     result_ttl=0,  # nothing reads a finished job: gone at once
+                     pipeline=pipe)
+    pipe.execute()
+
+
+def _asked_key(rq_queue, func) -> str:
+    return f"fundraiser:jobs:asked:{rq_queue.name}:{func.__qualname__}"
+
+
+def enqueue_coalesced(func) -> bool:
+    """Queue the `@job` function `func()` (no arguments) once the current
+    transaction commits, unless it is queued already and no worker has
+    started it: any number of asks before a worker takes it make one job,
+    which does the work of them all (it calls `coalesced_started(func)`
+    first, so an ask after that queues another). Redis only: returns False,
+    doing nothing, without a queue. An ask is forgotten after
+    COALESCE_SECONDS, in case its job was lost."""
+    app = current_app._get_current_object()
+    rq_queue = queue(app, getattr(func, "queue_name", QUEUE_NAME))
+    if rq_queue is None:
+        return False
+    from . import logs
+
+    request_id = logs.current_request_id()
+
+    def dispatch():
+        key = _asked_key(rq_queue, func)
+        if rq_queue.connection.set(key, "1", nx=True, ex=COALESCE_SECONDS):
+            try:
+                _push(app, rq_queue, func, (), {}, uuid.uuid4().hex, request_id)
+            except Exception:
+                rq_queue.connection.delete(key)  # not queued: the next ask tries again
+                raise
+
+    _after_commit(dispatch)
+    return True
+
+
+def coalesced_started(func) -> None:
+    """The job `func` has started: the next ask queues it again."""
+    rq_queue = queue(name=getattr(func, "queue_name", QUEUE_NAME))
+    if rq_queue is not None:
+        rq_queue.connection.delete(_asked_key(rq_queue, func))
 
 
 def _run_inline(handle: Enqueued, func, args, kwargs, request_id) -> None:

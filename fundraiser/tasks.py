@@ -21,11 +21,12 @@ def reconcile(since: timedelta, say=log.info) -> None:
     between the processor's answer and our commit."""
     from .payments import services, states
     from .payments.gateway import GatewayError
+    from .payments.reconcile import reconcile as reconcile_payments
     from .staff import refund_services as staff
 
     gateway = current_app.extensions["fundraiser.gateway"]
     with services.caused_by("reconcile"):
-        changes = services.reconcile(db.session, gateway, since)
+        changes = reconcile_payments(db.session, gateway, since)
     db.session.commit()
     for payment_id, old, new in changes:
         say(f"payment {payment_id}: {old} -> {new}")
@@ -244,15 +245,14 @@ def requeue_unapplied_events(older_than_seconds: int | None = None) -> int:
     (Redis restarted, a worker killed mid-job). Applying is safe to repeat,
     so an event that was only slow is not harmed."""
     from .payments import services
-    from .payments.jobs import apply_webhook_event
+    from .payments.jobs import apply_waiting_events
 
     if older_than_seconds is None:
         older_than_seconds = int(current_app.config.get("WEBHOOK_SWEEP_AGE_SECONDS", 120))
 
     lost = services.unapplied_event_ids(db.session, timedelta(seconds=older_than_seconds))
     db.session.rollback()
-    for event_id in lost:
-        enqueue(apply_webhook_event, event_id)
-    if lost:
+    if lost:  # one job applies them all (and any younger one waiting)
+        enqueue(apply_waiting_events)
         log.warning("%s stored webhook event(s) were not applied; queued again", len(lost))
     return len(lost)

@@ -76,6 +76,8 @@ class WebhookEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(16), default="received", nullable=False,
                                          index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    # the request that stored it: the worker applying it logs under this id
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class PaymentStatusChange(db.Model):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -15,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import signals
 from . import states
-from .gateway import CardDeclined, GatewayError, GatewayEvent, IntentResult, MalformedEvent
+from .gateway import CardDeclined, GatewayEvent, IntentResult, MalformedEvent
 from .models import Payment, PaymentStatusChange, WebhookEvent, utcnow
 from .stripe_gateway import intent_from_event_object, is_count
 
@@ -156,12 +155,12 @@ def record_intent(session, payment_id: int, result: IntentResult) -> str:
         log.error("payment %s has intent %s, gateway answered %s",
                   payment_id, known, result.intent_id)
         return "mismatch"
-    outcome = _apply_intent_status(session, payment_id, result)
+    outcome = apply_intent_status(session, payment_id, result)
     apply_pending_events(session, result.intent_id)
     return outcome
 
 
-def _apply_intent_status(session, payment_id: int, result: IntentResult) -> str:
+def apply_intent_status(session, payment_id: int, result: IntentResult) -> str:
     fields = {}
     if result.status == states.FAILED:
         fields = {"failure_code": (result.failure_code or "payment_failed")[:64],
@@ -182,7 +181,7 @@ def refresh_from_gateway(session, gateway, payment_id: int) -> str:
     intent_id = session.scalar(select(Payment.intent_id).where(Payment.id == payment_id))
     if not intent_id:
         return "no-intent"
-    return _apply_intent_status(session, payment_id, gateway.retrieve(intent_id))
+    return apply_intent_status(session, payment_id, gateway.retrieve(intent_id))
 
 
 # -- refunds and disputes -----------------------------------------------------
@@ -227,11 +226,12 @@ _INTENT_EVENTS = {
 }
 
 
-def _insert_event_once(session, event: GatewayEvent, object_id: str | None) -> bool:
+def _insert_event_once(session, event: GatewayEvent, object_id: str | None,
+                       request_id: str | None) -> bool:
     values = dict(event_id=event.id, type=event.type[:64], object_id=object_id,
                   payload=event.raw or json.dumps({"id": event.id, "type": event.type,
                                                    "data": {"object": event.object}}),
-                  outcome=RECEIVED, received_at=utcnow())
+                  outcome=RECEIVED, received_at=utcnow(), request_id=request_id)
     stmt = _INSERT_ONCE[session.get_bind().dialect.name]  # values as parameters: compiled once
     return session.execute(stmt, values).scalar() is not None
 
@@ -257,11 +257,12 @@ def ingest_event(session, event: GatewayEvent) -> str:
     return apply_stored_event(session, event.id) or "duplicate"
 
 
-def store_event(session, event: GatewayEvent) -> str:
-    """Store a verified event once, not yet applied. Returns `new`,
-    `pending` (stored before and not applied yet: a lost job's event, worth
-    queueing again) or `duplicate` (already applied)."""
-    if _insert_event_once(session, event, _event_object_id(event)):
+def store_event(session, event: GatewayEvent, request_id: str | None = None) -> str:
+    """Store a verified event once, not yet applied, with the id of the
+    request that brought it. Returns `new`, `pending` (stored before and not
+    applied yet: a lost job's event, worth queueing again) or `duplicate`
+    (already applied)."""
+    if _insert_event_once(session, event, _event_object_id(event), request_id):
         return "new"
     outcome = session.scalar(select(WebhookEvent.outcome)
                              .where(WebhookEvent.event_id == event.id))
@@ -278,8 +279,24 @@ def apply_stored_event(session, event_id: str) -> str | None:
         .where(WebhookEvent.event_id == event_id, WebhookEvent.outcome == RECEIVED)
         .with_for_update()
     )
-    if row is None:
-        return None
+    return None if row is None else apply_event_row(session, row)
+
+
+def take_waiting_event(session, skip=()) -> WebhookEvent | None:
+    """The oldest event stored and not applied, locked, but for those in
+    `skip` (row ids) and those another worker holds (SKIP LOCKED, on
+    PostgreSQL; SQLite has one writer at a time). Apply it with
+    `apply_event_row` in the same transaction."""
+    query = select(WebhookEvent).where(WebhookEvent.outcome == RECEIVED)
+    if skip:
+        query = query.where(WebhookEvent.id.not_in(list(skip)))
+    return session.scalar(query.order_by(WebhookEvent.id).limit(1)
+                          .with_for_update(skip_locked=True))
+
+
+def apply_event_row(session, row: WebhookEvent) -> str:
+    """Apply a stored event whose row this transaction has locked while it
+    was still `received`; returns its outcome."""
     event = _stored_event(row)
     with caused_by(_event_cause(event)):
         try:
@@ -340,11 +357,11 @@ def _apply_event(session, event: GatewayEvent) -> tuple[int | None, str]:
             log.error("event %s: amount %s %s does not match payment %s",
                       event.id, result.amount_minor, result.currency, payment.id)
             return payment.id, "mismatch"
-        learned = session.execute(
+        learned = payment.intent_id is None and session.execute(
             update(Payment).where(Payment.id == payment.id, Payment.intent_id.is_(None))
             .values(intent_id=result.intent_id)
-        ).rowcount == 1
-        outcome = _apply_intent_status(session, payment.id, result)
+        ).rowcount == 1  # an intent id once known is never cleared: no round trip then
+        outcome = apply_intent_status(session, payment.id, result)
         if learned:
             # A refund or dispute that came before anything told us this
             # intent id was stored as unmatched; it is ours now.
@@ -455,46 +472,3 @@ def apply_pending_events(session, intent_id: str) -> int:
             row.payment_id, row.outcome = _apply_event(session, event)
     session.flush()
     return len(pending)
-
-
-# -- reconcile ----------------------------------------------------------------
-
-def reconcile(session, gateway, since: timedelta, *, grace=timedelta(minutes=2),
-              give_up=timedelta(minutes=30)) -> list[tuple[int, str, str]]:
-    """Compare our open payments with the gateway and repair what a lost
-    webhook or a closed browser tab left behind. Returns (payment id, old
-    status, new status) for every payment that changed."""
-    now = utcnow()
-    changes = []
-    open_payments = session.scalars(
-        select(Payment).where(Payment.status.in_(states.OPEN),
-                              Payment.created_at >= now - since)
-        .order_by(Payment.id)
-    ).all()
-    listed: dict[str, IntentResult] | None = None
-    for payment in open_payments:
-        old = payment.status
-        if payment.intent_id:
-            try:
-                result = gateway.retrieve(payment.intent_id)
-            except GatewayError as exc:
-                log.warning("reconcile: cannot retrieve %s: %s", payment.intent_id, exc)
-                continue
-            _apply_intent_status(session, payment.id, result)
-        elif now - payment.updated_at > grace:
-            # Claimed, but the gateway's answer never reached us: find the
-            # intent by our metadata, or give up once nothing can still come.
-            if listed is None:
-                since_epoch = int(time.time() - since.total_seconds()) - 3600
-                listed = {r.reference: r for r in gateway.recent_intents(since_epoch)
-                          if r.reference}
-            if payment.reference in listed:
-                record_intent(session, payment.id, listed[payment.reference])
-            elif now - payment.updated_at > give_up:
-                transition_to(session, payment.id, states.FAILED, failure_code="no_intent",
-                              failure_message="The payment service never received this payment.")
-        session.refresh(payment)
-        if payment.status != old:
-            changes.append((payment.id, old, payment.status))
-    session.flush()
-    return changes

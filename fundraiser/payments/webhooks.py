@@ -1,16 +1,17 @@
 """POST /webhooks/stripe: verify, store once, acknowledge, then apply: by
-a worker when Redis is configured, right after the commit otherwise."""
+a worker when Redis is configured (one job for every event waiting:
+payments/jobs.py), right after the commit otherwise."""
 
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 
-from .. import jobs
+from .. import jobs, logs
 from ..extensions import csrf, db
 from . import services
 from .gateway import InvalidWebhook
-from .jobs import apply_webhook_event
+from .jobs import apply_waiting_events, apply_webhook_event
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,15 @@ def stripe_webhook():
         log.warning("webhook refused: %s", exc)
         return jsonify(error="invalid signature or payload"), 400
     try:
-        stored = services.store_event(db.session, event)
-        # On the money queue: no receipt or letter waiting on the mail
-        # queue delays it (jobs.QUEUE_NAMES).
-        queued = (None if stored == "duplicate"
-                  else jobs.enqueue(apply_webhook_event, event.id))
+        stored = services.store_event(db.session, event, logs.current_request_id())
+        if stored == "duplicate":
+            queued = None
+        elif jobs.enqueue_coalesced(apply_waiting_events):
+            # On the money queue: no receipt or letter waiting on the mail
+            # queue delays it (jobs.QUEUE_NAMES).
+            queued = jobs.Enqueued(job_id="waiting")
+        else:
+            queued = jobs.enqueue(apply_webhook_event, event.id)
         db.session.commit()
     except OperationalError:
         # A lock timeout: nothing was stored, so a retry will be applied.
@@ -50,7 +55,7 @@ def stripe_webhook():
     if queued is None:
         outcome = "duplicate"
     elif queued.job_id:
-        outcome = "queued"  # a worker applies it
+        outcome = "queued"  # a worker applies it, with every other event waiting
     elif queued.done:  # inline, right after the commit
         outcome = queued.result or "duplicate"
     else:

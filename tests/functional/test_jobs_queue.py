@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from fundraiser import jobs, tasks
 from fundraiser.extensions import db
 from fundraiser.payments import states
+from fundraiser.payments.jobs import apply_waiting_events
 from fundraiser.payments.models import Payment, PaymentStatusChange, WebhookEvent
 from tests import support
 from tests.conftest import REDIS_JOBS_URL, _FreshContextClient, _pg_url
@@ -86,7 +87,7 @@ def test_a_webhook_is_acknowledged_before_it_is_applied_then_applied_once(client
     db.session.rollback()
     assert db.session.get(Payment, payment_id).status == states.CREATED
     assert db.session.scalar(select(WebhookEvent.outcome)) == "received"
-    assert jobs.queue().count == 2
+    assert jobs.queue().count == 1  # one job applies every event waiting
 
     run_burst_worker()
     assert db.session.get(Payment, payment_id).status == states.SUCCEEDED
@@ -117,6 +118,50 @@ def test_a_webhook_event_is_applied_before_the_receipts_queued_ahead_of_it(clien
     assert not getattr(app.extensions["mailman"], "outbox", [])  # nothing sent yet
     run_burst_worker()
     assert sorted(m.to[0] for m in receipts(app)) == ["donor0@example.org", "donor1@example.org"]
+
+
+def test_an_event_that_fails_is_passed_over_and_retried_and_the_rest_are_applied(
+        client, app, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from fundraiser.payments import services
+
+    gifts = make_gifts(3)
+    for n, (_pid, reference) in enumerate(gifts):
+        post(client, app, succeeded_event(n, reference))
+    apply_row, tries = services.apply_event_row, []
+
+    def once_busy(session, row):
+        tries.append(row.event_id)
+        if tries.count("evt_1") == 1 and row.event_id == "evt_1":
+            raise OperationalError("UPDATE payments", {}, Exception("lock timeout"))
+        return apply_row(session, row)
+
+    monkeypatch.setattr(services, "apply_event_row", once_busy)
+    run_burst_worker()  # the job raises; its retry (at once here) applies evt_1
+    assert tries == ["evt_0", "evt_1", "evt_2", "evt_1"]  # not stuck on the one that failed
+    for payment_id, _ref in gifts:
+        assert times_succeeded(payment_id) == 1
+    assert set(db.session.scalars(select(WebhookEvent.outcome))) == {"applied"}
+    assert jobs.queue().failed_job_registry.count == 0
+
+
+def test_a_long_run_of_events_is_handed_from_job_to_job(client, app, monkeypatch):
+    """RQ ends a job after its timeout: a job applying events hands over to
+    a new one after DRAIN_SECONDS (here at once, so one event each)."""
+    from fundraiser.payments import jobs as payment_jobs
+
+    monkeypatch.setattr(payment_jobs, "DRAIN_SECONDS", 0)
+    gifts = make_gifts(3)
+    for n, (_pid, reference) in enumerate(gifts):
+        post(client, app, succeeded_event(n, reference))
+    assert jobs.queue().count == 1
+    run_burst_worker(max_jobs=1)
+    assert [times_succeeded(pid) for pid, _ref in gifts] == [1, 0, 0]
+    assert jobs.queue().count == 1  # the next one, queued by the first
+    run_burst_worker()
+    assert [times_succeeded(pid) for pid, _ref in gifts] == [1, 1, 1]
+    assert jobs.queue().count == 0
 
 
 def test_a_money_worker_leaves_the_receipts_to_a_mail_worker(client, app, database_url):
@@ -154,7 +199,11 @@ def test_two_workers_apply_each_event_exactly_once(client, app, database_url):
         for _ in range(2):  # every event delivered twice: two jobs for each
             assert post(client, app, payload, request_id=f"req-{n:04d}-abcdef").status_code \
                 == 200
-    assert jobs.queue().count == 24
+    assert jobs.queue().count == 1  # one job for every event waiting
+    for _ in range(2):  # two more (the sweep's, a late ask's): three jobs on two workers
+        jobs.enqueue(apply_waiting_events)
+    db.session.commit()
+    assert jobs.queue().count == 3
 
     db.session.rollback()
     workers = [worker_process(database_url, args=["--burst"]) for _ in range(2)]
@@ -217,10 +266,10 @@ def test_a_worker_killed_mid_queue_loses_no_event(client, app, database_url):
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(WebhookEvent)
                              .where(WebhookEvent.outcome == "received")) == 8
-    assert queue.count == 7  # the one in flight died with its worker
+    assert queue.count == 0  # one job for all eight, and it died with its worker
 
-    # The scheduler's sweep queues the stored, unapplied events again (the
-    # killed one's job is lost); a new worker applies every event once.
+    # The scheduler's sweep sees the stored, unapplied events and queues a
+    # job for them; a new worker applies every event once.
     db.session.rollback()
     assert tasks.requeue_unapplied_events(older_than_seconds=0) == 8
     again = worker_process(database_url, args=["--burst"])
