@@ -38,26 +38,23 @@ def stripe_webhook():
         return jsonify(error="invalid signature or payload"), 400
     try:
         stored = services.store_event(db.session, event, logs.current_request_id())
-        if stored == "duplicate":
-            queued = None
-        elif jobs.enqueue_coalesced(apply_waiting_events):
-            # On the money queue: no receipt or letter waiting on the mail
-            # queue delays it (jobs.QUEUE_NAMES).
-            queued = jobs.Enqueued(job_id="waiting")
-        else:
-            queued = jobs.enqueue(apply_webhook_event, event.id)
+        inline = None
+        # With a queue, one job applies every event waiting, on the money
+        # queue: no receipt or letter on the mail queue delays it.
+        if stored != "duplicate" and not jobs.enqueue_coalesced(apply_waiting_events):
+            inline = jobs.enqueue(apply_webhook_event, event.id)  # no queue: after the commit
         db.session.commit()
     except OperationalError:
         # A lock timeout: nothing was stored, so a retry will be applied.
         db.session.rollback()
         log.exception("webhook %s not stored, asking for a retry", event.id)
         return jsonify(error="busy, retry"), 503
-    if queued is None:
+    if stored == "duplicate":
         outcome = "duplicate"
-    elif queued.job_id:
-        outcome = "queued"  # a worker applies it, with every other event waiting
-    elif queued.done:  # inline, right after the commit
-        outcome = queued.result or "duplicate"
+    elif inline is None:
+        outcome = "queued"  # a worker applies it
+    elif inline.done:
+        outcome = inline.result or "duplicate"
     else:
         # Inline and it failed (a lock timeout): stored, not applied; the
         # processor's retry finds it pending and applies it.

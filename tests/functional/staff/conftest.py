@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 from flask import g
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import MetaData, inspect, select, text
 
 from fundraiser.payments import services as payments
 from fundraiser.payments import states
@@ -91,13 +91,26 @@ def card_gift(db):
     return donation
 
 
+_REFLECTED: dict = {}  # (dialect, table names) -> MetaData: reflecting is most of the cost
+
+
+def _tables(bind) -> MetaData:
+    """The database's tables, reflected once per schema (every test database
+    is migrated to the same head, so one reflection serves them all)."""
+    key = (bind.dialect.name, tuple(sorted(inspect(bind).get_table_names())))
+    if key not in _REFLECTED:
+        meta = MetaData()
+        with warnings.catch_warnings():  # SQLite cannot reflect the lower(email) index
+            warnings.simplefilter("ignore")
+            meta.reflect(bind=bind)
+        _REFLECTED[key] = meta
+    return _REFLECTED[key]
+
+
 def snapshot(db):
     """Every row of every table, for "nothing changed" assertions."""
     db.session.rollback()
-    meta = MetaData()
-    with warnings.catch_warnings():  # SQLite cannot reflect the lower(email) index
-        warnings.simplefilter("ignore")
-        meta.reflect(bind=db.session.get_bind())
+    meta = _tables(db.session.get_bind())
     result = {}
     for name, table in sorted(meta.tables.items()):
         if name == "alembic_version":
