@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from contextlib import contextmanager
 
 import requests
@@ -83,20 +84,41 @@ def register_webhook(localstripe_base: str, url: str, secret: str) -> None:
 
 
 class LiveServer:
-    """The app served over HTTP on 127.0.0.1, in a thread."""
+    """The app served over HTTP on 127.0.0.1, in a thread. Errors raised
+    while serving (the app's own, and any from around it) are kept in
+    `errors`, as tracebacks: a test that waits for a delivery can show why
+    the server answered 500."""
 
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.app = app
+        self.errors: list[str] = []
+        self.server = make_server("127.0.0.1", 0, self._serve, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def _serve(self, environ, start_response):
+        try:
+            return self.app(environ, start_response)
+        except BaseException:
+            self.errors.append(traceback.format_exc())
+            raise
+
+    def _app_error(self, sender, exception, **extra):
+        self.errors.append("".join(traceback.format_exception(exception)))
+
     def __enter__(self):
+        from flask import got_request_exception
+
+        got_request_exception.connect(self._app_error, self.app)
         self.thread.start()
         return self
 
     def __exit__(self, *exc):
+        from flask import got_request_exception
+
         self.server.shutdown()
         self.thread.join(timeout=10)
+        got_request_exception.disconnect(self._app_error, self.app)
 
 
 def card_token(localstripe_base: str, number: str, pk="pk_test_localstripe") -> str:

@@ -267,13 +267,14 @@ def test_a_monthly_gift_whose_authentication_failed_stays_monthly_on_retry(
     assert api(client)["raised_minor"] == 2000
 
 
-def wait_for_invoice_events(db, subscription_id, count, localstripe, timeout=30.0):
+def wait_for_invoice_events(db, subscription_id, count, localstripe, server, timeout=30.0):
     """Our subscription's invoice events, once `count` of them are in and
     applied. (localstripe waits a second before each delivery; 10 s were
     once not enough in a full run on two busy cores, so the wait is 30 s,
     ended as soon as they are in.) On a timeout the test fails with every
     event this server stored and the end of localstripe's log: what did
-    arrive, in which state, and what localstripe says it sent."""
+    arrive, in which state, what localstripe says it sent, and the errors
+    the server raised."""
     import time
 
     from fundraiser.payments.models import WebhookEvent
@@ -292,16 +293,18 @@ def wait_for_invoice_events(db, subscription_id, count, localstripe, timeout=30.
     db.session.rollback()
     pytest.fail(f"{count} applied invoice event(s) for {subscription_id} not in after "
                 f"{timeout:.0f} s. Stored (id, type, outcome, ours): {stored}\n"
-                f"localstripe's log ends:\n{support.localstripe_log_tail(localstripe)}")
+                f"localstripe's log ends:\n{support.localstripe_log_tail(localstripe)}\n"
+                f"The server's errors:\n{''.join(server.errors) or '(none)'}")
 
 
 def test_localstripe_delivers_the_first_and_a_renewal_invoice_by_webhook(
         donor, appeal, client, db, gateway, live_server):
     start_monthly(donor, client, amount="9")
     sub = the_subscription(db)
-    wait_for_invoice_events(db, sub.gateway_id, 1, donor.localstripe)
+    wait_for_invoice_events(db, sub.gateway_id, 1, donor.localstripe, live_server)
     renew(gateway, sub)
-    outcomes = wait_for_invoice_events(db, sub.gateway_id, 2, donor.localstripe)
+    outcomes = wait_for_invoice_events(db, sub.gateway_id, 2, donor.localstripe,
+                                       live_server)
     assert sorted(outcomes) == ["applied", "applied"]
     body = api(client)
     assert (body["raised_minor"], body["donation_count"]) == (1800, 2)

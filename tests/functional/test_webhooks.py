@@ -105,3 +105,46 @@ def test_events_for_unknown_payments_are_stored_and_acknowledged(client, app, db
 
 def test_webhooks_need_no_csrf_token_but_get_is_not_allowed(client):
     assert client.get("/webhooks/stripe").status_code == 405
+
+
+def test_a_burst_of_deliveries_larger_than_the_connection_pool_is_stored_and_applied(
+        app, db):
+    """Stripe delivers events concurrently. Thirty at once to a threaded
+    server (more than the default pool's 15 connections), with no queue, so
+    each is applied in the request: every one is acknowledged and applied.
+    (An inline job once ran while its request still held its connection: a
+    burst held every connection waiting for a second one, and all of them
+    answered 500 or 503 after the pool's 30 s.)"""
+    import threading
+
+    import requests
+
+    appeal = create_appeal(db.session)
+    gifts = [create_donation(db.session, appeal, email=f"d{i}@example.org") for i in range(30)]
+    db.session.commit()
+    payloads = [support.stripe_event("payment_intent.succeeded", support.intent_object(
+        f"pi_burst{i}", "succeeded", 2500, "USD", gift.payment.reference), f"evt_burst{i}")
+        for i, gift in enumerate(gifts)]
+    db.session.rollback()  # the test's own session holds no connection meanwhile
+    answers = {}
+    start = threading.Barrier(len(payloads))
+
+    def deliver(payload):
+        start.wait()
+        answers[payload] = requests.post(
+            server.url + "/webhooks/stripe", data=payload, timeout=60, headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": support.sign(payload, app.config["STRIPE_WEBHOOK_SECRET"])})
+
+    with support.LiveServer(app) as server:
+        threads = [threading.Thread(target=deliver, args=(p,)) for p in payloads]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    codes = sorted(r.status_code for r in answers.values())
+    assert codes == [200] * 30, (codes, server.errors[:1])
+    assert {r.json()["outcome"] for r in answers.values()} == {"applied"}
+    statuses = db.session.scalars(select(Payment.status).where(
+        Payment.id.in_([g.payment_id for g in gifts]))).all()
+    assert statuses == [states.SUCCEEDED] * 30
