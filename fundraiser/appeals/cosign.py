@@ -82,8 +82,10 @@ def ask(session, appeal: Appeal, *, name: str, country: str = "", url: str = "",
                                     status=UNCONFIRMED, **details)
                 session.add(row)
             return Asked(row.id, token, merged=False)
-        except IntegrityError:  # the same organisation asked just now
+        except IntegrityError:  # the same organisation asked just now?
             found = _matching(session, appeal.id, email, details["name_key"])
+            if not found:
+                raise  # no: another constraint; let it say which
     if len(found) != 1:
         # The name is one request's and the address another's: change neither.
         return Asked(found[0].id, None, merged=True)

@@ -6,7 +6,9 @@ once, confirms it once; two staff approving at once list it once."""
 import io
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from fundraiser.appeals import cosign
 from fundraiser.appeals.models import Appeal, Cosigner, CosignRequest
@@ -137,3 +139,17 @@ def test_a_logo_stored_again_while_its_last_user_is_purged_is_kept(app, db):
     assert db.session.scalar(select(CosignRequest.logo_id)
                              .where(CosignRequest.name == "New Org")) == logo_id
     assert [r.name for r in db.session.scalars(select(CosignRequest))] == ["New Org"]
+
+
+def test_a_refused_insert_that_is_not_a_duplicate_raises_the_databases_error(
+        app, db, monkeypatch):
+    """When the insert fails and no request of that name or address turns up,
+    the database's own error is raised (the log names the constraint), not
+    an IndexError from looking for the request that won."""
+    appeal = create_appeal(db.session, signatures=(True, None))
+    cosign.ask(db.session, appeal, name="Bakers for Peace", email="office@bakers.example.org")
+    db.session.commit()
+    monkeypatch.setattr(cosign, "_matching", lambda *args: [])  # the winner is not found
+    with pytest.raises(IntegrityError):
+        cosign.ask(db.session, appeal, name="Bakers for Peace",
+                   email="office@bakers.example.org")
