@@ -1,4 +1,7 @@
-"""Cross-domain announcements. Senders pass ids, never ORM objects.
+"""Cross-domain announcements. Senders pass ids and plain values, never ORM
+objects. A payment's move also sends `moved`: its figures as the moving
+UPDATE returned them (payments.moves.Moved), so listeners need not read
+them again.
 
 `payments` announces what happened to a payment; `donations`, `matching` and
 receipts listen. A listener runs inside the sender's transaction, so whatever
@@ -9,16 +12,16 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: sender=None, payment_id=int, session=Session
+#: sender=None, payment_id=int, session=Session, moved=payments.moves.Moved
 payment_succeeded = _signals.signal("payment-succeeded")
-#: sender=None, payment_id=int, session=Session
+#: sender=None, payment_id=int, session=Session, moved=payments.moves.Moved
 payment_failed = _signals.signal("payment-failed")
 #: sender=None, payment_id=int, amount_minor=int (this refund only), session=Session
 payment_refunded = _signals.signal("payment-refunded")
-#: sender=None, payment_id=int, session=Session — succeeded/partially refunded → disputed:
-#: the bank took the money back for now.
+#: sender=None, payment_id=int, session=Session, moved=Moved — succeeded/partially
+#: refunded → disputed: the bank took the money back for now.
 payment_disputed = _signals.signal("payment-disputed")
-#: sender=None, payment_id=int, session=Session — disputed → succeeded: the dispute
+#: sender=None, payment_id=int, session=Session, moved=Moved — disputed → succeeded: the dispute
 #: was won and the money is ours again.
 payment_reinstated = _signals.signal("payment-reinstated")
 #: sender=None, appeal_id=int, declines=int, resets_at=datetime, session=Session — card

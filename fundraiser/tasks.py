@@ -244,13 +244,13 @@ def requeue_unapplied_events(older_than_seconds: int | None = None) -> int:
     `older_than_seconds` (WEBHOOK_SWEEP_AGE_SECONDS): their job was lost
     (Redis restarted, a worker killed mid-job). Applying is safe to repeat,
     so an event that was only slow is not harmed."""
-    from .payments import services
     from .payments.jobs import apply_waiting_events
+    from .payments.reconcile import unapplied_event_ids
 
     if older_than_seconds is None:
         older_than_seconds = int(current_app.config.get("WEBHOOK_SWEEP_AGE_SECONDS", 120))
 
-    lost = services.unapplied_event_ids(db.session, timedelta(seconds=older_than_seconds))
+    lost = unapplied_event_ids(db.session, timedelta(seconds=older_than_seconds))
     db.session.rollback()
     if lost:  # one job applies them all (and any younger one waiting)
         enqueue(apply_waiting_events)

@@ -11,7 +11,6 @@ from sqlalchemy import exists, select
 
 from .. import signals
 from ..matching import card_pledges, rules
-from ..matching import figures as match_figures
 from ..matching import ledger as match_ledger
 from ..matching import services as matching
 from ..payments import states
@@ -57,28 +56,34 @@ def _is_monthly(session, donation: Donation) -> bool:
     return interval != "year"
 
 
-def _allocate(session, payment_id: int, reason: str,
-              donation: Donation | None = None) -> tuple[Donation | None, int | None]:
+def _allocate(session, payment_id: int, reason: str, donation: Donation | None = None,
+              moved=None) -> tuple[Donation | None, int | None]:
     """Match the gift. Returns its donation (None for a pledge's own money or
     a payment without one) and what it matched when that is known without
-    asking (0 when nothing could match it), else None. `donation`: the
-    payment's gift when the caller has it already."""
-    if matching.activate_pledge_funded_by(session, payment_id) is not None:
-        return None, None  # the pledger's own money, given to be unlocked by friends
+    asking (0 when nothing could match it, the draw when it drew), else
+    None. `donation`: the
+    payment's gift when the caller has it already; `moved`: the payment's
+    figures as its move read them (payments.moves.Moved)."""
     gift = gift_of(session, payment_id)
+    if (gift is None or gift.funds_pledge) \
+            and matching.activate_pledge_funded_by(session, payment_id) is not None:
+        return None, None  # the pledger's own money, given to be unlocked by friends
     if gift is None:
         return None, None
     donation = donation or gift.donation
     # Pools (and pledges) are in the appeal's currency: a gift in another is
     # matched on its converted amount, rounded down, stored with the gift.
     currency = gift.currency
-    if not match_figures.could_match(session, appeal_id=donation.appeal_id,
-                                     currency=currency,
-                                     pledge_code=donation.source or None):
-        return donation, 0
-    amount, refunded, paid_currency, at = session.execute(
-        select(Payment.amount_minor, Payment.refunded_minor, Payment.currency,
-               Payment.succeeded_at).where(Payment.id == payment_id)).one()
+    sources = match_ledger.sources_for(session, appeal_id=donation.appeal_id,
+                                       currency=currency, pledge_code=donation.source or None)
+    if sources is None:
+        return donation, 0  # nothing could match it
+    if moved is None:
+        moved = session.execute(
+            select(Payment.amount_minor, Payment.refunded_minor, Payment.currency,
+                   Payment.succeeded_at).where(Payment.id == payment_id)).one()
+    amount, refunded, paid_currency, at = (moved.amount_minor, moved.refunded_minor,
+                                           moved.currency, moved.succeeded_at)
     net = amount - refunded
     paid = (net, paid_currency) if paid_currency != currency else None
     entries = match_ledger.allocate(
@@ -86,16 +91,18 @@ def _allocate(session, payment_id: int, reason: str,
         gift=_gift(donation, net_in_appeal_currency(donation, net, currency),
                    at or utcnow(), currency, _is_monthly(session, donation)),
         first_time=lambda: _first_time(session, donation, at or utcnow()),
-        pledge_code=donation.source or None, reason=reason, paid=paid)
-    if entries:
-        log.info("payment %s matched %s", payment_id, sum(e.amount_minor for e in entries))
-    return donation, None
+        sources=sources, reason=reason, paid=paid)
+    if not entries:
+        return donation, None  # matched before, or nothing to draw: the receipt asks
+    matched_minor = sum(e.amount_minor for e in entries)
+    log.info("payment %s matched %s", payment_id, matched_minor)
+    return donation, matched_minor
 
 
-def on_succeeded(sender, payment_id: int, session, **_kw):
+def on_succeeded(sender, payment_id: int, session, moved=None, **_kw):
     # The rate is fixed first: matching and the receipt use the figure it gives.
     donation, matched_minor = _allocate(session, payment_id, "gift",
-                                        fix_rate(session, payment_id))
+                                        fix_rate(session, payment_id), moved)
     # The receipt says what the gift unlocked, so it is sent after the
     # allocation, here; blinker does not promise an order among receivers.
     from .receipts import send_pledge_charge_receipt, send_receipt
@@ -108,8 +115,8 @@ def on_succeeded(sender, payment_id: int, session, **_kw):
     send_receipt(session, payment_id, donation=donation, matched_minor=matched_minor)
 
 
-def on_reinstated(sender, payment_id: int, session, **_kw):
-    _allocate(session, payment_id, "dispute_won")
+def on_reinstated(sender, payment_id: int, session, moved=None, **_kw):
+    _allocate(session, payment_id, "dispute_won", moved=moved)
 
 
 def on_refunded(sender, payment_id: int, session, amount_minor: int = 0, **_kw):

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select, update
 from ..appeals.models import Appeal
 from ..limits import DEFAULT as DEFAULT_LIMITS
 from ..limits import Limits
+from ..matching.models import MatchPledge
 from ..money import Money
 from ..payments import services as payments
 from ..payments import states
@@ -51,6 +52,7 @@ class GiftOf:
     donation: Donation
     slug: str
     currency: str  # the appeal's
+    funds_pledge: bool  # the pay-now money of a friend's pledge (it activates the pledge)
 
 
 def gift_of(session, payment_id: int) -> GiftOf | None:
@@ -63,7 +65,9 @@ def gift_of(session, payment_id: int) -> GiftOf | None:
     if tx is None or tx is not own.get_transaction():
         known = {}
     if payment_id not in known:
-        row = session.execute(select(Donation, Appeal.slug, Appeal.currency)
+        funds_pledge = select(MatchPledge.id).where(
+            MatchPledge.funding_payment_id == payment_id).exists()
+        row = session.execute(select(Donation, Appeal.slug, Appeal.currency, funds_pledge)
                               .join(Appeal, Appeal.id == Donation.appeal_id)
                               .where(Donation.payment_id == payment_id)).first()
         known[payment_id] = None if row is None else GiftOf(*row)

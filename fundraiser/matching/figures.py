@@ -89,16 +89,3 @@ def preview(session, *, appeal_id: int, gift: rules.Gift,
     steps = rules.plan(gift, sources)
     return Preview(gift.currency, gift.amount_minor, sum(s.take_minor for s in steps), steps)
 
-
-def could_match(session, *, appeal_id: int, currency: str, pledge_code: str | None) -> bool:
-    """Whether a gift to this appeal has anything that might match it: a pool
-    in its currency, or the active pledge whose link it came through. One
-    query, so the many gifts to appeals without matching skip the rest."""
-    pool = select(MatchPool.id).where(MatchPool.appeal_id == appeal_id,
-                                      MatchPool.currency == currency).exists()
-    if not pledge_code or len(pledge_code) > 16:
-        return bool(session.scalar(select(pool)))
-    pledge = select(MatchPledge.id).where(MatchPledge.code == pledge_code,
-                                          MatchPledge.appeal_id == appeal_id,
-                                          MatchPledge.status == PLEDGE_ACTIVE).exists()
-    return bool(session.scalar(select(pool | pledge)))

@@ -89,18 +89,41 @@ def net_for_payment(session, payment_id: int) -> int:
                               .where(MatchEntry.payment_id == payment_id)))
 
 
-def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift,
-             pledge_code: str | None = None, reason: str = "gift",
-             paid: tuple[int, str] | None = None,
+@dataclasses.dataclass(frozen=True)
+class Sources:
+    """What might match a gift: the appeal's pools in its currency, and the
+    active pledge whose link it came through."""
+
+    pools: list[MatchPool]
+    pledge: MatchPledge | None
+
+
+def sources_for(session, *, appeal_id: int, currency: str,
+                pledge_code: str | None) -> Sources | None:
+    """The gift's possible sources, read fresh (no lock); None when there are
+    none, so the many gifts to appeals without matching skip the rest. One
+    query (two with a pledge code)."""
+    pledge = pledge_by_code(session, pledge_code)
+    if pledge is not None and (pledge.appeal_id != appeal_id or pledge.status != PLEDGE_ACTIVE):
+        pledge = None
+    pools = session.scalars(
+        select(MatchPool).where(MatchPool.appeal_id == appeal_id,
+                                MatchPool.currency == currency)
+        .order_by(MatchPool.id).execution_options(populate_existing=True)).all()
+    return Sources(list(pools), pledge) if pools or pledge is not None else None
+
+
+def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sources: Sources,
+             reason: str = "gift", paid: tuple[int, str] | None = None,
              first_time: Callable[[], bool] | None = None) -> list[MatchEntry]:
-    """Match a succeeded gift: its pledge (when it came through a friend's
-    link), then the appeal's pools in draw order. Writes one allocation row
-    per source that gave something, all with one group id. A payment that
-    already holds a match is not matched again. `gift` is in the pools'
-    currency; for a gift paid in another, `paid` is (net minor, currency) as
-    paid, kept on each row beside the converted basis. `first_time` says
-    whether the donor gives for the first time; it is asked (a query) only
-    when a source matches first-time donors only.
+    """Match a succeeded gift from its `sources` (`sources_for`): its pledge
+    (when it came through a friend's link), then the appeal's pools in draw
+    order. Writes one allocation row per source that gave something, all with
+    one group id. A payment that already holds a match is not matched again.
+    `gift` is in the pools' currency; for a gift paid in another, `paid` is
+    (net minor, currency) as paid, kept on each row beside the converted
+    basis. `first_time` says whether the donor gives for the first time; it
+    is asked (a query) only when a source matches first-time donors only.
 
     The common case — one pool with enough left for the whole match — draws
     with one conditional UPDATE and no lock taken before it, so the pool's
@@ -110,13 +133,7 @@ def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift,
     with the figures found there."""
     if gift.amount_minor <= 0 or net_for_payment(session, payment_id) != 0:
         return []
-    pledge = pledge_by_code(session, pledge_code)
-    if pledge is not None and (pledge.appeal_id != appeal_id or pledge.status != PLEDGE_ACTIVE):
-        pledge = None
-    pools = session.scalars(
-        select(MatchPool).where(MatchPool.appeal_id == appeal_id,
-                                MatchPool.currency == gift.currency)
-        .order_by(MatchPool.id).execution_options(populate_existing=True)).all()
+    pledge, pools = sources.pledge, sources.pools
     if first_time is not None and any(p.first_time_only for p in pools):
         gift = dataclasses.replace(gift, is_first_time=first_time())
     draw = dict(session=session, appeal_id=appeal_id, payment_id=payment_id, gift=gift,

@@ -39,6 +39,10 @@ class Payment(db.Model):
         String(32), unique=True, default=lambda: secrets.token_hex(16), nullable=False
     )
     status: Mapped[str] = mapped_column(String(24), default=states.CREATED, nullable=False)
+    # The status before the last move, set by the same UPDATE (`SET
+    # previous_status = status` reads the row as the move found it, under
+    # its lock): one statement moves a payment and says where from.
+    previous_status: Mapped[str | None] = mapped_column(String(24))
     amount_minor: Mapped[int] = mapped_column(BigInteger, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)

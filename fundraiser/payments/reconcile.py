@@ -1,6 +1,7 @@
 """Reconcile: compare our open payments with the gateway and repair what a
 lost webhook or a closed browser tab left behind (`flask reconcile`, and the
-scheduler every 10 minutes: tasks.py)."""
+scheduler every 10 minutes: tasks.py); and find the webhook events stored
+but never applied (the scheduler's sweep)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy import select
 
 from . import states
 from .gateway import GatewayError, IntentResult
-from .models import Payment, utcnow
-from .services import apply_intent_status, record_intent, transition_to
+from .models import Payment, WebhookEvent, utcnow
+from .services import RECEIVED, apply_intent_status, record_intent, transition_to
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +58,14 @@ def reconcile(session, gateway, since: timedelta, *, grace=timedelta(minutes=2),
             changes.append((payment.id, old, payment.status))
     session.flush()
     return changes
+
+
+def unapplied_event_ids(session, older_than: timedelta) -> list[str]:
+    """Events stored but still not applied after `older_than`: their job was
+    lost (Redis restarted, a worker killed mid-job). Queue them again."""
+    return list(session.scalars(
+        select(WebhookEvent.event_id)
+        .where(WebhookEvent.outcome == RECEIVED,
+               WebhookEvent.received_at <= utcnow() - older_than)
+        .order_by(WebhookEvent.id).limit(1000)
+    ))

@@ -1,21 +1,21 @@
 """Money movement. Services take the session and a gateway, flush, and never
-commit: the request, CLI command or webhook view around them commits once."""
+commit: the request, CLI command or webhook view around them commits once.
+A payment's status moves in moves.py (`transition_to` and `caused_by` are
+used from here, as `payments.transition_to`)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import signals
 from . import states
 from .gateway import CardDeclined, GatewayEvent, IntentResult, MalformedEvent
-from .models import Payment, PaymentStatusChange, WebhookEvent, utcnow
+from .models import Payment, WebhookEvent, utcnow
+from .moves import caused_by, locked_status, record_change, transition_to
 from .stripe_gateway import intent_from_event_object, is_count
 
 log = logging.getLogger(__name__)
@@ -29,77 +29,12 @@ class AlreadySubmitted(Exception):
         self.status = status
 
 
-# What is moving payments in this context, for their status history: the
-# default is the gateway's answer to a call this app made (a donor's request).
-_cause: ContextVar[str] = ContextVar("payment_cause", default="gateway answer")
-
-
-@contextmanager
-def caused_by(cause: str | None):
-    """Record `cause` on every status change made inside the block (None
-    keeps the cause already set around it)."""
-    if cause is None:
-        yield
-        return
-    token = _cause.set(cause[:120])
-    try:
-        yield
-    finally:
-        _cause.reset(token)
-
-
-def _record_change(session, payment_id: int, old: str | None, new: str, at) -> None:
-    session.execute(insert(PaymentStatusChange).values(
-        payment_id=payment_id, from_status=old, to_status=new, cause=_cause.get(), at=at))
-
-
 def create_payment(session, amount_minor: int, currency: str, flush: bool = True) -> Payment:
     payment = Payment(amount_minor=amount_minor, currency=currency, status=states.CREATED)
     session.add(payment)
     if flush:  # else its gift's flush writes both (payment= on the gift, no id needed)
         session.flush()
     return payment
-
-
-def _locked_status(session, payment_id: int) -> str | None:
-    # FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE).
-    return session.scalar(
-        select(Payment.status).where(Payment.id == payment_id).with_for_update()
-    )
-
-
-def transition_to(session, payment_id: int, new: str, **fields) -> bool:
-    """The only writer of Payment.status. True if the status changed, False if
-    the payment was already there (a repeat). Raises IllegalTransition."""
-    current = _locked_status(session, payment_id)
-    if current is None:
-        raise LookupError(f"no payment {payment_id}")
-    if not states.check_transition(current, new):
-        return False
-    now = utcnow()
-    values = {"status": new, "updated_at": now, **fields}
-    if new == states.SUCCEEDED:
-        values["failure_code"] = None
-        values["failure_message"] = None
-        values["succeeded_at"] = func.coalesce(Payment.succeeded_at, now)  # the first time
-    result = session.execute(
-        update(Payment)
-        .where(Payment.id == payment_id, Payment.status == current)
-        .values(**values)
-    )
-    if result.rowcount != 1:  # cannot happen under the row lock; be loud if it does
-        raise RuntimeError(f"payment {payment_id} changed under its lock")
-    _record_change(session, payment_id, current, new, now)
-    log.info("payment %s: %s -> %s", payment_id, current, new)
-    if new == states.SUCCEEDED and current in (*states.PENDING, states.FAILED):
-        signals.payment_succeeded.send(None, payment_id=payment_id, session=session)
-    elif new == states.SUCCEEDED and current == states.DISPUTED:
-        signals.payment_reinstated.send(None, payment_id=payment_id, session=session)
-    elif new == states.FAILED:
-        signals.payment_failed.send(None, payment_id=payment_id, session=session)
-    elif new == states.DISPUTED:
-        signals.payment_disputed.send(None, payment_id=payment_id, session=session)
-    return True
 
 
 def claim_for_submission(session, payment_id: int) -> None:
@@ -118,7 +53,7 @@ def claim_for_submission(session, payment_id: int) -> None:
             raise LookupError(f"no payment {payment_id}")
         raise AlreadySubmitted(status)
     with caused_by("card submitted"):
-        _record_change(session, payment_id, states.CREATED, states.PROCESSING, now)
+        record_change(session, payment_id, states.CREATED, states.PROCESSING, now)
 
 
 def charge_card(session, gateway, *, payment_id: int, reference: str, amount_minor: int,
@@ -189,7 +124,7 @@ def refresh_from_gateway(session, gateway, payment_id: int) -> str:
 def apply_refund_total(session, payment_id: int, refunded_total: int) -> int:
     """The gateway says `refunded_total` of this payment has been refunded so
     far. Returns the newly refunded amount (0 for a repeat or an older report)."""
-    _locked_status(session, payment_id)
+    locked_status(session, payment_id)
     payment = session.get(Payment, payment_id, populate_existing=True)
     refunded_total = min(int(refunded_total), payment.amount_minor)
     if refunded_total <= payment.refunded_minor:
@@ -312,17 +247,6 @@ def apply_event_row(session, row: WebhookEvent) -> str:
         .values(outcome=outcome, payment_id=payment_id)
     )
     return outcome
-
-
-def unapplied_event_ids(session, older_than: timedelta) -> list[str]:
-    """Events stored but still not applied after `older_than`: their job was
-    lost (Redis restarted, a worker killed mid-job). Queue them again."""
-    return list(session.scalars(
-        select(WebhookEvent.event_id)
-        .where(WebhookEvent.outcome == RECEIVED,
-               WebhookEvent.received_at <= utcnow() - older_than)
-        .order_by(WebhookEvent.id).limit(1000)
-    ))
 
 
 def _stored_event(row: WebhookEvent) -> GatewayEvent:
@@ -449,7 +373,7 @@ def _dispute_closed_before(session, intent_id: str, event_id: str) -> bool:
 def _move_through(session, payment_id: int, moves: tuple[str, ...]) -> bool:
     """Apply `moves` in order, skipping those a payment already past them
     has made. True if anything changed."""
-    current = _locked_status(session, payment_id)
+    current = locked_status(session, payment_id)
     if current == moves[-1]:
         return False
     start = moves.index(current) + 1 if current in moves else 0

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # Each demo gift goes the real way (a payment transition, then matching), and
 # these log one INFO line per gift: right for a real gift, noise for 300
 # invented ones. For the command's run they are DEBUG lines.
-PER_GIFT_LOGGERS = ("fundraiser.payments.services", "fundraiser.donations.matching_hooks")
+PER_GIFT_LOGGERS = ("fundraiser.payments.moves", "fundraiser.donations.matching_hooks")
 
 
 class _AtDebug(logging.Filter):

@@ -300,3 +300,52 @@ def test_a_payments_gift_is_read_once_per_transaction_and_never_across_one(db):
     assert gift_of(db.session, payment_id).slug == "new-name"
     db.session.rollback()
     assert gift_of(db.session, 999_999) is None
+
+
+def test_a_gift_matched_by_one_pool_succeeds_in_seven_statements(db, monkeypatch):
+    """The success path is what every gift and every webhook pays for: the
+    move (one UPDATE that also says where from and the figures), its history
+    row, the gift, the pools, the payment's earlier matches, the draw and
+    the ledger row. (The receipt is a job of its own with a queue; here it is
+    only asked for, with what the gift unlocked.)"""
+    from fundraiser.donations import receipts
+
+    asked = []
+    monkeypatch.setattr(receipts, "send_receipt", lambda session, payment_id, donation=None,
+                        matched_minor=None: asked.append((payment_id, matched_minor)))
+    appeal = create_appeal(db.session)
+    pool_id = pool(db, appeal).id
+    payment_id = create_donation(db.session, appeal, amount_minor=1_000).payment_id
+    db.session.commit()
+    with support.count_statements(db.engine) as statements:
+        payments.transition_to(db.session, payment_id, states.SUCCEEDED)
+    kinds = [" ".join(s.split()[:3]) for s in statements if s != "BEGIN IMMEDIATE"]
+    assert [k.split()[0] for k in kinds] == [
+        "UPDATE", "INSERT", "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"], kinds
+    assert asked == [(payment_id, 1_000)]
+    db.session.commit()
+    assert matched(db, payment_id) == 1_000
+    assert db.session.get(MatchPool, pool_id).remaining_minor == 9_000
+
+
+def test_one_payment_moved_by_eight_transactions_at_once_succeeds_and_is_matched_once(
+        app, db):
+    """Eight deliveries of a success (different events, one payment) applied
+    at once: one moves it, the others find it moved. One history row, one
+    match, the pool drawn once."""
+    from fundraiser.payments.models import PaymentStatusChange
+
+    appeal = create_appeal(db.session)
+    pool_id = pool(db, appeal).id
+    payment_id = create_donation(db.session, appeal, amount_minor=1_000).payment_id
+    db.session.commit()
+    moved = []
+    errors = support.in_threads(app, db, lambda _n: moved.append(
+        payments.transition_to(db.session, payment_id, states.SUCCEEDED)), list(range(8)))
+    assert errors == [] and sorted(moved) == [False] * 7 + [True]
+    history = db.session.execute(select(PaymentStatusChange.from_status,
+                                        PaymentStatusChange.to_status).where(
+        PaymentStatusChange.payment_id == payment_id)).all()
+    assert [tuple(h) for h in history] == [(states.CREATED, states.SUCCEEDED)]
+    assert matched(db, payment_id) == 1_000
+    assert db.session.get(MatchPool, pool_id).remaining_minor == 9_000

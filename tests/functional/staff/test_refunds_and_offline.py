@@ -178,7 +178,7 @@ def test_demo_gifts_log_one_summary_line_and_each_gift_only_at_debug(runner, db,
     debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
     assert len([r for r in debug if r.getMessage().startswith("demo gift ")]) == 3
     # the payments' own per-gift lines are there too, but as DEBUG
-    assert len([r for r in debug if r.name == "fundraiser.payments.services"]) == 3
+    assert len([r for r in debug if r.name == "fundraiser.payments.moves"]) == 3
     info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert len(info) == 1 and info[0].startswith("demo-gifts: 3 demo gift(s) added"), info
 

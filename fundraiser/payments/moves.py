@@ -1,0 +1,122 @@
+"""Moving a payment from one status to another: `transition_to`, the only
+writer of Payment.status, with its history row and the signals the move
+sends; and `caused_by`, the cause the history records."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import false, func, insert, or_, select, update
+from sqlalchemy.orm.util import identity_key
+
+from .. import signals
+from . import states
+from .models import Payment, PaymentStatusChange, utcnow
+
+log = logging.getLogger(__name__)
+
+
+# What is moving payments in this context, for their status history: the
+# default is the gateway's answer to a call this app made (a donor's request).
+_cause: ContextVar[str] = ContextVar("payment_cause", default="gateway answer")
+
+
+@contextmanager
+def caused_by(cause: str | None):
+    """Record `cause` on every status change made inside the block (None
+    keeps the cause already set around it)."""
+    if cause is None:
+        yield
+        return
+    token = _cause.set(cause[:120])
+    try:
+        yield
+    finally:
+        _cause.reset(token)
+
+
+def record_change(session, payment_id: int, old: str | None, new: str, at) -> None:
+    session.execute(insert(PaymentStatusChange).values(
+        payment_id=payment_id, from_status=old, to_status=new, cause=_cause.get(), at=at))
+
+
+def locked_status(session, payment_id: int) -> str | None:
+    # FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE).
+    return session.scalar(
+        select(Payment.status).where(Payment.id == payment_id).with_for_update()
+    )
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What a payment's move found: the figures its listeners need, read by
+    the same statement (so they ask nothing more of the database)."""
+
+    amount_minor: int
+    refunded_minor: int
+    currency: str
+    succeeded_at: datetime | None
+
+
+# "status is one `new` may be reached from", built once per status: an IN
+# list would be expanded again at every execution.
+_MOVABLE_TO = {new: or_(false(), *(Payment.status == old for old in states.sources_of(new)))
+               for new in states.TRANSITIONS}
+
+
+def _move(session, payment_id: int, new: str, values: dict):
+    """One UPDATE: the payment goes to `new` if its status is one `new` may
+    be reached from; returns (the status it had, Moved), or None when it did
+    not move. On PostgreSQL the UPDATE waits for the row's lock and checks the
+    status again on the row as committed, so two moves at once never both
+    happen."""
+    return session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, _MOVABLE_TO.get(new, false()))
+        .values(previous_status=Payment.status, **values)
+        .returning(Payment.previous_status, Payment.amount_minor, Payment.refunded_minor,
+                   Payment.currency, Payment.succeeded_at)
+        .execution_options(synchronize_session=False)).first()
+
+
+def transition_to(session, payment_id: int, new: str, **fields) -> bool:
+    """The only writer of Payment.status. True if the status changed, False if
+    the payment was already there (a repeat). Raises IllegalTransition."""
+    now = utcnow()
+    values = {"status": new, "updated_at": now, **fields}
+    if new == states.SUCCEEDED:
+        values["failure_code"] = None
+        values["failure_message"] = None
+        values["succeeded_at"] = func.coalesce(Payment.succeeded_at, now)  # the first time
+    moved = _move(session, payment_id, new, values)
+    if moved is None:
+        # Not moved: no such payment, a repeat, or a move the table refuses;
+        # or another transaction moved it just now to where it may go from.
+        current = locked_status(session, payment_id)
+        if current is None:
+            raise LookupError(f"no payment {payment_id}")
+        if not states.check_transition(current, new):
+            return False
+        moved = _move(session, payment_id, new, values)  # under the lock now
+        if moved is None:  # cannot happen under the row lock; be loud if it does
+            raise RuntimeError(f"payment {payment_id} changed under its lock")
+    current, figures = moved[0], Moved(*moved[1:])
+    loaded = session.identity_map.get(identity_key(Payment, payment_id))
+    if loaded is not None:  # a Payment this session holds reads the new row next
+        session.expire(loaded)
+    record_change(session, payment_id, current, new, now)
+    log.info("payment %s: %s -> %s", payment_id, current, new)
+    sent = dict(payment_id=payment_id, session=session, moved=figures)
+    if new == states.SUCCEEDED and current in (*states.PENDING, states.FAILED):
+        signals.payment_succeeded.send(None, **sent)
+    elif new == states.SUCCEEDED and current == states.DISPUTED:
+        signals.payment_reinstated.send(None, **sent)
+    elif new == states.FAILED:
+        signals.payment_failed.send(None, **sent)
+    elif new == states.DISPUTED:
+        signals.payment_disputed.send(None, **sent)
+    return True
