@@ -64,8 +64,13 @@ def new_page(org: Organisation, title: str, locale: str) -> Page:
 
 
 def payment_method(donation: Donation) -> str:
-    if donation.payment.provider == "offline":
+    payment = donation.payment
+    if payment.provider == "offline":
         return _("Paid offline (cheque, bank transfer or cash), recorded by our staff")
+    if payment.card_last4:
+        # The brand is the card network's own name (Visa, Mastercard…), not translated.
+        return _("%(brand)s card ending %(last4)s", brand=payment.card_brand or _("Card"),
+                 last4=payment.card_last4)
     return _("Card")
 
 

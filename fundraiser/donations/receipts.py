@@ -73,6 +73,7 @@ def _prepare(session, payment_id: int, matched_minor: int | None, donation=None)
         body = render_template("donations/receipt.txt", donation=donation, title=title,
                                matched_minor=matched_minor,
                                matched=Money(matched_minor, donation.appeal.currency),
+                               method=receipt_pdf.payment_method(donation),
                                counted=receipt_pdf.conversion_note(donation,
                                                                    donation.locale))
         subject = _("Thank you for your gift to %(title)s", title=title)

@@ -18,6 +18,8 @@ class IntentResult:
     customer_id: str | None = None
     failure_code: str | None = None
     failure_message: str | None = None
+    card_brand: str | None = None  # for the receipt: "Visa card ending 4242"
+    card_last4: str | None = None
 
 
 @dataclass(frozen=True)

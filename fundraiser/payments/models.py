@@ -49,6 +49,10 @@ class Payment(db.Model):
     provider: Mapped[str] = mapped_column(String(16), default="stripe", nullable=False)
     intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     customer_id: Mapped[str | None] = mapped_column(String(255))
+    # The card as the receipt shows it ("Visa card ending 4242"), when the
+    # gateway said; never more of the card than that.
+    card_brand: Mapped[str | None] = mapped_column(String(24))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)

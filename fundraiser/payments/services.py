@@ -83,7 +83,8 @@ def record_intent(session, payment_id: int, result: IntentResult) -> str:
     session.execute(
         update(Payment)
         .where(Payment.id == payment_id, Payment.intent_id.is_(None))
-        .values(intent_id=result.intent_id, customer_id=result.customer_id)
+        .values(intent_id=result.intent_id, customer_id=result.customer_id,
+                card_brand=result.card_brand, card_last4=result.card_last4)
     )
     known = session.scalar(select(Payment.intent_id).where(Payment.id == payment_id))
     if known != result.intent_id:

@@ -84,11 +84,7 @@ class StripeGateway(RecurringChanges):
         key = f"fundraiser-{reference}-{attempt}"
         metadata = {"fundraiser_ref": reference}
         try:
-            customer = self.client.v1.customers.create(
-                params={"source": token, "email": email, "name": name[:200],
-                        "metadata": metadata},
-                options={"idempotency_key": key + "-customer"},
-            )
+            customer = self._new_customer(token, email, name, metadata, key)
             params = {
                 "amount": amount_minor,
                 "currency": currency.lower(),
@@ -107,7 +103,14 @@ class StripeGateway(RecurringChanges):
         except stripe.StripeError as exc:
             log.warning("stripe error charging payment %s: %s", reference, exc)
             raise GatewayError(str(exc)) from exc
-        return self._result(intent, customer_id=customer.id)
+        return replace(self._result(intent, customer_id=customer.id), **card_shown(customer))
+
+    def _new_customer(self, token, email, name, metadata, key):
+        params = {"source": token, "email": email, "name": name[:200], "metadata": metadata}
+        if not self.local:  # Stripe lists a customer's cards only when asked
+            params["expand"] = ["sources"]
+        return self.client.v1.customers.create(
+            params=params, options={"idempotency_key": key + "-customer"})
 
     def _create_intent_once(self, params, key, reference, customer_id):
         """Create the PaymentIntent; when the answer is lost on the way (a
@@ -247,10 +250,7 @@ class StripeGateway(RecurringChanges):
         key = f"fundraiser-sub-{reference}"
         metadata = {"fundraiser_ref": reference}
         try:
-            customer = self.client.v1.customers.create(
-                params={"source": token, "email": email, "name": name[:200],
-                        "metadata": metadata},
-                options={"idempotency_key": key + "-customer"})
+            customer = self._new_customer(token, email, name, metadata, key)
             product = self.client.v1.products.create(
                 params={"name": description[:200] or "Recurring gift", "metadata": metadata},
                 options={"idempotency_key": key + "-product"})
@@ -272,8 +272,9 @@ class StripeGateway(RecurringChanges):
                 if isinstance(pi, dict):
                     pi = pi.get("id")
                 if isinstance(pi, str) and pi:
-                    intent = self._result(self.client.v1.payment_intents.retrieve(pi),
-                                          customer_id=customer.id)
+                    intent = replace(self._result(self.client.v1.payment_intents.retrieve(pi),
+                                                  customer_id=customer.id),
+                                     **card_shown(customer))
         except stripe.CardError as exc:
             raise CardDeclined(exc.code, exc.user_message) from exc
         except stripe.StripeError as exc:
@@ -413,6 +414,25 @@ class StripeGateway(RecurringChanges):
             failure_code=(err or {}).get("code") if err else None,
             failure_message=(err or {}).get("message") if err else None,
         )
+
+
+def card_shown(customer) -> dict:
+    """The brand and last four digits of the customer's card, as a receipt
+    may show them (card_brand, card_last4), or {} when the answer has no
+    card of a readable shape: a receipt then says "Card"."""
+    data = customer.to_dict() if hasattr(customer, "to_dict") else customer
+    cards = ((data or {}).get("sources") or {}).get("data") or []
+    card = next((c for c in cards if isinstance(c, dict)
+                 and c.get("id") == data.get("default_source")), cards[0] if cards else None)
+    if not isinstance(card, dict):
+        return {}
+    brand, last4 = card.get("brand"), card.get("last4")
+    if not (isinstance(last4, str) and len(last4) == 4 and last4.isascii()
+            and last4.isdigit()):
+        return {}
+    brand = brand.strip()[:24] if isinstance(brand, str) and brand.strip().isprintable() \
+        else None
+    return {"card_brand": brand or None, "card_last4": last4}
 
 
 def _waiting_for_authentication(exc) -> IntentResult | None:

@@ -158,3 +158,21 @@ def test_no_payment_row_is_created_by_bad_form_input_count(db, appeal, donor):
     donor.fill_form("test-appeal", amount="other", other_amount="-1")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_card_gift_s_receipt_names_the_card_by_brand_and_last_four_only(
+        donor, appeal, client, db, app):
+    from tests.pdfs import attachments, pdf_text
+
+    app.config["RECEIPT_PDF_ATTACHED"] = True
+    gift = donor.start(amount="25")
+    answer = donor.charge(gift, support.card_token(donor.localstripe, "5555555555554444"))
+    assert answer.get_json()["status"] == "succeeded"
+    payment = db.session.scalar(select(Payment))
+    assert (payment.card_brand, payment.card_last4) == ("Visa", "4444")  # localstripe's brand
+    [mail] = [m for m in app.extensions["mailman"].outbox if m.to == ["dana@example.org"]]
+    assert "Payment method: Visa card ending 4444" in mail.body
+    [pdf] = attachments(mail).values()
+    text = pdf_text(pdf)
+    assert "Visa card ending 4444" in text
+    assert "5555" not in mail.body and "5555" not in text

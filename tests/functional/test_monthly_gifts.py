@@ -324,3 +324,13 @@ def test_staff_see_a_donors_monthly_gifts_on_their_page(donor, appeal, client, d
     assert page.status_code == 200
     assert "Monthly and yearly gifts" in page.text and "$11.00 a month" in page.text
     assert "Active" in page.text
+
+
+def test_the_first_instalment_keeps_the_card_s_brand_and_last_four_for_its_receipt(
+        donor, appeal, client, db):
+    _gift, answer = start_monthly(donor, client, number="5555555555554444", amount="9")
+    assert answer["status"] == "succeeded"
+    db.session.rollback()
+    first = db.session.scalar(select(Payment).join(Donation, Donation.payment_id == Payment.id)
+                              .where(Donation.subscription_id.is_not(None)))
+    assert (first.card_brand, first.card_last4) == ("Visa", "4444")  # localstripe's brand

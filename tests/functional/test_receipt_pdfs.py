@@ -150,3 +150,21 @@ def test_a_matched_gift_s_receipt_says_what_it_unlocked(app, db):
     give(db, appeal, 2500)
     text = pdf_text(list(attachments(receipt_mail(app, "dana@example.org")).values())[0])
     assert "Your gift unlocked $15.00 in matching money." in text.replace("\n", " ")
+
+
+def test_a_hebrew_receipt_names_the_card_in_hebrew(app, db):
+    from fundraiser.payments.models import Payment
+
+    appeal = create_appeal(db.session, slug="bread", title="Bread and roses", currency="ILS")
+    gift = create_donation(db.session, appeal, amount_minor=18000, locale="he",
+                           name="דנה לוי", email="dana@example.org")
+    db.session.flush()
+    db.session.get(Payment, gift.payment_id).card_brand = "Visa"
+    db.session.get(Payment, gift.payment_id).card_last4 = "4242"
+    db.session.commit()
+    payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    mail = receipt_mail(app, "dana@example.org")
+    text = pdf_text(next(iter(attachments(mail).values())))
+    assert "Visa" in text and "4242" in text and "המסתיים" in text   # "ending"
+    assert "card ending" not in text
