@@ -141,6 +141,10 @@ class Subscription(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="incomplete", nullable=False)
     gateway_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     customer_id: Mapped[str | None] = mapped_column(String(255))
+    # The card its instalments are charged to, as receipts show it (set by
+    # the first charge and by the donor's change of card; never more).
+    card_brand: Mapped[str | None] = mapped_column(String(24))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
     # The last invoice whose failure the donor was told about: told once.
     failed_invoice_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)

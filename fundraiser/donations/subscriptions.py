@@ -73,10 +73,13 @@ def charge_first(session, gateway, *, payment_id: int, subscription_id: int, ref
                                failure_code=exc.code[:64],
                                failure_message=exc.user_message[:500])
         return None
+    first = started.first_intent
     session.execute(update(Subscription).where(Subscription.id == subscription_id)
                     .values(gateway_id=started.subscription_id,
-                            customer_id=started.customer_id))
-    if started.first_intent is None:
+                            customer_id=started.customer_id,
+                            card_brand=first.card_brand if first else None,
+                            card_last4=first.card_last4 if first else None))
+    if first is None:
         raise GatewayError(f"subscription {started.subscription_id} has no first intent")
     payments.record_intent(session, payment_id, started.first_intent)
     return started.first_intent
@@ -222,6 +225,8 @@ def _invoice_paid(session, obj: dict, renewal_only: bool = False):
     if intent_id and session.scalar(select(Payment.id).where(Payment.intent_id == intent_id)):
         intent_id = None  # already ours under another row: never claim it twice
     payment = payments.create_payment(session, amount, currency)
+    # Charged to the subscription's card, so the receipt can name it.
+    payment.card_brand, payment.card_last4 = sub.card_brand, sub.card_last4
     if intent_id:
         payment.intent_id = intent_id
         payment.customer_id = sub.customer_id

@@ -141,6 +141,8 @@ def finish_card_update(session, gateway, sub: Subscription, setup_id: str) -> Ca
     setup = gateway.finish_card_update(setup_id=setup_id, customer_id=sub.customer_id)
     if setup.status == "succeeded":
         _audit(session, sub, "card", setup=setup.setup_id, last4=setup.card_last4 or "")
+        # Receipts of the instalments from now on name this card ("Card" if unread).
+        sub.card_brand, sub.card_last4 = setup.card_brand, setup.card_last4
         session.flush()
         log.info("subscription %s: the donor gave another card", sub.id)
     return setup

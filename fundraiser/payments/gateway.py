@@ -50,6 +50,7 @@ class CardSetup:
     payment_method_id: str | None = None
     card_fingerprint: str | None = None  # see StripeGateway.card_fingerprint
     card_last4: str | None = None        # for "your card ending 4242"
+    card_brand: str | None = None
 
 
 @dataclass(frozen=True)

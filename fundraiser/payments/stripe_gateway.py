@@ -24,6 +24,7 @@ from .gateway import (
     RefundResult,
     SubscriptionStart,
 )
+from .stripe_cards import card_shown
 from .stripe_recurring import RecurringChanges
 
 log = logging.getLogger(__name__)
@@ -414,25 +415,6 @@ class StripeGateway(RecurringChanges):
             failure_code=(err or {}).get("code") if err else None,
             failure_message=(err or {}).get("message") if err else None,
         )
-
-
-def card_shown(customer) -> dict:
-    """The brand and last four digits of the customer's card, as a receipt
-    may show them (card_brand, card_last4), or {} when the answer has no
-    card of a readable shape: a receipt then says "Card"."""
-    data = customer.to_dict() if hasattr(customer, "to_dict") else customer
-    cards = ((data or {}).get("sources") or {}).get("data") or []
-    card = next((c for c in cards if isinstance(c, dict)
-                 and c.get("id") == data.get("default_source")), cards[0] if cards else None)
-    if not isinstance(card, dict):
-        return {}
-    brand, last4 = card.get("brand"), card.get("last4")
-    if not (isinstance(last4, str) and len(last4) == 4 and last4.isascii()
-            and last4.isdigit()):
-        return {}
-    brand = brand.strip()[:24] if isinstance(brand, str) and brand.strip().isprintable() \
-        else None
-    return {"card_brand": brand or None, "card_last4": last4}
 
 
 def _waiting_for_authentication(exc) -> IntentResult | None:

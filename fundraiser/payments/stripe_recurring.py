@@ -31,6 +31,7 @@ import logging
 import stripe
 
 from .gateway import CardDeclined, CardSetup, GatewayError, SubscriptionStart
+from .stripe_cards import card_facts
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class RecurringChanges:
             setup = self.client.v1.setup_intents.retrieve(setup_id)
             if setup.customer != customer_id:
                 raise GatewayError(f"setup intent {setup_id} is not for {customer_id}")
-            last4 = None
+            card = {}
             if setup.status == "succeeded" and setup.payment_method:
                 pm = self.client.v1.payment_methods.retrieve(setup.payment_method)
                 if not pm.customer:
@@ -182,11 +183,11 @@ class RecurringChanges:
                         setup.payment_method, params={"customer": customer_id})
                 self.client.v1.customers.update(customer_id, params={
                     "invoice_settings": {"default_payment_method": setup.payment_method}})
-                last4 = (pm.to_dict().get("card") or {}).get("last4")
+                card = card_facts(pm.to_dict().get("card"))
         except stripe.StripeError as exc:
             raise GatewayError(str(exc)) from exc
         return CardSetup(setup.id, setup.status, customer_id, None, setup.payment_method,
-                         card_last4=last4 if isinstance(last4, str) else None)
+                         **card)
 
     def default_card(self, customer_id: str) -> str | None:
         """The payment method the customer's invoices are paid with, if one was set."""

@@ -1,5 +1,6 @@
 """payments.card_brand and card_last4: the card as a receipt shows it
-("Visa card ending 4242"), when the gateway said
+("Visa card ending 4242"), when the gateway said; the same on subscriptions
+(the card their instalments are charged to)
 
 Revision ID: b7e2d5a9c3f1
 Revises: f1a6c3d8b2e4
@@ -15,13 +16,18 @@ branch_labels = None
 depends_on = None
 
 
+TABLES = ('payments', 'subscriptions')
+
+
 def upgrade():
-    with op.batch_alter_table('payments') as batch:
-        batch.add_column(sa.Column('card_brand', sa.String(length=24), nullable=True))
-        batch.add_column(sa.Column('card_last4', sa.String(length=4), nullable=True))
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column('card_brand', sa.String(length=24), nullable=True))
+            batch.add_column(sa.Column('card_last4', sa.String(length=4), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('payments') as batch:
-        batch.drop_column('card_last4')
-        batch.drop_column('card_brand')
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column('card_last4')
+            batch.drop_column('card_brand')

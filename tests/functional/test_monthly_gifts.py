@@ -106,6 +106,8 @@ def test_a_renewal_is_counted_once_however_often_its_event_arrives(
     assert renewal.subscription_id == sub.id and renewal.invoice_id == invoice["id"]
     assert renewal.payment.intent_id == invoice["payment_intent"]
     assert renewal.receipt_number is not None  # receipted like any gift
+    # charged to the subscription's card, and its receipt says which
+    assert (renewal.payment.card_brand, renewal.payment.card_last4) == ("Visa", "4242")
 
 
 def test_three_d_secure_on_the_first_invoice(donor, appeal, client, db, gateway):

@@ -270,6 +270,10 @@ def test_the_donor_saves_another_card_and_the_next_invoice_uses_it(
     assert again.get_json()["status"] == "saved"
     [line] = audits(db, "card")
     assert '"last4": "4444"' in line.details
+    # the next instalments' receipts name the new card (localstripe's brand code "visa")
+    db.session.rollback()
+    assert (db.session.get(Subscription, monthly.id).card_brand,
+            db.session.get(Subscription, monthly.id).card_last4) == ("Visa", "4444")
 
 
 def test_a_declined_card_is_not_saved(monthly, client, db, gateway, donor):

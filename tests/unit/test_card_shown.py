@@ -4,7 +4,7 @@ nothing from an answer of another shape."""
 
 import pytest
 
-from fundraiser.payments.stripe_gateway import card_shown
+from fundraiser.payments.stripe_cards import card_facts, card_shown
 
 
 def customer(*cards, default="card_2"):
@@ -18,7 +18,7 @@ def card(id_, brand="Visa", last4="4242"):
 def test_the_default_card_is_shown_by_brand_and_last_four():
     assert card_shown(customer(card("card_1", "Visa", "1111"),
                                card("card_2", "MasterCard", "4444"))) == {
-        "card_brand": "MasterCard", "card_last4": "4444"}
+        "card_brand": "Mastercard", "card_last4": "4444"}
 
 
 def test_without_a_default_the_first_card_is_shown():
@@ -43,3 +43,11 @@ def test_an_unreadable_brand_leaves_the_last_four_alone(brand):
 
 def test_a_long_brand_is_cut():
     assert card_shown(customer(card("card_2", brand="B" * 100)))["card_brand"] == "B" * 24
+
+
+@pytest.mark.parametrize("code, shown", [
+    ("visa", "Visa"), ("amex", "American Express"), ("mastercard", "Mastercard"),
+    ("Visa", "Visa"), ("some_new_network", "some_new_network")])
+def test_a_payment_method_s_brand_code_is_shown_by_its_name(code, shown):
+    assert card_facts({"brand": code, "last4": "0005", "exp_month": 12}) == {
+        "card_brand": shown, "card_last4": "0005"}
