@@ -61,9 +61,8 @@ def _allocate(session, payment_id: int, reason: str, donation: Donation | None =
     """Match the gift. Returns its donation (None for a pledge's own money or
     a payment without one) and what it matched when that is known without
     asking (0 when nothing could match it, the draw when it drew), else
-    None. `donation`: the
-    payment's gift when the caller has it already; `moved`: the payment's
-    figures as its move read them (payments.moves.Moved)."""
+    None. `donation`: the payment's gift when the caller has it already;
+    `moved`: the payment's figures as its move read them (payments.moves.Moved)."""
     gift = gift_of(session, payment_id)
     if (gift is None or gift.funds_pledge) \
             and matching.activate_pledge_funded_by(session, payment_id) is not None:
