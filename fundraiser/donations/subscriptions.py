@@ -81,8 +81,8 @@ def charge_first(session, gateway, *, payment_id: int, subscription_id: int, ref
                             card_last4=first.card_last4 if first else None))
     if first is None:
         raise GatewayError(f"subscription {started.subscription_id} has no first intent")
-    payments.record_intent(session, payment_id, started.first_intent)
-    return started.first_intent
+    payments.record_intent(session, payment_id, first)
+    return first
 
 
 def interval_of(session, subscription_id: int) -> str:
