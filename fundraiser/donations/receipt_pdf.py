@@ -67,10 +67,12 @@ def payment_method(donation: Donation) -> str:
     payment = donation.payment
     if payment.provider == "offline":
         return _("Paid offline (cheque, bank transfer or cash), recorded by our staff")
-    if payment.card_last4:
+    if payment.card_last4 and payment.card_brand:
         # The brand is the card network's own name (Visa, Mastercard…), not translated.
-        return _("%(brand)s card ending %(last4)s", brand=payment.card_brand or _("Card"),
+        return _("%(brand)s card ending %(last4)s", brand=payment.card_brand,
                  last4=payment.card_last4)
+    if payment.card_last4:
+        return _("Card ending %(last4)s", last4=payment.card_last4)
     return _("Card")
 
 

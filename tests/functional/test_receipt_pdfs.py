@@ -168,3 +168,19 @@ def test_a_hebrew_receipt_names_the_card_in_hebrew(app, db):
     text = pdf_text(next(iter(attachments(mail).values())))
     assert "Visa" in text and "4242" in text and "המסתיים" in text   # "ending"
     assert "card ending" not in text
+
+
+def test_a_card_without_a_readable_brand_is_named_by_its_last_four_only(app, db):
+    from fundraiser.payments.models import Payment
+
+    appeal = create_appeal(db.session, title="Bread and roses")
+    gift = create_donation(db.session, appeal, amount_minor=2500, email="dana@example.org")
+    db.session.flush()
+    db.session.get(Payment, gift.payment_id).card_last4 = "4242"  # brand unread: None
+    db.session.commit()
+    payments.transition_to(db.session, gift.payment_id, states.SUCCEEDED)
+    db.session.commit()
+    mail = receipt_mail(app, "dana@example.org")
+    text = pdf_text(next(iter(attachments(mail).values())))
+    assert "Card ending 4242" in text and "Card card" not in text
+    assert "Payment method: Card ending 4242" in mail.body
