@@ -159,7 +159,8 @@ def page_weight(url):
 
 
 def seed_payments(n):
-    """n gifts in `created`, ready for webhook events; returns their payloads."""
+    """n gifts whose charge began (intent known), ready for webhook events;
+    returns their payloads."""
     from fundraiser import create_app
     from fundraiser.extensions import db
     from tests.factories import create_appeal, create_donation
@@ -172,6 +173,9 @@ def seed_payments(n):
         for i in range(n):
             gift = create_donation(db.session, appeal, amount_minor=1000 + i,
                                    email=f"bench{i}@example.org")
+            # As in production: the charge began (its intent is known) before
+            # the gateway's word on it comes.
+            gift.payment.intent_id = f"pi_bench_{i}"
             obj = intent_object(f"pi_bench_{i}", "succeeded", 1000 + i, "USD",
                                 gift.payment.reference)
             events.append(stripe_event("payment_intent.succeeded", obj, f"evt_bench_{i}"))

@@ -3,8 +3,11 @@ after the commit, without Redis).
 
 With a queue, an acknowledged event asks for `apply_waiting_events`, and any
 number of asks before a worker starts it make one job (jobs.enqueue_coalesced):
-it applies every event waiting, oldest first, one transaction each, and two
-workers running it share the events between them (SKIP LOCKED). A job per
+it applies every event waiting, oldest first, one transaction each. On
+PostgreSQL a job that finds a second event waiting asks once more, so an
+idle worker joins in (each helper does the same, until every worker is busy
+or nothing waits); jobs running at once share the events between them (SKIP
+LOCKED). A job per
 event cost more in RQ's own bookkeeping than in applying the event."""
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def apply_waiting_events() -> int:
     raises, so the queue retries it later, with back-off."""
     jobs.coalesced_started(apply_waiting_events)
     deadline = time.monotonic() + DRAIN_SECONDS
-    own_request_id, failed, applied = g.get("request_id"), [], 0
+    own_request_id, failed, applied, helped = g.get("request_id"), [], 0, False
     while True:
         row_id = None
         try:
@@ -55,6 +58,10 @@ def apply_waiting_events() -> int:
             if row is None:
                 break
             row_id, event_id = row.id, row.event_id
+            if applied == 1 and not helped and _shared(db.session):
+                # More than one waiting: another worker may help (queued
+                # once this transaction commits; one ask per job).
+                helped = jobs.enqueue_coalesced(apply_waiting_events)
             g.request_id = row.request_id or own_request_id
             outcome = services.apply_event_row(db.session, row)
             db.session.commit()
@@ -75,3 +82,10 @@ def apply_waiting_events() -> int:
     if failed:
         raise RuntimeError(f"{len(failed)} webhook event(s) failed and wait for a retry")
     return applied
+
+
+def _shared(session) -> bool:
+    """Can two workers apply events at once? On PostgreSQL, yes (SKIP
+    LOCKED); SQLite has one writer at a time, and a second worker would
+    only wait for the lock."""
+    return session.get_bind().dialect.name == "postgresql"

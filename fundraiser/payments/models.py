@@ -1,7 +1,7 @@
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -71,6 +71,13 @@ class WebhookEvent(db.Model):
     """Every event the gateway sent us, stored once by its id."""
 
     __tablename__ = "webhook_events"
+    # Only the events waiting to be applied, in the order they are taken (a
+    # worker's SKIP LOCKED pick, the scheduler's sweep): a handful of rows,
+    # however many events were applied before; no entry to update when an
+    # event is applied.
+    __table_args__ = (Index("ix_webhook_events_waiting", "id",
+                            postgresql_where=text("outcome = 'received'"),
+                            sqlite_where=text("outcome = 'received'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
@@ -80,9 +87,7 @@ class WebhookEvent(db.Model):
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     # received (stored, not applied yet) | applied | repeat | ignored | stale | unmatched
     # | mismatch | malformed | paused (a paused recurring gift's period ran out)
-    # indexed: the scheduler sweeps for events stored but not applied (tasks.py)
-    outcome: Mapped[str] = mapped_column(String(16), default="received", nullable=False,
-                                         index=True)
+    outcome: Mapped[str] = mapped_column(String(16), default="received", nullable=False)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
     # the request that stored it: the worker applying it logs under this id
     request_id: Mapped[str | None] = mapped_column(String(64))

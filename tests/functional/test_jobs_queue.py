@@ -225,6 +225,46 @@ def test_two_workers_apply_each_event_exactly_once(client, app, database_url):
     assert [entry["request_id"] for entry in applied] == ["req-0003-abcdef"]
 
 
+def test_a_backlog_of_events_is_shared_by_every_idle_worker(client, app, database_url):
+    """Events waiting when their job was lost (Redis restarted) come back as
+    one job from the scheduler's sweep: on PostgreSQL the worker that takes
+    it asks for help, and an idle worker shares the backlog; each event is
+    applied once."""
+    from rq import Worker
+
+    gifts = make_gifts(120)
+    for n, (_pid, reference) in enumerate(gifts):
+        assert post(client, app, succeeded_event(n, reference)).status_code == 200
+    queue = jobs.queue()
+    queue.empty()  # the job is lost; the events wait in the database
+
+    workers = [worker_process(database_url) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 120
+        while sum(w.get_state() == "idle" for w in Worker.all(connection=queue.connection)) < 2:
+            assert time.monotonic() < deadline, "the workers never came up"
+            assert all(w.poll() is None for w in workers), workers[0].stderr.read()[-3000:]
+            time.sleep(0.1)
+        db.session.rollback()
+        assert tasks.requeue_unapplied_events(older_than_seconds=0) == 120  # in one job
+        while db.session.scalar(select(func.count()).select_from(WebhookEvent)
+                                .where(WebhookEvent.outcome == "received")):
+            assert time.monotonic() < deadline, "the backlog was never applied"
+            db.session.rollback()
+            time.sleep(0.2)
+    finally:
+        for w in workers:
+            w.terminate()
+        logs = [w.communicate(timeout=60)[1] for w in workers]
+    for payment_id, _ref in gifts:
+        assert times_succeeded(payment_id) == 1
+    applied = [sum(1 for line in log.splitlines() if line.startswith("{")
+                   and json.loads(line)["message"].endswith(": applied")) for log in logs]
+    assert sum(applied) == 120
+    if not database_url.startswith("sqlite"):  # SQLite: one writer at a time, no help
+        assert min(applied) > 0, applied  # both worked on it
+
+
 def hold_database_lock(database_url):
     """Another transaction holding the lock every event application needs."""
     if database_url.startswith("sqlite"):

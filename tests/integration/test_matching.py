@@ -328,6 +328,35 @@ def test_a_gift_matched_by_one_pool_succeeds_in_seven_statements(db, monkeypatch
     assert db.session.get(MatchPool, pool_id).remaining_minor == 9_000
 
 
+def test_a_stored_success_event_is_applied_in_ten_statements(db, monkeypatch):
+    """What a worker pays for each webhook: take the oldest waiting event,
+    find its payment, the seven of the success path, and mark the event
+    applied; the payment is not read again after its move."""
+    from fundraiser.donations import receipts
+    from fundraiser.payments.gateway import GatewayEvent
+
+    monkeypatch.setattr(receipts, "send_receipt", lambda *a, **kw: None)
+    appeal = create_appeal(db.session)
+    pool(db, appeal)
+    gift = create_donation(db.session, appeal, amount_minor=1_000)
+    gift.payment.intent_id = "pi_known"  # the charge began: its intent is known
+    obj = support.intent_object("pi_known", "succeeded", 1_000, "USD", gift.payment.reference)
+    payments.store_event(db.session, GatewayEvent(id="evt_1", type="payment_intent.succeeded",
+                                                  created=0, object=obj))
+    db.session.commit()
+    with support.count_statements(db.engine) as statements:
+        row = payments.take_waiting_event(db.session)
+        assert payments.apply_event_row(db.session, row) == "applied"
+    kinds = [" ".join(s.split()[:2]) for s in statements if s != "BEGIN IMMEDIATE"]
+    assert kinds == [
+        "SELECT webhook_events.id,", "SELECT payments.id,", "UPDATE payments", "INSERT INTO",
+        "SELECT donations.id,", "SELECT match_pools.id,",
+        "SELECT coalesce(sum(match_ledger.amount_minor),", "UPDATE match_pools", "INSERT INTO",
+        "UPDATE webhook_events"], kinds
+    db.session.commit()
+    assert matched(db, gift.payment_id) == 1_000
+
+
 def test_one_payment_moved_by_eight_transactions_at_once_succeeds_and_is_matched_once(
         app, db):
     """Eight deliveries of a success (different events, one payment) applied
