@@ -93,7 +93,10 @@ class CommitFails:
             self.armed = True
 
     def on_commit(self, conn):
-        if not self.armed:
+        # Only this thread's commit: the live server's thread may commit a
+        # webhook in between (it would take the fault, and the gift's commit
+        # would go through).
+        if not self.armed or threading.current_thread() is not self.thread:
             return
         self.armed = False
         self.fired += 1
