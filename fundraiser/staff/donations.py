@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..donations.models import Donation
-from ..donations.receipt_pdf import conversion_note
+from ..donations.receipt_pdf import conversion_note, payment_method
 from ..extensions import db
 from ..money import Money
 from ..payments import states
@@ -107,6 +107,7 @@ def _render_donation(d, form=None, *, void_form=None, status=200):
     void_form = void_form or VoidOfflineGiftForm(formdata=None)
     return render_template("staff/donation.html", d=d, form=form, void_form=void_form,
                            counted=conversion_note(d, str(get_locale())),
+                           method=payment_method(d),  # "Visa card ending 4242", as the receipt
                            events=events,
                            refundable=refund_services.refundable_minor(db.session, d.payment),
                            refund_errors=_refund_errors(), **history), status

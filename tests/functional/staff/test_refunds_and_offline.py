@@ -343,6 +343,21 @@ def test_the_donation_page_shows_each_status_change_and_its_cause(
     assert "event from the payment service: charge.dispute.created evt_dispute" in history
 
 
+def test_the_donation_page_names_the_card_as_the_receipt_does(
+        app, db, client, donor, localstripe, appeal, staff_client):
+    """Staff answering "which card did I use?" see what the donor's receipt
+    says, never more of the card."""
+    gift = donations.by_public_id(db.session, paid_gift(donor, localstripe))
+    page = staff_client("viewer").get(f"/staff/donations/{gift.id}").text
+    assert '<span data-field="method">Visa card ending 4242</span>' in page
+    assert "424242" not in page.replace("ending 4242", "")
+    db.session.execute(update(Payment).where(Payment.id == gift.payment_id)
+                       .values(card_brand=None, card_last4=None))  # the gateway never said
+    db.session.commit()
+    page = staff_client("viewer").get(f"/staff/donations/{gift.id}").text
+    assert '<span data-field="method">Card</span>' in page
+
+
 def test_a_refund_and_an_offline_gift_name_the_staff_member_who_moved_them(
         db, donor, localstripe, appeal, staff_client):
     gift = donations.by_public_id(db.session, paid_gift(donor, localstripe))
