@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import signals
@@ -79,12 +79,18 @@ def charge_card(session, gateway, *, payment_id: int, reference: str, amount_min
 
 def record_intent(session, payment_id: int, result: IntentResult) -> str:
     """Store the gateway's intent id on our row and apply its status. Events
-    that arrived before we knew the intent id are applied now."""
+    that arrived before we knew the intent id are applied now. The card the
+    answer names is kept even when the intent's webhook came first (it
+    taught us the intent id, but a webhook does not name the card)."""
+    card = ({"card_brand": result.card_brand, "card_last4": result.card_last4}
+            if result.card_last4 else {})
     session.execute(
         update(Payment)
-        .where(Payment.id == payment_id, Payment.intent_id.is_(None))
-        .values(intent_id=result.intent_id, customer_id=result.customer_id,
-                card_brand=result.card_brand, card_last4=result.card_last4)
+        .where(Payment.id == payment_id, or_(Payment.intent_id.is_(None),
+                                            Payment.intent_id == result.intent_id))
+        .values(intent_id=result.intent_id,
+                customer_id=func.coalesce(Payment.customer_id, result.customer_id), **card)
+        .execution_options(synchronize_session=False)
     )
     known = session.scalar(select(Payment.intent_id).where(Payment.id == payment_id))
     if known != result.intent_id:

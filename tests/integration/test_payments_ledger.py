@@ -129,6 +129,33 @@ def test_success_arriving_while_our_intent_id_is_unsaved_is_applied(db):
     assert (payment.status, payment.intent_id) == (states.SUCCEEDED, "pi_x")
 
 
+def test_a_success_whose_webhook_came_first_still_learns_the_card(db):
+    """The webhook taught us the intent id; the charge's own answer, a moment
+    later, names the card: the gift's receipt and staff page can say it."""
+    from fundraiser.payments.gateway import IntentResult
+
+    appeal = create_appeal(db.session)
+    gift = create_donation(db.session, appeal)
+    payments.claim_for_submission(db.session, gift.payment_id)
+    db.session.commit()
+    assert payments.ingest_event(db.session, succeeded_event(gift.payment, "pi_x")) == "applied"
+    db.session.commit()
+    assert payments.record_intent(db.session, gift.payment_id, IntentResult(
+        intent_id="pi_x", status=states.SUCCEEDED, amount_minor=2500, currency="USD",
+        customer_id="cus_1", card_brand="Visa", card_last4="4242")) == "repeat"
+    db.session.commit()
+    payment = db.session.get(Payment, gift.payment_id)
+    assert (payment.card_brand, payment.card_last4, payment.customer_id) == (
+        "Visa", "4242", "cus_1")
+    # Another intent's answer never writes on this payment.
+    assert payments.record_intent(db.session, gift.payment_id, IntentResult(
+        intent_id="pi_other", status=states.SUCCEEDED, amount_minor=2500, currency="USD",
+        card_brand="Mastercard", card_last4="4444")) == "mismatch"
+    db.session.commit()
+    db.session.refresh(payment)
+    assert (payment.intent_id, payment.card_brand, payment.card_last4) == ("pi_x", "Visa", "4242")
+
+
 def test_out_of_order_events_do_not_undo_a_success(db):
     appeal = create_appeal(db.session)
     gift = create_donation(db.session, appeal)
