@@ -101,6 +101,41 @@ def test_staff_sees_a_new_gift_live_refunds_it_and_the_total_drops(staff_site, r
     assert serious_violations(axe, page) == [], "login"
 
 
+def test_staff_pages_fit_a_phone_in_english_and_hebrew(staff_site, request):
+    """On a 390 px phone no staff page scrolls sideways: a wide table scrolls
+    in its own box. (In Hebrew an overflowing table pushed the whole page
+    off the screen's right-hand side.)"""
+    site = staff_site
+    donor_gives(site, "25", "Noa Phonecheck")
+    with site.db():
+        from sqlalchemy import select
+
+        from fundraiser.appeals.models import Appeal
+        from fundraiser.donations.models import Donation
+        from fundraiser.extensions import db
+
+        appeal_id = db.session.scalar(select(Appeal.id).where(Appeal.slug == APPEAL_SLUG))
+        gift_id = db.session.scalar(select(Donation.id).where(
+            Donation.donor_name == "Noa Phonecheck"))
+        db.session.remove()
+    page = request.getfixturevalue("page")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(site.url + "/staff/login")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    paths = ("/staff/", "/staff/donations", f"/staff/donations/{gift_id}", "/staff/donors",
+             "/staff/appeals", f"/staff/appeals/{appeal_id}/pools", "/staff/audit",
+             "/staff/users", "/staff/rates", "/staff/jobs", "/staff/gifts/new")
+    for lang in ("en", "he"):
+        page.goto(f"{site.url}/lang/{lang}?next=/staff/")
+        for path in paths:
+            page.goto(site.url + path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, (lang, path)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{site.url}/lang/en?next=/")
+
+
 def test_a_first_monthly_gift_appears_on_the_open_dashboard(staff_site, request):
     """The page was opened before any monthly gift: when one starts (its
     first payment through, as the gateway's events record it), the monthly
