@@ -23,7 +23,7 @@ from ..money import Money, MoneyError
 from . import services
 from .auth import client_ip, staff_view
 from .blueprint import _money, bp, commit
-from .forms import ActionForm, AppealForm, SelectChoice, TranslationForm
+from .forms import APPEAL_STATUS_LABELS, ActionForm, AppealForm, SelectChoice, TranslationForm
 from .models import EDIT_APPEALS, VIEW
 from .uploads import stored_upload
 
@@ -33,7 +33,7 @@ from .uploads import stored_upload
 @staff_view(VIEW)
 def appeal_list():
     rows = db.session.scalars(select(Appeal).order_by(Appeal.created_at.desc())).all()
-    return render_template("staff/appeals.html", appeals=rows)
+    return render_template("staff/appeals.html", appeals=rows, status_labels=APPEAL_STATUS_LABELS)
 
 
 def _fill_appeal_form(form, appeal):

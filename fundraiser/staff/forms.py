@@ -89,6 +89,11 @@ class EditUserForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+# An appeal's status in the staff's words (the form's choices, the appeal list).
+APPEAL_STATUS_LABELS = {"draft": _l("Draft"), "published": _l("Published"),
+                        "closed": _l("Closed")}
+
+
 class AppealForm(FlaskForm):
     slug = StringField(_l("Address (slug)"), validators=[DataRequired(), Length(max=80)])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
@@ -112,8 +117,7 @@ class AppealForm(FlaskForm):
     second_currency = SelectField(_l("Also show the total in"), validate_choice=False)
     ends_on = DateField(_l("Last day"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=[
-        SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published")),
-        SelectChoice("closed", _l("Closed"))])
+        SelectChoice(value, label) for value, label in APPEAL_STATUS_LABELS.items()])
     asks_signatures = BooleanField(_l("Ask for signatures (sign-on)"))
     signature_goal = IntegerField(
         _l("Signature goal (optional)"),

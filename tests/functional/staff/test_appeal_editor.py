@@ -254,3 +254,15 @@ def test_an_editor_turns_on_sign_on_with_a_signature_goal(db, staff_client, clie
     appeal = db.session.get(Appeal, appeal.id)
     assert (appeal.asks_signatures, appeal.signature_goal) == (False, None)
     assert client.get("/appeals/new-appeal/sign").status_code == 404
+
+
+def test_the_appeal_list_says_each_status_in_the_staff_language(db, staff_client):
+    from tests.factories import create_appeal
+
+    create_appeal(db.session, slug="open-one")
+    db.session.commit()
+    editor = staff_client("editor")
+    page = editor.get("/staff/appeals").get_data(as_text=True)
+    assert '<td data-field="status">Published</td>' in page
+    page = editor.get("/staff/appeals?lang=he").get_data(as_text=True)
+    assert '<td data-field="status">פורסם</td>' in page
