@@ -116,15 +116,21 @@ def test_success_arriving_before_our_row_is_committed_is_still_applied(app, db):
     assert progress(db, appeal).raised_minor == 2500
 
 
-def test_success_arriving_while_our_intent_id_is_unsaved_is_applied(db):
-    """Our row exists (created → processing) but the gateway's answer has not
-    been saved yet: the event finds the row by its reference."""
-    appeal = create_appeal(db.session)
-    gift = create_donation(db.session, appeal)
+def succeeded_by_webhook_before_the_answer(db):
+    """A gift claimed (created → processing) whose success webhook came
+    before the gateway's answer was saved: the event found it by reference."""
+    gift = create_donation(db.session, create_appeal(db.session))
     payments.claim_for_submission(db.session, gift.payment_id)
     db.session.commit()
     assert payments.ingest_event(db.session, succeeded_event(gift.payment, "pi_x")) == "applied"
     db.session.commit()
+    return gift
+
+
+def test_success_arriving_while_our_intent_id_is_unsaved_is_applied(db):
+    """Our row exists (created → processing) but the gateway's answer has not
+    been saved yet: the event finds the row by its reference."""
+    gift = succeeded_by_webhook_before_the_answer(db)
     payment = db.session.get(Payment, gift.payment_id)
     assert (payment.status, payment.intent_id) == (states.SUCCEEDED, "pi_x")
 
@@ -134,12 +140,7 @@ def test_a_success_whose_webhook_came_first_still_learns_the_card(db):
     later, names the card: the gift's receipt and staff page can say it."""
     from fundraiser.payments.gateway import IntentResult
 
-    appeal = create_appeal(db.session)
-    gift = create_donation(db.session, appeal)
-    payments.claim_for_submission(db.session, gift.payment_id)
-    db.session.commit()
-    assert payments.ingest_event(db.session, succeeded_event(gift.payment, "pi_x")) == "applied"
-    db.session.commit()
+    gift = succeeded_by_webhook_before_the_answer(db)
     assert payments.record_intent(db.session, gift.payment_id, IntentResult(
         intent_id="pi_x", status=states.SUCCEEDED, amount_minor=2500, currency="USD",
         customer_id="cus_1", card_brand="Visa", card_last4="4242")) == "repeat"
