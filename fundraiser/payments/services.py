@@ -82,15 +82,16 @@ def record_intent(session, payment_id: int, result: IntentResult) -> str:
     that arrived before we knew the intent id are applied now. The card the
     answer names is kept even when the intent's webhook came first (it
     taught us the intent id, but a webhook does not name the card)."""
-    card = ({"card_brand": result.card_brand, "card_last4": result.card_last4}
-            if result.card_last4 else {})
+    said = {"intent_id": result.intent_id}  # what the answer says; nothing it left out
+    if result.customer_id:
+        said["customer_id"] = result.customer_id
+    if result.card_last4:
+        said.update(card_brand=result.card_brand, card_last4=result.card_last4)
     session.execute(
         update(Payment)
         .where(Payment.id == payment_id, or_(Payment.intent_id.is_(None),
                                             Payment.intent_id == result.intent_id))
-        .values(intent_id=result.intent_id,
-                customer_id=func.coalesce(Payment.customer_id, result.customer_id), **card)
-        .execution_options(synchronize_session=False)
+        .values(**said)
     )
     known = session.scalar(select(Payment.intent_id).where(Payment.id == payment_id))
     if known != result.intent_id:
