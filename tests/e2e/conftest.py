@@ -75,3 +75,15 @@ def serious_violations(axe, page, exclude=()):
         (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
         for v in results.response["violations"] if v["impact"] in ("serious", "critical")
     ]
+
+
+STAFF_EMAIL = "staff@example.org"
+STAFF_PASSWORD = "demo-staff-password"  # set by `flask demo` (DEMO_STAFF_PASSWORD)
+
+
+def staff_log_in(page, site) -> None:
+    """Log the demo staff member in through the English login form."""
+    page.goto(site.url + "/staff/login")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()

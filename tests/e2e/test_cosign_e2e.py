@@ -8,7 +8,7 @@ import re
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import serious_violations, staff_log_in
 
 SLUG = "ceasefire-now-statement"
 
@@ -39,10 +39,7 @@ def test_an_organisation_asks_is_approved_and_listed_with_its_logo(page, site, a
     page.goto(f"{site.url}/appeals/{SLUG}")
     expect(page.locator("section.cosigners")).not_to_contain_text("Bakers for Peace")
 
-    page.goto(site.url + "/staff/login")
-    page.get_by_label("Email").fill("staff@example.org")
-    page.get_by_label("Password").fill("demo-staff-password")
-    page.get_by_role("button", name="Log in").click()
+    staff_log_in(page, site)
     with site.db():
         from fundraiser.appeals.models import Appeal
         from fundraiser.extensions import db

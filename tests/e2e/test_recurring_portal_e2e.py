@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import serious_violations
+from tests.e2e.conftest import serious_violations, staff_log_in
 from tests.e2e.test_donor_e2e import APPEAL, fill_card
 from tests.e2e.test_donor_portal_e2e import LINK
 
@@ -87,10 +87,7 @@ def test_a_yearly_gift_changed_paused_resumed_and_moved_to_another_card(page, si
     shoot(page, "portal-en-desktop")
 
     # Staff see it in the dashboard's recurring figures: $150.00 a year = $12.50 a month.
-    page.goto(site.url + "/staff/login")
-    page.get_by_label("Email").fill("staff@example.org")
-    page.get_by_label("Password").fill("demo-staff-password")
-    page.get_by_role("button", name="Log in").click()
+    staff_log_in(page, site)
     page.goto(site.url + "/staff/")
     recurring = page.locator('[data-recurring-currency="USD"]')
     expect(recurring.locator('[data-figure="recurring-month"]')).to_have_text("$12.50")

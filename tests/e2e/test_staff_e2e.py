@@ -13,10 +13,9 @@ pytest.importorskip("playwright")
 from playwright.sync_api import expect  # noqa: E402
 
 from tests import support  # noqa: E402
+from tests.e2e.conftest import STAFF_EMAIL, STAFF_PASSWORD, staff_log_in  # noqa: E402
 
 APPEAL_SLUG = "stand-with-refusers"
-STAFF_EMAIL = "staff@example.org"
-STAFF_PASSWORD = "demo-staff-password"  # set by `flask demo` (DEMO_STAFF_PASSWORD)
 
 
 @pytest.fixture
@@ -57,10 +56,7 @@ def test_staff_sees_a_new_gift_live_refunds_it_and_the_total_drops(staff_site, r
         appeal_id = db.session.scalar(select(Appeal.id).where(Appeal.slug == APPEAL_SLUG))
         db.session.remove()
     page = request.getfixturevalue("page")
-    page.goto(site.url + "/staff/login")
-    page.get_by_label("Email").fill(STAFF_EMAIL)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    staff_log_in(page, site)
     page.goto(f"{site.url}/staff/?appeal={appeal_id}")
     raised = page.locator('[data-currency="USD"] [data-figure="raised"]')
     expect(raised).to_have_text("$0.00")
@@ -120,10 +116,7 @@ def test_staff_pages_fit_a_phone_in_english_and_hebrew(staff_site, request):
         db.session.remove()
     page = request.getfixturevalue("page")
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(site.url + "/staff/login")
-    page.get_by_label("Email").fill(STAFF_EMAIL)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    staff_log_in(page, site)
     paths = ("/staff/", "/staff/donations", f"/staff/donations/{gift_id}", "/staff/donors",
              "/staff/appeals", f"/staff/appeals/{appeal_id}/pools", "/staff/audit",
              "/staff/users", "/staff/rates", "/staff/jobs", "/staff/gifts/new")
