@@ -104,6 +104,11 @@ class StripeGateway(RecurringChanges):
         except stripe.StripeError as exc:
             log.warning("stripe error charging payment %s: %s", reference, exc)
             raise GatewayError(str(exc)) from exc
+        return self._charged(intent, customer)
+
+    def _charged(self, intent, customer) -> IntentResult:
+        """The answer for an intent charged to the customer just made with
+        the donor's card: its result, with the card as receipts name it."""
         return replace(self._result(intent, customer_id=customer.id), **card_shown(customer))
 
     def _new_customer(self, token, email, name, metadata, key):
@@ -273,9 +278,8 @@ class StripeGateway(RecurringChanges):
                 if isinstance(pi, dict):
                     pi = pi.get("id")
                 if isinstance(pi, str) and pi:
-                    intent = replace(self._result(self.client.v1.payment_intents.retrieve(pi),
-                                                  customer_id=customer.id),
-                                     **card_shown(customer))
+                    intent = self._charged(self.client.v1.payment_intents.retrieve(pi),
+                                           customer)
         except stripe.CardError as exc:
             raise CardDeclined(exc.code, exc.user_message) from exc
         except stripe.StripeError as exc:
