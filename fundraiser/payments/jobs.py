@@ -7,8 +7,8 @@ it applies every event waiting, oldest first, one transaction each. On
 PostgreSQL a job that finds a second event waiting asks once more, so an
 idle worker joins in (each helper does the same, until every worker is busy
 or nothing waits); jobs running at once share the events between them (SKIP
-LOCKED). A job per
-event cost more in RQ's own bookkeeping than in applying the event."""
+LOCKED). A job per event cost more in RQ's own bookkeeping than in applying
+the event."""
 
 from __future__ import annotations
 
