@@ -33,7 +33,7 @@ PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 WORKERS = 4
 JOB_WORKERS = 2          # RQ worker processes applying webhook events (P3)
-MAILERS = 1              # and one sending the receipts, at nice 10 (Procfile)
+MAILERS = 1              # and one sending the receipts (Procfile: idle priority)
 P4_PROCESSES, P4_THREADS = 4, 8
 WEBHOOK_SECRET = "whsec_bench"
 RESULTS = []
@@ -415,18 +415,37 @@ def pool_gifts(n, processes=P4_PROCESSES, threads=P4_THREADS):
 
 
 def job_workers(env, count=JOB_WORKERS, mailers=MAILERS):
-    """RQ workers as `Procfile`'s `worker` and `mailer` lines start them:
-    `count` on the money queue, `mailers` on the mail queue at nice 10. They
-    stay in this session: Linux gives each new session its own scheduling
-    group (autogroup), where nice means nothing to the others, and two
-    workers in two groups got two thirds of the CPU and the four web
-    workers, together in one group, a third (84 webhooks acknowledged a
-    second, against 152 with all in one group)."""
-    flask = [sys.executable, "-m", "flask", "--app", "fundraiser", "worker", "--queue"]
-    lines = ([flask + ["fundraiser"]] * count
-             + [["nice", "-n", "10", *flask, "fundraiser-mail"]] * mailers)
-    return [subprocess.Popen(line, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL) for line in lines]
+    """RQ workers started from the `Procfile`'s own lines: `count` of
+    `worker` (the money queue, at nice 19) and `mailers` of `mailer` (the
+    mail queue, at the idle scheduling class). They stay in this session:
+    Linux gives each new session its own scheduling group (autogroup), where
+    a priority means nothing to the others, and two workers in two groups
+    got two thirds of the CPU and the four web workers, together in one
+    group, a third (84 webhooks acknowledged a second, against 152 with all
+    in one group)."""
+    from tests.support import procfile_command
+
+    lines = [procfile_command("worker")] * count + [procfile_command("mailer")] * mailers
+    procs = [subprocess.Popen(line, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for line in lines]
+    wait_registered(len(procs))
+    return procs
+
+
+def wait_registered(count, timeout=60):
+    """Until `count` workers have registered with Redis, i.e. are running
+    and waiting for jobs, as a deployment's workers are when webhooks come
+    (started together with the load, a worker at nice 19 spent the first
+    seconds of P3 importing the app)."""
+    import redis
+    from rq import Worker
+
+    connection = redis.Redis.from_url(REDIS_URL)
+    deadline = time.monotonic() + timeout
+    while Worker.count(connection=connection) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{count} RQ workers did not start within {timeout} s")
+        time.sleep(0.1)
 
 
 def wait_applied(n, timeout=120):
@@ -528,7 +547,7 @@ def main():
                   if etag else None)
         rss_before = app.worker_rss_mb()
         say(f"posting {len(deliveries)} signed webhooks; {JOB_WORKERS} RQ workers apply them, "
-            f"{MAILERS} mailer at nice 10 sends the receipts")
+            f"{MAILERS} mailer sends the receipts (the Procfile's priorities)")
         workers = job_workers(env)
         try:
             elapsed, statuses, errors = post_events(app.url + "/webhooks/stripe", deliveries)

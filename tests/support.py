@@ -9,6 +9,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import socket
 import subprocess
 import sys
@@ -178,6 +179,20 @@ def charge_refunded(intent_id: str, total: int, event_id: str, amount: int = 250
         "amount": amount, "amount_refunded": total, "currency": "usd",
         "refunded": total >= amount,
     }, event_id)
+
+
+def procfile_command(name: str) -> list[str]:
+    """The `Procfile`'s line for the process `name`, as a command run with
+    this Python (its `flask` is this environment's): the tests and the bench
+    start what production starts, priorities included."""
+    with open(os.path.join(ROOT, "Procfile"), encoding="utf-8") as procfile:
+        for line in procfile:
+            key, _, command = line.partition(":")
+            if key.strip() == name:
+                words = shlex.split(command)
+                at = words.index("flask")
+                return [*words[:at], sys.executable, "-m", "flask", *words[at + 1:]]
+    raise KeyError(f"no {name!r} line in the Procfile")
 
 
 def worker_env(database_url: str, redis_url: str, **extra) -> dict:

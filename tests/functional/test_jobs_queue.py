@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -165,24 +166,46 @@ def test_a_long_run_of_events_is_handed_from_job_to_job(client, app, monkeypatch
 
 
 def test_a_money_worker_leaves_the_receipts_to_a_mail_worker(client, app, database_url):
-    """Procfile's two worker lines: `--queue fundraiser` applies the events
-    and sends nothing; `--queue fundraiser-mail` sends the receipts."""
+    """The Procfile's two worker lines, run as written: `worker` applies the
+    events and sends nothing, `mailer` sends the receipts. On a host that
+    also serves the web, both yield the CPU to it: the money worker at nice
+    19, the mailer in the idle class, below the money worker."""
     gifts = make_gifts(3)
     for n, (_pid, reference) in enumerate(gifts):
         assert post(client, app, succeeded_event(n, reference)).status_code == 200
     db.session.rollback()
-    money = worker_process(database_url, args=["--burst", "--queue", jobs.QUEUE_NAME])
+    money = procfile_process("worker", database_url)
+    assert scheduling(money.pid) == (19, os.SCHED_OTHER)
     out, err = money.communicate(timeout=240)
     assert money.returncode == 0, err[-3000:]
     for payment_id, _ref in gifts:
         assert times_succeeded(payment_id) == 1
     assert "Subject:" not in out and mail_queue().count == 3
     db.session.rollback()  # SQLite: the test's read holds the write lock
-    mailer = worker_process(database_url, args=["--burst", "--queue", jobs.MAIL_QUEUE_NAME])
+    mailer = procfile_process("mailer", database_url)
+    assert scheduling(mailer.pid)[1] == os.SCHED_IDLE
     out, err = mailer.communicate(timeout=240)
     assert mailer.returncode == 0, err[-3000:]
     assert out.count("Subject: Thank you for your gift") == 3, err[-3000:]
     assert mail_queue().count == 0
+
+
+def procfile_process(name, database_url):
+    """The Procfile's line `name`, until its queue is empty (--burst)."""
+    return subprocess.Popen(
+        [*support.procfile_command(name), "--burst"], cwd=support.ROOT,
+        env=support.worker_env(database_url, REDIS_JOBS_URL), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+
+
+def scheduling(pid):
+    """(nice, scheduling policy) of a process once it runs Python, i.e. once
+    the Procfile's `nice` or `chrt` has set them and handed over."""
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] != sys.executable.encode():
+        assert time.monotonic() < deadline, "the worker never started"
+        time.sleep(0.01)
+    return os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid)
 
 
 def worker_process(database_url, **popen):
