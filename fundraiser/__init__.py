@@ -66,9 +66,16 @@ def app_languages():
 
 
 def _sqlite_pragmas(engine) -> None:
-    """WAL, a generous busy timeout and BEGIN IMMEDIATE for every transaction:
-    a writer waits for the lock at BEGIN instead of failing half-way with
-    "database is locked" when it upgrades from reading to writing."""
+    """WAL, a generous busy timeout, and the write lock taken with BEGIN
+    IMMEDIATE just before a transaction's first write (or its first read FOR
+    UPDATE, or DDL), never by upgrading a read: SQLite refuses that upgrade
+    at once with "database is locked" when another writer committed since
+    the read began. Reads before it run outside any transaction, each
+    seeing the last commit, as PostgreSQL's READ COMMITTED lets them; from
+    the lock on, the transaction has the database to itself. So a request
+    that only reads never takes the lock (page views do not queue behind one
+    another or behind a gift), and a gift holds it only from its first
+    INSERT to its commit."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -80,9 +87,19 @@ def _sqlite_pragmas(engine) -> None:
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock_before_writing(_conn, cursor, statement, _params, context, _many):
+        if not cursor.connection.in_transaction and not _reads_only(statement, context):
+            cursor.execute("BEGIN IMMEDIATE")
+
+
+def _reads_only(statement: str, context) -> bool:
+    """A plain SELECT (or PRAGMA): not one that asked for row locks, which
+    SQLite's compiler leaves out of the SQL (`with_for_update()`)."""
+    if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA"):
+        return False
+    compiled = getattr(context, "compiled", None)
+    return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is None
 
 
 def create_app(config=None) -> Flask:

@@ -173,8 +173,8 @@ class Subscription(db.Model):
 
 class ReceiptCounter(db.Model):
     """The last receipt number given (one row, id 1). Taken under a row lock
-    (SELECT … FOR UPDATE semantics through UPDATE … RETURNING; SQLite holds
-    BEGIN IMMEDIATE), so two gifts never get one number, and a rolled-back
+    (SELECT … FOR UPDATE semantics through UPDATE … RETURNING; on SQLite the
+    write lock), so two gifts never get one number, and a rolled-back
     gift gives its number back with the rest of its transaction."""
 
     __tablename__ = "receipt_counters"

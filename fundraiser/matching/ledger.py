@@ -6,9 +6,9 @@ pledge) change only under a row lock taken in one global order — the payment
 (already locked by `transition_to`), then the pledge, then pools by id — with
 a conditional UPDATE that cannot take a counter below zero or above its cap.
 A gift matched whole by one pool takes no lock before that UPDATE, which
-locks the pool's row itself (see `allocate`). On SQLite every transaction
-is BEGIN IMMEDIATE, so the whole allocation runs under the database's
-single write lock.
+locks the pool's row itself (see `allocate`). On SQLite the payment's move,
+a write, took the database's single write lock already (BEGIN IMMEDIATE,
+fundraiser/__init__.py), so the whole allocation runs under it.
 
 Services take the session and flush; they never commit.
 """

@@ -45,7 +45,7 @@ def record_change(session, payment_id: int, old: str | None, new: str, at) -> No
 
 
 def locked_status(session, payment_id: int) -> str | None:
-    # FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE).
+    # FOR UPDATE on PostgreSQL; on SQLite the write lock, taken for it (fundraiser/__init__.py).
     return session.scalar(
         select(Payment.status).where(Payment.id == payment_id).with_for_update()
     )

@@ -49,7 +49,7 @@ def begin_refund(session, *, donation: Donation, amount_minor: int, reason: str,
     reason = (reason or "").strip()
     if not reason:
         raise RefundError("a reason is required")
-    # Row lock (FOR UPDATE on PostgreSQL; SQLite holds BEGIN IMMEDIATE already).
+    # Row lock (FOR UPDATE on PostgreSQL; on SQLite the write lock, taken for it).
     payment = session.scalar(select(Payment).where(Payment.id == donation.payment_id)
                              .with_for_update().execution_options(populate_existing=True))
     if payment.provider != "stripe" or not payment.intent_id:

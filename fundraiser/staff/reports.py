@@ -286,7 +286,7 @@ EXPORT_COLUMNS = (
 def iter_donations(session, f: DonationFilters, chunk: int = 1000):
     """Every filtered donation as a plain row (EXPORT_COLUMNS), by id, in
     chunks. Each chunk is its own short read, so a long export never holds a
-    transaction (on SQLite: the write lock) while webhooks need to write."""
+    transaction open while webhooks need to write."""
     last_id = 0
     columns = [c for _, c in EXPORT_COLUMNS]
     while True:
