@@ -3,10 +3,11 @@
 The number comes from one counter row, raised by `UPDATE … SET last_number =
 last_number + 1 RETURNING last_number`: on PostgreSQL that holds the row's
 lock until the transaction ends; on SQLite a transaction holds the write
-lock from its first write to its end. The donation's own row is locked first, so a gift
-receipted twice at once (webhook and browser) takes one number, not two. A
-transaction that rolls back takes its number back with it: no gaps from
-failures, and no number ever written on two gifts (a unique index says so too).
+lock from its first write to its end. The donation's own row is locked
+first, so a gift receipted twice at once (webhook and browser) takes one
+number, not two. A transaction that rolls back takes its number back with
+it: no gaps from failures, and no number ever written on two gifts (a
+unique index says so too).
 """
 
 from __future__ import annotations
