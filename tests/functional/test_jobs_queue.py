@@ -181,7 +181,7 @@ def test_a_money_worker_leaves_the_receipts_to_a_mail_worker(client, app, databa
     for payment_id, _ref in gifts:
         assert times_succeeded(payment_id) == 1
     assert "Subject:" not in out and mail_queue().count == 3
-    db.session.rollback()  # SQLite: the test's read holds the write lock
+    db.session.rollback()  # the test's own transaction ends first
     mailer = procfile_process("mailer", database_url)
     assert scheduling(mailer.pid)[1] == os.SCHED_IDLE
     out, err = mailer.communicate(timeout=240)
