@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from ..appeals.models import Appeal
 from ..limits import DEFAULT as DEFAULT_LIMITS
@@ -55,6 +55,14 @@ class GiftOf:
     funds_pledge: bool  # the pay-now money of a friend's pledge (it activates the pledge)
 
 
+# Built once (a statement reused keeps its compiled form and cache key).
+_GIFT_OF = (select(Donation, Appeal.slug, Appeal.currency,
+                   select(MatchPledge.id).where(
+                       MatchPledge.funding_payment_id == bindparam("payment_id")).exists())
+            .join(Appeal, Appeal.id == Donation.appeal_id)
+            .where(Donation.payment_id == bindparam("payment_id")))
+
+
 def gift_of(session, payment_id: int) -> GiftOf | None:
     """The gift whose payment this is (None for a payment without one: a
     pledge's own money). One query per payment and transaction, however many
@@ -65,11 +73,7 @@ def gift_of(session, payment_id: int) -> GiftOf | None:
     if tx is None or tx is not own.get_transaction():
         known = {}
     if payment_id not in known:
-        funds_pledge = select(MatchPledge.id).where(
-            MatchPledge.funding_payment_id == payment_id).exists()
-        row = session.execute(select(Donation, Appeal.slug, Appeal.currency, funds_pledge)
-                              .join(Appeal, Appeal.id == Donation.appeal_id)
-                              .where(Donation.payment_id == payment_id)).first()
+        row = session.execute(_GIFT_OF, {"payment_id": payment_id}).first()
         known[payment_id] = None if row is None else GiftOf(*row)
         own.info["fundraiser.gift_of"] = (own.get_transaction(), known)
     return known[payment_id]

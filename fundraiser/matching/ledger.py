@@ -16,10 +16,11 @@ Services take the session and flush; they never commit.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ..payments.models import Payment
 from . import rules
@@ -35,16 +36,42 @@ from .models import (
 from .services import expire_row, pledge_by_code, pledge_funded_by, pledge_source, pool_source
 
 
-def _record(session, *, group_id, kind, appeal_id, payment_id, currency, amount_minor,
-            pool_id=None, pledge_id=None, basis_minor=0, reverses_id=None,
-            reason="", paid=None) -> MatchEntry:
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """A ledger row as written: what its writer's callers need of it."""
+
+    amount_minor: int
+    pool_id: int | None
+    pledge_id: int | None
+
+
+# The hot statements, built once: SQLAlchemy reuses a statement's compiled
+# form and cache key when it is the same object; built anew for every gift,
+# the two cost more than running it. The ledger on its table, not the mapped
+# class: it is written and summed here, never loaded, so no ORM bookkeeping.
+_LEDGER = MatchEntry.__table__
+_RECORD = insert(_LEDGER)
+_NET = (select(func.coalesce(func.sum(_LEDGER.c.amount_minor), 0))
+        .where(_LEDGER.c.payment_id == bindparam("payment_id")))
+_POOLS = (select(MatchPool).where(MatchPool.appeal_id == bindparam("appeal_id"),
+                                  MatchPool.currency == bindparam("currency"))
+          .order_by(MatchPool.id).execution_options(populate_existing=True))
+
+
+def _record(session, rows: list[dict]) -> list[Recorded]:
+    """Write ledger rows (one INSERT), each a dict made by `_row`."""
+    if rows:  # one row as one: a list of one is an executemany
+        session.execute(_RECORD, rows[0] if len(rows) == 1 else rows)
+    return [Recorded(r["amount_minor"], r["pool_id"], r["pledge_id"]) for r in rows]
+
+
+def _row(*, group_id, kind, appeal_id, payment_id, currency, amount_minor, pool_id=None,
+         pledge_id=None, basis_minor=0, reverses_id=None, reason="", paid=None) -> dict:
     paid_minor, paid_currency = paid or (None, None)
-    entry = MatchEntry(group_id=group_id, kind=kind, appeal_id=appeal_id, pool_id=pool_id,
-                       pledge_id=pledge_id, payment_id=payment_id, amount_minor=amount_minor,
-                       currency=currency, basis_minor=basis_minor, reverses_id=reverses_id,
-                       reason=reason, paid_minor=paid_minor, paid_currency=paid_currency)
-    session.add(entry)
-    return entry
+    return dict(group_id=group_id, kind=kind, appeal_id=appeal_id, pool_id=pool_id,
+                pledge_id=pledge_id, payment_id=payment_id, amount_minor=amount_minor,
+                currency=currency, basis_minor=basis_minor, reverses_id=reverses_id,
+                reason=reason, paid_minor=paid_minor, paid_currency=paid_currency)
 
 
 def lock_remaining(session, model, row_id) -> int | None:
@@ -57,16 +84,27 @@ POOL_RULES = ("ratio_match", "ratio_gift", "starts_at", "ends_at", "per_gift_lim
               "min_gift_minor", "first_time_only", "monthly_rule")
 
 
+@functools.cache
+def _take_statement(model, unchanged: tuple[str, ...]):
+    table = model.__table__
+    amount = bindparam("amount", type_=table.c.remaining_minor.type)
+    same = [table.c[k].is_not_distinct_from(bindparam(f"was_{k}", type_=table.c[k].type))
+            for k in unchanged]
+    return (update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.remaining_minor >= amount, *same)
+            .values(remaining_minor=table.c.remaining_minor - amount))
+
+
 def _try_take(session, model, row_id, amount, unchanged: dict | None = None) -> bool:
     """Draw `amount` if the row still has it and its `unchanged` columns still
     hold those values (the UPDATE takes the row lock and, on PostgreSQL,
     checks again on the row as a concurrent writer committed it). False when
     not: nothing was taken."""
-    same = [getattr(model, k).is_not_distinct_from(v) for k, v in (unchanged or {}).items()]
-    return session.execute(
-        update(model).where(model.id == row_id, model.remaining_minor >= amount, *same)
-        .values(remaining_minor=model.remaining_minor - amount)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    unchanged = unchanged or {}
+    statement = _take_statement(model, tuple(unchanged))
+    return session.execute(statement, {"row_id": row_id, "amount": amount,
+                                       **{f"was_{k}": v for k, v in unchanged.items()}}
+                           ).rowcount == 1
 
 
 def _take(session, model, row_id, amount) -> None:
@@ -85,8 +123,7 @@ def _give_back(session, model, row_id, amount, cap_column) -> None:
 
 
 def net_for_payment(session, payment_id: int) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(MatchEntry.amount_minor), 0))
-                              .where(MatchEntry.payment_id == payment_id)))
+    return int(session.scalar(_NET, {"payment_id": payment_id}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,16 +143,13 @@ def sources_for(session, *, appeal_id: int, currency: str,
     pledge = pledge_by_code(session, pledge_code)
     if pledge is not None and (pledge.appeal_id != appeal_id or pledge.status != PLEDGE_ACTIVE):
         pledge = None
-    pools = session.scalars(
-        select(MatchPool).where(MatchPool.appeal_id == appeal_id,
-                                MatchPool.currency == currency)
-        .order_by(MatchPool.id).execution_options(populate_existing=True)).all()
+    pools = session.scalars(_POOLS, {"appeal_id": appeal_id, "currency": currency}).all()
     return Sources(list(pools), pledge) if pools or pledge is not None else None
 
 
 def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sources: Sources,
              reason: str = "gift", paid: tuple[int, str] | None = None,
-             first_time: Callable[[], bool] | None = None) -> list[MatchEntry]:
+             first_time: Callable[[], bool] | None = None) -> list[Recorded]:
     """Match a succeeded gift from its `sources` (`sources_for`): its pledge
     (when it came through a friend's link), then the appeal's pools in draw
     order. Writes one allocation row per source that gave something, all with
@@ -185,20 +219,19 @@ def _whole_from_first(gift: rules.Gift, sources: list[rules.Source],
 
 def _write(steps, touched, *, session, appeal_id, payment_id, gift, reason, paid):
     group_id = uuid.uuid4().hex
-    entries = [_record(
-        session, group_id=group_id, kind=ALLOCATION, appeal_id=appeal_id,
+    entries = _record(session, [_row(
+        group_id=group_id, kind=ALLOCATION, appeal_id=appeal_id,
         payment_id=payment_id, currency=gift.currency, amount_minor=step.take_minor,
         basis_minor=gift.amount_minor, reason=reason, paid=paid,
         **({"pledge_id": step.source.id} if step.source.kind == "pledge"
-           else {"pool_id": step.source.id})) for step in steps]
-    session.flush()
+           else {"pool_id": step.source.id})) for step in steps])
     for model, row_id in touched:
         expire_row(session, model, row_id)
     return entries
 
 
 def reverse(session, payment_id: int, net_now_minor: int, reason: str,
-            pledge_id: int | None = None) -> list[MatchEntry]:
+            pledge_id: int | None = None) -> list[Recorded]:
     """Bring a payment's matches down to what `net_now` still earns (0 for a
     dispute or a full refund). Cumulative, so a repeated or reordered refund
     report reverses nothing twice (see rules.kept_after_refund). With
@@ -218,7 +251,7 @@ def reverse(session, payment_id: int, net_now_minor: int, reason: str,
     allocations = sorted(allocations, key=lambda e: (e.pledge_id is None,
                                                      e.pledge_id or e.pool_id))
     group_id = uuid.uuid4().hex
-    entries = []
+    rows = []
     for alloc in allocations:
         still = alloc.amount_minor + int(reversed_by.get(alloc.id) or 0)
         keep = rules.kept_after_refund(alloc.amount_minor, alloc.basis_minor, net_now_minor)
@@ -231,12 +264,12 @@ def reverse(session, payment_id: int, net_now_minor: int, reason: str,
         else:
             lock_remaining(session, MatchPool, alloc.pool_id)
             _give_back(session, MatchPool, alloc.pool_id, back, MatchPool.cap_minor)
-        entries.append(_record(
-            session, group_id=group_id, kind=REVERSAL, appeal_id=alloc.appeal_id,
+        rows.append(_row(
+            group_id=group_id, kind=REVERSAL, appeal_id=alloc.appeal_id,
             payment_id=payment_id, currency=alloc.currency, amount_minor=-back,
             pool_id=alloc.pool_id, pledge_id=alloc.pledge_id, reverses_id=alloc.id,
             reason=reason))
-    session.flush()
+    entries = _record(session, rows)
     for e in entries:
         expire_row(session, MatchPledge if e.pledge_id else MatchPool, e.pledge_id or e.pool_id)
     return entries

@@ -4,13 +4,14 @@ sends; and `caused_by`, the cause the history records."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import false, func, insert, or_, select, update
+from sqlalchemy import bindparam, false, func, insert, or_, select, update
 from sqlalchemy.orm.util import identity_key
 
 from .. import signals
@@ -39,9 +40,18 @@ def caused_by(cause: str | None):
         _cause.reset(token)
 
 
+# The statements a move runs, built once: a gift's success runs them
+# hundreds of times a second, and SQLAlchemy reuses a statement's compiled
+# form and cache key when it is the same object (built anew, both cost more
+# than running it). On the tables, not the mapped classes: no ORM bookkeeping
+# for rows this session does not hold.
+_PAYMENTS = Payment.__table__
+_RECORD_CHANGE = insert(PaymentStatusChange.__table__)
+
+
 def record_change(session, payment_id: int, old: str | None, new: str, at) -> None:
-    session.execute(insert(PaymentStatusChange).values(
-        payment_id=payment_id, from_status=old, to_status=new, cause=_cause.get(), at=at))
+    session.execute(_RECORD_CHANGE, dict(payment_id=payment_id, from_status=old, to_status=new,
+                                         cause=_cause.get(), at=at))
 
 
 def locked_status(session, payment_id: int) -> str | None:
@@ -62,37 +72,44 @@ class Moved:
     succeeded_at: datetime | None
 
 
-# "status is one `new` may be reached from", built once per status: an IN
-# list would be expanded again at every execution.
-_MOVABLE_TO = {new: or_(false(), *(Payment.status == old for old in states.sources_of(new)))
-               for new in states.TRANSITIONS}
+@functools.cache
+def _move_statement(new: str, fields: tuple[str, ...]):
+    """The UPDATE that moves a payment to `new`, writing `fields` too (bound
+    as `f_<name>`; `at` is the time of the move): built once for each."""
+    c = _PAYMENTS.c
+    # "status is one `new` may be reached from": an IN list would be
+    # expanded again at every execution.
+    movable = or_(false(), *(c.status == old for old in states.sources_of(new)))
+    at = bindparam("at", type_=c.updated_at.type)
+    values = {"status": new, "updated_at": at,
+              **{name: bindparam(f"f_{name}", type_=c[name].type) for name in fields}}
+    if new == states.SUCCEEDED:
+        values.update(failure_code=None, failure_message=None,
+                      succeeded_at=func.coalesce(c.succeeded_at, at))  # the first time
+    return (update(_PAYMENTS)
+            .where(c.id == bindparam("payment_id"),
+                   movable if new in states.TRANSITIONS else false())
+            .values(previous_status=c.status, **values)
+            .returning(c.previous_status, c.amount_minor, c.refunded_minor, c.currency,
+                       c.succeeded_at))
 
 
-def _move(session, payment_id: int, new: str, values: dict):
+def _move(session, payment_id: int, new: str, at, fields: dict):
     """One UPDATE: the payment goes to `new` if its status is one `new` may
     be reached from; returns (the status it had, Moved), or None when it did
     not move. On PostgreSQL the UPDATE waits for the row's lock and checks the
     status again on the row as committed, so two moves at once never both
     happen."""
-    return session.execute(
-        update(Payment)
-        .where(Payment.id == payment_id, _MOVABLE_TO.get(new, false()))
-        .values(previous_status=Payment.status, **values)
-        .returning(Payment.previous_status, Payment.amount_minor, Payment.refunded_minor,
-                   Payment.currency, Payment.succeeded_at)
-        .execution_options(synchronize_session=False)).first()
+    statement = _move_statement(new, tuple(sorted(fields)))
+    return session.execute(statement, {"payment_id": payment_id, "at": at,
+                                       **{f"f_{k}": v for k, v in fields.items()}}).first()
 
 
 def transition_to(session, payment_id: int, new: str, **fields) -> bool:
     """The only writer of Payment.status. True if the status changed, False if
     the payment was already there (a repeat). Raises IllegalTransition."""
     now = utcnow()
-    values = {"status": new, "updated_at": now, **fields}
-    if new == states.SUCCEEDED:
-        values["failure_code"] = None
-        values["failure_message"] = None
-        values["succeeded_at"] = func.coalesce(Payment.succeeded_at, now)  # the first time
-    moved = _move(session, payment_id, new, values)
+    moved = _move(session, payment_id, new, now, fields)
     if moved is None:
         # Not moved: no such payment, a repeat, or a move the table refuses;
         # or another transaction moved it just now to where it may go from.
@@ -101,7 +118,7 @@ def transition_to(session, payment_id: int, new: str, **fields) -> bool:
             raise LookupError(f"no payment {payment_id}")
         if not states.check_transition(current, new):
             return False
-        moved = _move(session, payment_id, new, values)  # under the lock now
+        moved = _move(session, payment_id, new, now, fields)  # under the lock now
         if moved is None:  # cannot happen under the row lock; be loud if it does
             raise RuntimeError(f"payment {payment_id} changed under its lock")
     current, figures = moved[0], Moved(*moved[1:])
