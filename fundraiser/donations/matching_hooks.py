@@ -74,7 +74,8 @@ def _allocate(session, payment_id: int, reason: str, donation: Donation | None =
     # matched on its converted amount, rounded down, stored with the gift.
     currency = gift.currency
     sources = match_ledger.sources_for(session, appeal_id=donation.appeal_id,
-                                       currency=currency, pledge_code=donation.source or None)
+                                       currency=currency, pledge_code=donation.source or None,
+                                       payment_id=payment_id)
     if sources is None:
         return donation, 0  # nothing could match it
     if moved is None:

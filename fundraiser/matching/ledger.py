@@ -53,8 +53,11 @@ _LEDGER = MatchEntry.__table__
 _RECORD = insert(_LEDGER)
 _NET = (select(func.coalesce(func.sum(_LEDGER.c.amount_minor), 0))
         .where(_LEDGER.c.payment_id == bindparam("payment_id")))
-_POOLS = (select(MatchPool).where(MatchPool.appeal_id == bindparam("appeal_id"),
-                                  MatchPool.currency == bindparam("currency"))
+# An appeal's pools in one currency, each row with what the payment holds
+# matched already (the same figure on every row): one round trip for both.
+_POOLS = (select(MatchPool, _NET.scalar_subquery())
+          .where(MatchPool.appeal_id == bindparam("appeal_id"),
+                 MatchPool.currency == bindparam("currency"))
           .order_by(MatchPool.id).execution_options(populate_existing=True))
 
 
@@ -133,18 +136,25 @@ class Sources:
 
     pools: list[MatchPool]
     pledge: MatchPledge | None
+    # What the payment holds matched already, when read with the pools.
+    matched_minor: int | None = None
 
 
-def sources_for(session, *, appeal_id: int, currency: str,
-                pledge_code: str | None) -> Sources | None:
+def sources_for(session, *, appeal_id: int, currency: str, pledge_code: str | None,
+                payment_id: int | None = None) -> Sources | None:
     """The gift's possible sources, read fresh (no lock); None when there are
     none, so the many gifts to appeals without matching skip the rest. One
-    query (two with a pledge code)."""
+    query (two with a pledge code), which also reads what `payment_id`
+    holds matched already, for `allocate`."""
     pledge = pledge_by_code(session, pledge_code)
     if pledge is not None and (pledge.appeal_id != appeal_id or pledge.status != PLEDGE_ACTIVE):
         pledge = None
-    pools = session.scalars(_POOLS, {"appeal_id": appeal_id, "currency": currency}).all()
-    return Sources(list(pools), pledge) if pools or pledge is not None else None
+    rows = session.execute(_POOLS, {"appeal_id": appeal_id, "currency": currency,
+                                    "payment_id": payment_id}).all()
+    if not rows and pledge is None:
+        return None
+    matched = int(rows[0][1]) if rows and payment_id is not None else None
+    return Sources([pool for pool, _matched in rows], pledge, matched)
 
 
 def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sources: Sources,
@@ -165,7 +175,10 @@ def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sour
     one pool wait on each other for that long only). Anything else (a pledge,
     a pool running short, a draw across sources) plans again under row locks
     with the figures found there."""
-    if gift.amount_minor <= 0 or net_for_payment(session, payment_id) != 0:
+    if gift.amount_minor <= 0:
+        return []
+    matched = sources.matched_minor
+    if (net_for_payment(session, payment_id) if matched is None else matched) != 0:
         return []
     pledge, pools = sources.pledge, sources.pools
     if first_time is not None and any(p.first_time_only for p in pools):

@@ -302,11 +302,11 @@ def test_a_payments_gift_is_read_once_per_transaction_and_never_across_one(db):
     assert gift_of(db.session, 999_999) is None
 
 
-def test_a_gift_matched_by_one_pool_succeeds_in_seven_statements(db, monkeypatch):
+def test_a_gift_matched_by_one_pool_succeeds_in_six_statements(db, monkeypatch):
     """The success path is what every gift and every webhook pays for: the
     move (one UPDATE that also says where from and the figures), its history
-    row, the gift, the pools, the payment's earlier matches, the draw and
-    the ledger row. (The receipt is a job of its own with a queue; here it is
+    row, the gift, the pools with the payment's earlier matches, the draw
+    and the ledger row. (The receipt is a job of its own with a queue; here it is
     only asked for, with what the gift unlocked.)"""
     from fundraiser.donations import receipts
 
@@ -321,16 +321,35 @@ def test_a_gift_matched_by_one_pool_succeeds_in_seven_statements(db, monkeypatch
         payments.transition_to(db.session, payment_id, states.SUCCEEDED)
     kinds = [" ".join(s.split()[:3]) for s in statements]
     assert [k.split()[0] for k in kinds] == [
-        "UPDATE", "INSERT", "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"], kinds
+        "UPDATE", "INSERT", "SELECT", "SELECT", "UPDATE", "INSERT"], kinds
     assert asked == [(payment_id, 1_000)]
     db.session.commit()
     assert matched(db, payment_id) == 1_000
     assert db.session.get(MatchPool, pool_id).remaining_minor == 9_000
 
 
-def test_a_stored_success_event_is_applied_in_ten_statements(db, monkeypatch):
+def test_a_payment_matched_already_is_not_matched_again(db):
+    """The success listener heard twice for one payment (a signal sent again,
+    a listener run twice): the second finds the match on the ledger, read
+    with the pools, and draws nothing."""
+    from fundraiser.donations import matching_hooks
+
+    appeal = create_appeal(db.session)
+    pool_id = pool(db, appeal).id
+    payment_id = create_donation(db.session, appeal, amount_minor=1_000).payment_id
+    payments.transition_to(db.session, payment_id, states.SUCCEEDED)
+    db.session.commit()
+    assert matched(db, payment_id) == 1_000
+    donation, again = matching_hooks._allocate(db.session, payment_id, "gift")
+    db.session.commit()
+    assert donation is not None and again is None
+    assert matched(db, payment_id) == 1_000
+    assert db.session.get(MatchPool, pool_id).remaining_minor == 9_000
+
+
+def test_a_stored_success_event_is_applied_in_nine_statements(db, monkeypatch):
     """What a worker pays for each webhook: take the oldest waiting event,
-    find its payment, the seven of the success path, and mark the event
+    find its payment, the six of the success path, and mark the event
     applied; the payment is not read again after its move."""
     from fundraiser.donations import receipts
     from fundraiser.payments.gateway import GatewayEvent
@@ -350,8 +369,7 @@ def test_a_stored_success_event_is_applied_in_ten_statements(db, monkeypatch):
     kinds = [" ".join(s.split()[:2]) for s in statements]
     assert kinds == [
         "SELECT webhook_events.id,", "SELECT payments.id,", "UPDATE payments", "INSERT INTO",
-        "SELECT donations.id,", "SELECT match_pools.id,",
-        "SELECT coalesce(sum(match_ledger.amount_minor),", "UPDATE match_pools", "INSERT INTO",
+        "SELECT donations.id,", "SELECT match_pools.id,", "UPDATE match_pools", "INSERT INTO",
         "UPDATE webhook_events"], kinds
     db.session.commit()
     assert matched(db, gift.payment_id) == 1_000
