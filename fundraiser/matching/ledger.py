@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from ..payments.models import Payment
+from ..payments.models import Payment, utcnow
 from . import rules
 from .models import (
     ALLOCATION,
@@ -96,6 +96,44 @@ def _take_statement(model, unchanged: tuple[str, ...]):
     return (update(table)
             .where(table.c.id == bindparam("row_id"), table.c.remaining_minor >= amount, *same)
             .values(remaining_minor=table.c.remaining_minor - amount))
+
+
+_LEDGER_COLUMNS = ("group_id", "kind", "appeal_id", "pool_id", "pledge_id", "payment_id",
+                   "amount_minor", "currency", "basis_minor", "reverses_id", "reason",
+                   "paid_minor", "paid_currency")
+
+
+@functools.cache
+def _take_and_record_statement(unchanged: tuple[str, ...]):
+    """PostgreSQL: a pool's draw and its ledger row in one statement (WITH
+    taken AS (UPDATE … RETURNING id) INSERT … SELECT … FROM taken), so the
+    row is written exactly when the draw is, and the pool's row is locked for
+    one round trip less. The row's values are bound as `l_<column>`."""
+    taken = _take_statement(MatchPool, unchanged).returning(MatchPool.__table__.c.id).cte("taken")
+    c = _LEDGER.c
+    values = [taken.c.id if name == "pool_id" else bindparam(f"l_{name}", type_=c[name].type)
+              for name in _LEDGER_COLUMNS]
+    return (insert(_LEDGER)
+            .from_select([*_LEDGER_COLUMNS, "created_at"],
+                         select(*values, bindparam("l_created_at", type_=c.created_at.type)))
+            .add_cte(taken).returning(c.id))  # (rowcount is not told for an INSERT … SELECT)
+
+
+def _take_and_record(session, pool, amount: int, unchanged: dict, row: dict) -> bool:
+    """Draw `amount` from `pool` and write the ledger row `row` (made by
+    `_row`) if the pool still has it and its `unchanged` rules (as
+    `_try_take`): one statement on PostgreSQL, two elsewhere. False when not:
+    nothing was taken or written."""
+    if session.get_bind().dialect.name != "postgresql":
+        if not _try_take(session, MatchPool, pool.id, amount, unchanged):
+            return False
+        _record(session, [row])
+        return True
+    params = {"row_id": pool.id, "amount": amount, "l_created_at": utcnow(),
+              **{f"was_{k}": v for k, v in unchanged.items()},
+              **{f"l_{k}": row[k] for k in _LEDGER_COLUMNS if k != "pool_id"}}
+    written = session.execute(_take_and_record_statement(tuple(unchanged)), params)
+    return written.first() is not None
 
 
 def _try_take(session, model, row_id, amount, unchanged: dict | None = None) -> bool:
@@ -194,10 +232,12 @@ def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sour
         # Planned on figures read without a lock: drawn only if the pool still
         # has the amount and the rules it was planned by (a sponsor's change
         # committed meanwhile means planning again, under the lock).
-        if _whole_from_first(gift, unlocked, steps) and _try_take(
-                session, MatchPool, pool.id, steps[0].take_minor,
-                {k: getattr(pool, k) for k in POOL_RULES}):
-            return _write(steps, [(MatchPool, pool.id)], **draw)
+        if _whole_from_first(gift, unlocked, steps):
+            row = _allocation_row(steps[0], **draw)
+            if _take_and_record(session, pool, steps[0].take_minor,
+                                {k: getattr(pool, k) for k in POOL_RULES}, row):
+                expire_row(session, MatchPool, row["pool_id"])
+                return [Recorded(row["amount_minor"], row["pool_id"], None)]
     # Lock in the global order: pledge, then pools by id. Read the numbers
     # under the lock, then draw in the documented draw order.
     sources = []
@@ -230,16 +270,21 @@ def _whole_from_first(gift: rules.Gift, sources: list[rules.Source],
             and step.take_minor == rules.wanted(first, gift.amount_minor, gift))
 
 
-def _write(steps, touched, *, session, appeal_id, payment_id, gift, reason, paid):
+def _allocation_row(step, *, session, appeal_id, payment_id, gift, reason, paid,
+                    group_id=None) -> dict:
+    return _row(group_id=group_id or uuid.uuid4().hex, kind=ALLOCATION, appeal_id=appeal_id,
+                payment_id=payment_id, currency=gift.currency, amount_minor=step.take_minor,
+                basis_minor=gift.amount_minor, reason=reason, paid=paid,
+                **({"pledge_id": step.source.id} if step.source.kind == "pledge"
+                   else {"pool_id": step.source.id}))
+
+
+def _write(steps, touched, **draw):
     group_id = uuid.uuid4().hex
-    entries = _record(session, [_row(
-        group_id=group_id, kind=ALLOCATION, appeal_id=appeal_id,
-        payment_id=payment_id, currency=gift.currency, amount_minor=step.take_minor,
-        basis_minor=gift.amount_minor, reason=reason, paid=paid,
-        **({"pledge_id": step.source.id} if step.source.kind == "pledge"
-           else {"pool_id": step.source.id})) for step in steps])
+    entries = _record(draw["session"],
+                      [_allocation_row(step, group_id=group_id, **draw) for step in steps])
     for model, row_id in touched:
-        expire_row(session, model, row_id)
+        expire_row(draw["session"], model, row_id)
     return entries
 
 

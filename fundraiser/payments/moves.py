@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, false, func, insert, or_, select, update
+from sqlalchemy import bindparam, false, func, insert, literal, or_, select, update
 from sqlalchemy.orm.util import identity_key
 
 from .. import signals
@@ -72,10 +72,16 @@ class Moved:
     succeeded_at: datetime | None
 
 
+_FIGURES = ("previous_status", "amount_minor", "refunded_minor", "currency", "succeeded_at")
+
+
 @functools.cache
-def _move_statement(new: str, fields: tuple[str, ...]):
+def _move_statement(new: str, fields: tuple[str, ...], with_history: bool):
     """The UPDATE that moves a payment to `new`, writing `fields` too (bound
-    as `f_<name>`; `at` is the time of the move): built once for each."""
+    as `f_<name>`; `at` is the time of the move), returning the status it
+    had and the figures: built once for each. `with_history` (PostgreSQL):
+    the same statement writes the move's history row (bound: `cause`), so a
+    move is one round trip, not two."""
     c = _PAYMENTS.c
     # "status is one `new` may be reached from": an IN list would be
     # expanded again at every execution.
@@ -86,23 +92,37 @@ def _move_statement(new: str, fields: tuple[str, ...]):
     if new == states.SUCCEEDED:
         values.update(failure_code=None, failure_message=None,
                       succeeded_at=func.coalesce(c.succeeded_at, at))  # the first time
-    return (update(_PAYMENTS)
+    move = (update(_PAYMENTS)
             .where(c.id == bindparam("payment_id"),
                    movable if new in states.TRANSITIONS else false())
-            .values(previous_status=c.status, **values)
-            .returning(c.previous_status, c.amount_minor, c.refunded_minor, c.currency,
-                       c.succeeded_at))
+            .values(previous_status=c.status, **values))
+    if not with_history:
+        return move.returning(*(c[name] for name in _FIGURES))
+    # WITH moved AS (UPDATE … RETURNING …), recorded AS (INSERT … SELECT … FROM
+    # moved) SELECT … FROM moved: the history row exists exactly when the
+    # payment moved, as with two statements.
+    moved = move.returning(c.id, *(c[name] for name in _FIGURES)).cte("moved")
+    history = PaymentStatusChange.__table__
+    recorded = insert(history).from_select(
+        ["payment_id", "from_status", "to_status", "cause", "at"],
+        select(moved.c.id, moved.c.previous_status, literal(new, history.c.to_status.type),
+               bindparam("cause", type_=history.c.cause.type),
+               bindparam("at", type_=history.c.at.type))).cte("recorded")
+    return select(*(moved.c[name] for name in _FIGURES)).add_cte(recorded)
 
 
 def _move(session, payment_id: int, new: str, at, fields: dict):
-    """One UPDATE: the payment goes to `new` if its status is one `new` may
-    be reached from; returns (the status it had, Moved), or None when it did
-    not move. On PostgreSQL the UPDATE waits for the row's lock and checks the
+    """The payment goes to `new` if its status is one `new` may be reached
+    from: one UPDATE, which on PostgreSQL also writes the history row.
+    Returns (the status it had, Moved, recorded?), or None when it did not
+    move. On PostgreSQL the UPDATE waits for the row's lock and checks the
     status again on the row as committed, so two moves at once never both
     happen."""
-    statement = _move_statement(new, tuple(sorted(fields)))
-    return session.execute(statement, {"payment_id": payment_id, "at": at,
-                                       **{f"f_{k}": v for k, v in fields.items()}}).first()
+    with_history = session.get_bind().dialect.name == "postgresql"
+    statement = _move_statement(new, tuple(sorted(fields)), with_history)
+    row = session.execute(statement, {"payment_id": payment_id, "at": at, "cause": _cause.get(),
+                                      **{f"f_{k}": v for k, v in fields.items()}}).first()
+    return None if row is None else (row[0], Moved(*row[1:]), with_history)
 
 
 def transition_to(session, payment_id: int, new: str, **fields) -> bool:
@@ -121,11 +141,12 @@ def transition_to(session, payment_id: int, new: str, **fields) -> bool:
         moved = _move(session, payment_id, new, now, fields)  # under the lock now
         if moved is None:  # cannot happen under the row lock; be loud if it does
             raise RuntimeError(f"payment {payment_id} changed under its lock")
-    current, figures = moved[0], Moved(*moved[1:])
+    current, figures, recorded = moved
     loaded = session.identity_map.get(identity_key(Payment, payment_id))
     if loaded is not None:  # a Payment this session holds reads the new row next
         session.expire(loaded)
-    record_change(session, payment_id, current, new, now)
+    if not recorded:
+        record_change(session, payment_id, current, new, now)
     log.info("payment %s: %s -> %s", payment_id, current, new)
     sent = dict(payment_id=payment_id, session=session, moved=figures)
     if new == states.SUCCEEDED and current in (*states.PENDING, states.FAILED):

@@ -302,12 +302,15 @@ def test_a_payments_gift_is_read_once_per_transaction_and_never_across_one(db):
     assert gift_of(db.session, 999_999) is None
 
 
-def test_a_gift_matched_by_one_pool_succeeds_in_six_statements(db, monkeypatch):
+def test_a_gift_matched_by_one_pool_succeeds_in_six_statements_four_on_postgresql(
+        db, monkeypatch):
     """The success path is what every gift and every webhook pays for: the
     move (one UPDATE that also says where from and the figures), its history
     row, the gift, the pools with the payment's earlier matches, the draw
-    and the ledger row. (The receipt is a job of its own with a queue; here it is
-    only asked for, with what the gift unlocked.)"""
+    and the ledger row. On PostgreSQL the move writes its history row and the
+    draw its ledger row in the same statement. (The receipt is a job of its
+    own with a queue; here it is only asked for, with what the gift
+    unlocked.)"""
     from fundraiser.donations import receipts
 
     asked = []
@@ -320,8 +323,12 @@ def test_a_gift_matched_by_one_pool_succeeds_in_six_statements(db, monkeypatch):
     with support.count_statements(db.engine) as statements:
         payments.transition_to(db.session, payment_id, states.SUCCEEDED)
     kinds = [" ".join(s.split()[:3]) for s in statements]
-    assert [k.split()[0] for k in kinds] == [
-        "UPDATE", "INSERT", "SELECT", "SELECT", "UPDATE", "INSERT"], kinds
+    if db.engine.dialect.name == "postgresql":
+        assert kinds == ["WITH moved AS", "SELECT donations.id, donations.public_id,",
+                         "SELECT match_pools.id, match_pools.appeal_id,", "WITH taken AS"], kinds
+    else:
+        assert [k.split()[0] for k in kinds] == [
+            "UPDATE", "INSERT", "SELECT", "SELECT", "UPDATE", "INSERT"], kinds
     assert asked == [(payment_id, 1_000)]
     db.session.commit()
     assert matched(db, payment_id) == 1_000
@@ -347,9 +354,36 @@ def test_a_payment_matched_already_is_not_matched_again(db):
     assert db.session.get(MatchPool, pool_id).remaining_minor == 9_000
 
 
-def test_a_stored_success_event_is_applied_in_nine_statements(db, monkeypatch):
+def test_a_pool_changed_after_the_gift_read_it_is_drawn_by_its_new_terms(db):
+    """Matching reads the pools without a lock and draws only if the pool
+    still has the amount and the terms it read: a sponsor's change committed
+    in between (here: 1:1 became 2:1) means no draw and no ledger row on
+    those terms, and a plan again under the pool's lock, by the new ones."""
+    from fundraiser.matching import rules
+
+    appeal = create_appeal(db.session)
+    pool_id = pool(db, appeal).id
+    payment_id = create_donation(db.session, appeal, amount_minor=1_000).payment_id
+    db.session.commit()
+    sources = match_ledger.sources_for(db.session, appeal_id=appeal.id, currency="USD",
+                                       pledge_code=None, payment_id=payment_id)
+    with db.engine.begin() as other:  # the sponsor's change, committed meanwhile
+        other.execute(update(MatchPool).where(MatchPool.id == pool_id).values(ratio_match=2))
+    entries = match_ledger.allocate(
+        db.session, appeal_id=appeal.id, payment_id=payment_id, sources=sources,
+        gift=rules.Gift(amount_minor=1_000, currency="USD", at=utcnow()))
+    db.session.commit()
+    assert [(e.pool_id, e.amount_minor) for e in entries] == [(pool_id, 2_000)]
+    rows = db.session.execute(select(MatchEntry.amount_minor)
+                              .where(MatchEntry.payment_id == payment_id)).scalars().all()
+    assert rows == [2_000]
+    assert fresh(db, db.session.get(MatchPool, pool_id)).remaining_minor == 8_000
+
+
+def test_a_stored_success_event_is_applied_in_nine_statements_seven_on_postgresql(
+        db, monkeypatch):
     """What a worker pays for each webhook: take the oldest waiting event,
-    find its payment, the six of the success path, and mark the event
+    find its payment, the success path (six statements, four on PostgreSQL), and mark the event
     applied; the payment is not read again after its move."""
     from fundraiser.donations import receipts
     from fundraiser.payments.gateway import GatewayEvent
@@ -367,10 +401,12 @@ def test_a_stored_success_event_is_applied_in_nine_statements(db, monkeypatch):
         row = payments.take_waiting_event(db.session)
         assert payments.apply_event_row(db.session, row) == "applied"
     kinds = [" ".join(s.split()[:2]) for s in statements]
-    assert kinds == [
-        "SELECT webhook_events.id,", "SELECT payments.id,", "UPDATE payments", "INSERT INTO",
-        "SELECT donations.id,", "SELECT match_pools.id,", "UPDATE match_pools", "INSERT INTO",
-        "UPDATE webhook_events"], kinds
+    success = (["WITH moved", "SELECT donations.id,", "SELECT match_pools.id,", "WITH taken"]
+               if db.engine.dialect.name == "postgresql" else
+               ["UPDATE payments", "INSERT INTO", "SELECT donations.id,",
+                "SELECT match_pools.id,", "UPDATE match_pools", "INSERT INTO"])
+    assert kinds == ["SELECT webhook_events.id,", "SELECT payments.id,", *success,
+                     "UPDATE webhook_events"], kinds
     db.session.commit()
     assert matched(db, gift.payment_id) == 1_000
 
