@@ -1,7 +1,8 @@
 """The match ledger (DESIGN §5): matching a succeeded gift, reversing it on
 a refund or dispute, and withdrawing a pledge whose money went back.
 
-Only `_record()` writes ledger rows. Counters (`remaining_minor` on a pool or
+Only `_record()` writes ledger rows (and, on PostgreSQL, `_take_and_record()`:
+a pool's draw and its row in one statement). Counters (`remaining_minor` on a pool or
 pledge) change only under a row lock taken in one global order — the payment
 (already locked by `transition_to`), then the pledge, then pools by id — with
 a conditional UPDATE that cannot take a counter below zero or above its cap.
@@ -10,7 +11,11 @@ locks the pool's row itself (see `allocate`). On SQLite the payment's move,
 a write, took the database's single write lock already (BEGIN IMMEDIATE,
 fundraiser/__init__.py), so the whole allocation runs under it.
 
-Services take the session and flush; they never commit.
+Services take the session and write through it; they never commit. The
+statements every gift runs are built once (module level, or cached per
+shape): SQLAlchemy reuses a statement's compiled form and cache key only
+for the same object, and built anew for every gift the two cost more than
+running the statement.
 """
 
 from __future__ import annotations
@@ -45,10 +50,8 @@ class Recorded:
     pledge_id: int | None
 
 
-# The hot statements, built once: SQLAlchemy reuses a statement's compiled
-# form and cache key when it is the same object; built anew for every gift,
-# the two cost more than running it. The ledger on its table, not the mapped
-# class: it is written and summed here, never loaded, so no ORM bookkeeping.
+# The ledger on its table, not the mapped class: it is written and summed
+# here, never loaded, so no ORM bookkeeping.
 _LEDGER = MatchEntry.__table__
 _RECORD = insert(_LEDGER)
 _NET = (select(func.coalesce(func.sum(_LEDGER.c.amount_minor), 0))
@@ -89,6 +92,8 @@ POOL_RULES = ("ratio_match", "ratio_gift", "starts_at", "ends_at", "per_gift_lim
 
 @functools.cache
 def _take_statement(model, unchanged: tuple[str, ...]):
+    """UPDATE … remaining - :amount WHERE id = :row_id AND there is enough
+    AND each `unchanged` column still IS NOT DISTINCT FROM :was_<column>."""
     table = model.__table__
     amount = bindparam("amount", type_=table.c.remaining_minor.type)
     same = [table.c[k].is_not_distinct_from(bindparam(f"was_{k}", type_=table.c[k].type))
@@ -119,17 +124,17 @@ def _take_and_record_statement(unchanged: tuple[str, ...]):
             .add_cte(taken).returning(c.id))  # (rowcount is not told for an INSERT … SELECT)
 
 
-def _take_and_record(session, pool, amount: int, unchanged: dict, row: dict) -> bool:
-    """Draw `amount` from `pool` and write the ledger row `row` (made by
+def _take_and_record(session, pool_id: int, amount: int, unchanged: dict, row: dict) -> bool:
+    """Draw `amount` from the pool `pool_id` and write the ledger row `row` (made by
     `_row`) if the pool still has it and its `unchanged` rules (as
     `_try_take`): one statement on PostgreSQL, two elsewhere. False when not:
     nothing was taken or written."""
     if session.get_bind().dialect.name != "postgresql":
-        if not _try_take(session, MatchPool, pool.id, amount, unchanged):
+        if not _try_take(session, MatchPool, pool_id, amount, unchanged):
             return False
         _record(session, [row])
         return True
-    params = {"row_id": pool.id, "amount": amount, "l_created_at": utcnow(),
+    params = {"row_id": pool_id, "amount": amount, "l_created_at": utcnow(),
               **{f"was_{k}": v for k, v in unchanged.items()},
               **{f"l_{k}": row[k] for k in _LEDGER_COLUMNS if k != "pool_id"}}
     written = session.execute(_take_and_record_statement(tuple(unchanged)), params)
@@ -234,7 +239,7 @@ def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sour
         # committed meanwhile means planning again, under the lock).
         if _whole_from_first(gift, unlocked, steps):
             row = _allocation_row(steps[0], **draw)
-            if _take_and_record(session, pool, steps[0].take_minor,
+            if _take_and_record(session, pool.id, steps[0].take_minor,
                                 {k: getattr(pool, k) for k in POOL_RULES}, row):
                 expire_row(session, MatchPool, row["pool_id"])
                 return [Recorded(row["amount_minor"], row["pool_id"], None)]
