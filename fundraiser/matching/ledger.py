@@ -1,11 +1,12 @@
 """The match ledger (DESIGN §5): matching a succeeded gift, reversing it on
 a refund or dispute, and withdrawing a pledge whose money went back.
 
-Only `_record()` writes ledger rows (and, on PostgreSQL, `_take_and_record()`:
-a pool's draw and its row in one statement). Counters (`remaining_minor` on a pool or
-pledge) change only under a row lock taken in one global order — the payment
-(already locked by `transition_to`), then the pledge, then pools by id — with
-a conditional UPDATE that cannot take a counter below zero or above its cap.
+Only `_record()` writes ledger rows (and, on PostgreSQL,
+`_take_and_record()`: a pool's draw and its row in one statement). Counters
+(`remaining_minor` on a pool or pledge) change only under a row lock taken
+in one global order — the payment (already locked by `transition_to`), then
+the pledge, then pools by id — with a conditional UPDATE that cannot take a
+counter below zero or above its cap.
 A gift matched whole by one pool takes no lock before that UPDATE, which
 locks the pool's row itself (see `allocate`). On SQLite the payment's move,
 a write, took the database's single write lock already (BEGIN IMMEDIATE,
@@ -125,10 +126,10 @@ def _take_and_record_statement(unchanged: tuple[str, ...]):
 
 
 def _take_and_record(session, pool_id: int, amount: int, unchanged: dict, row: dict) -> bool:
-    """Draw `amount` from the pool `pool_id` and write the ledger row `row` (made by
-    `_row`) if the pool still has it and its `unchanged` rules (as
-    `_try_take`): one statement on PostgreSQL, two elsewhere. False when not:
-    nothing was taken or written."""
+    """Draw `amount` from the pool `pool_id` and write the ledger row `row`
+    (made by `_row`) if the pool still has it and its `unchanged` rules (as
+    `_try_take`): one statement on PostgreSQL, two elsewhere. False when
+    not: nothing was taken or written."""
     if session.get_bind().dialect.name != "postgresql":
         if not _try_take(session, MatchPool, pool_id, amount, unchanged):
             return False
