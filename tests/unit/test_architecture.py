@@ -4,6 +4,7 @@ contracts in pyproject.toml), and no module over 500 lines."""
 
 from __future__ import annotations
 
+import logging
 import pathlib
 import re
 import tomllib
@@ -65,10 +66,31 @@ def test_no_import_cycle_among_fundraiser_modules():
 
 def test_imports_go_down_the_floors(capsys):
     """The layers and forbidden contracts in pyproject.toml ([tool.importlinter])."""
-    exit_code = importlinter_cli.lint_imports(config_filename=str(ROOT / "pyproject.toml"),
-                                              no_cache=True, no_logo=True)
+    # import-linter sets up logging as the command it is (dictConfig, which
+    # disables every logger it does not name): put them back, or the log
+    # lines of later tests in this process vanish.
+    was_disabled = {name: logger.disabled
+                    for name, logger in logging.root.manager.loggerDict.items()
+                    if isinstance(logger, logging.Logger)}
+    try:
+        exit_code = importlinter_cli.lint_imports(config_filename=str(ROOT / "pyproject.toml"),
+                                                  no_cache=True, no_logo=True)
+    finally:
+        for name, disabled in was_disabled.items():
+            logging.getLogger(name).disabled = disabled
     report = capsys.readouterr().out
     assert exit_code == 0, report
+
+
+def test_the_import_check_leaves_the_apps_logs_on(capsys, caplog):
+    """Run in one process with the app's tests, the import check must not
+    silence the app's loggers (it did: a test of a command's log lines then
+    failed whenever it came after this one in a pytest-xdist worker)."""
+    logger = logging.getLogger("fundraiser.staff.commands")
+    test_imports_go_down_the_floors(capsys)
+    with caplog.at_level(logging.INFO):
+        logger.info("still heard")
+    assert [r.getMessage() for r in caplog.records] == ["still heard"]
 
 
 def test_every_top_level_module_has_a_floor():
