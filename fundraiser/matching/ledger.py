@@ -69,6 +69,10 @@ def _record(session, rows: list[dict]) -> list[Recorded]:
     """Write ledger rows (one INSERT), each a dict made by `_row`."""
     if rows:  # one row as one: a list of one is an executemany
         session.execute(_RECORD, rows[0] if len(rows) == 1 else rows)
+    return _recorded(rows)
+
+
+def _recorded(rows: list[dict]) -> list[Recorded]:
     return [Recorded(r["amount_minor"], r["pool_id"], r["pledge_id"]) for r in rows]
 
 
@@ -125,21 +129,26 @@ def _take_and_record_statement(unchanged: tuple[str, ...]):
             .add_cte(taken).returning(c.id))  # (rowcount is not told for an INSERT … SELECT)
 
 
-def _take_and_record(session, pool_id: int, amount: int, unchanged: dict, row: dict) -> bool:
+def _take_and_record(session, pool_id: int, amount: int, unchanged: dict,
+                     row: dict) -> list[Recorded] | None:
     """Draw `amount` from the pool `pool_id` and write the ledger row `row`
     (made by `_row`) if the pool still has it and its `unchanged` rules (as
-    `_try_take`): one statement on PostgreSQL, two elsewhere. False when
+    `_try_take`): one statement on PostgreSQL, two elsewhere. None when
     not: nothing was taken or written."""
     if session.get_bind().dialect.name != "postgresql":
         if not _try_take(session, MatchPool, pool_id, amount, unchanged):
-            return False
-        _record(session, [row])
-        return True
-    params = {"row_id": pool_id, "amount": amount, "l_created_at": utcnow(),
-              **{f"was_{k}": v for k, v in unchanged.items()},
+            return None
+        return _record(session, [row])
+    params = {**_take_params(pool_id, amount, unchanged), "l_created_at": utcnow(),
               **{f"l_{k}": row[k] for k in _LEDGER_COLUMNS if k != "pool_id"}}
     written = session.execute(_take_and_record_statement(tuple(unchanged)), params)
-    return written.first() is not None
+    return None if written.first() is None else _recorded([row])
+
+
+def _take_params(row_id, amount, unchanged: dict) -> dict:
+    """The parameters of `_take_statement` (and so of `_take_and_record_statement`)."""
+    return {"row_id": row_id, "amount": amount,
+            **{f"was_{k}": v for k, v in unchanged.items()}}
 
 
 def _try_take(session, model, row_id, amount, unchanged: dict | None = None) -> bool:
@@ -149,9 +158,7 @@ def _try_take(session, model, row_id, amount, unchanged: dict | None = None) -> 
     not: nothing was taken."""
     unchanged = unchanged or {}
     statement = _take_statement(model, tuple(unchanged))
-    return session.execute(statement, {"row_id": row_id, "amount": amount,
-                                       **{f"was_{k}": v for k, v in unchanged.items()}}
-                           ).rowcount == 1
+    return session.execute(statement, _take_params(row_id, amount, unchanged)).rowcount == 1
 
 
 def _take(session, model, row_id, amount) -> None:
@@ -185,7 +192,7 @@ class Sources:
 
 
 def sources_for(session, *, appeal_id: int, currency: str, pledge_code: str | None,
-                payment_id: int | None = None) -> Sources | None:
+                payment_id: int) -> Sources | None:
     """The gift's possible sources, read fresh (no lock); None when there are
     none, so the many gifts to appeals without matching skip the rest. One
     query (two with a pledge code), which also reads what `payment_id`
@@ -197,7 +204,7 @@ def sources_for(session, *, appeal_id: int, currency: str, pledge_code: str | No
                                     "payment_id": payment_id}).all()
     if not rows and pledge is None:
         return None
-    matched = int(rows[0][1]) if rows and payment_id is not None else None
+    matched = int(rows[0][1]) if rows else None  # no pools, no figure: allocate asks
     return Sources([pool for pool, _matched in rows], pledge, matched)
 
 
@@ -239,11 +246,12 @@ def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sour
         # has the amount and the rules it was planned by (a sponsor's change
         # committed meanwhile means planning again, under the lock).
         if _whole_from_first(gift, unlocked, steps):
-            row = _allocation_row(steps[0], **draw)
-            if _take_and_record(session, pool.id, steps[0].take_minor,
-                                {k: getattr(pool, k) for k in POOL_RULES}, row):
-                expire_row(session, MatchPool, row["pool_id"])
-                return [Recorded(row["amount_minor"], row["pool_id"], None)]
+            entries = _take_and_record(session, pool.id, steps[0].take_minor,
+                                       {k: getattr(pool, k) for k in POOL_RULES},
+                                       _allocation_row(steps[0], **draw))
+            if entries is not None:
+                expire_row(session, MatchPool, pool.id)
+                return entries
     # Lock in the global order: pledge, then pools by id. Read the numbers
     # under the lock, then draw in the documented draw order.
     sources = []
