@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from sqlalchemy import exists, select
+from sqlalchemy import Row, exists, select
 
 from .. import signals
 from ..matching import card_pledges, rules
@@ -24,20 +24,20 @@ log = logging.getLogger(__name__)
 _EVER_GIVEN = (*states.COUNTED, states.REFUNDED, states.DISPUTED, states.DISPUTE_LOST)
 
 
-def gift_facts(session, donation: Donation, net_minor: int, at,
+def gift_facts(session, donation: Donation | Row, net_minor: int, at,
                currency: str | None = None) -> rules.Gift:
     return dataclasses.replace(
         _gift(donation, net_minor, at, currency, _is_monthly(session, donation)),
         is_first_time=_first_time(session, donation, at))
 
 
-def _gift(donation: Donation, net_minor: int, at, currency: str | None,
+def _gift(donation: Donation | Row, net_minor: int, at, currency: str | None,
           monthly: bool) -> rules.Gift:
     return rules.Gift(amount_minor=net_minor, currency=currency or donation.currency, at=at,
                       email=donation.email, is_monthly=monthly)
 
 
-def _first_time(session, donation: Donation, at) -> bool:
+def _first_time(session, donation: Donation | Row, at) -> bool:
     """No earlier gift of this donor's (by email) was ever a real gift."""
     return not session.scalar(select(exists().where(
         Donation.email == donation.email, Donation.id != donation.id,
@@ -45,7 +45,7 @@ def _first_time(session, donation: Donation, at) -> bool:
         Payment.succeeded_at.is_not(None), Payment.succeeded_at <= at)))
 
 
-def _is_monthly(session, donation: Donation) -> bool:
+def _is_monthly(session, donation: Donation | Row) -> bool:
     """An instalment of a monthly gift. A yearly gift's instalment is already
     a year of giving: the pools' monthly rule (×12) does not apply to it, and
     it is matched once, like a one-time gift (matching/rules.py)."""
@@ -56,13 +56,14 @@ def _is_monthly(session, donation: Donation) -> bool:
     return interval != "year"
 
 
-def _allocate(session, payment_id: int, reason: str, donation: Donation | None = None,
-              moved=None) -> tuple[Donation | None, int | None]:
-    """Match the gift. Returns its donation (None for a pledge's own money or
-    a payment without one) and what it matched when that is known without
-    asking (0 when nothing could match it, the draw when it drew), else
-    None. `donation`: the payment's gift when the caller has it already;
-    `moved`: the payment's figures as its move read them (payments.moves.Moved)."""
+def _allocate(session, payment_id: int, reason: str, donation: Row | None = None,
+              moved=None) -> tuple[Row | None, int | None]:
+    """Match the gift. Returns its row (as `gift_of`; None for a pledge's own
+    money or a payment without one) and what it matched when that is known
+    without asking (0 when nothing could match it, the draw when it drew),
+    else None. `donation`: the payment's gift when the caller has it already
+    (`fix_rate`'s row); `moved`: the payment's figures as its move read them
+    (payments.moves.Moved)."""
     gift = gift_of(session, payment_id)
     if (gift is None or gift.funds_pledge) \
             and matching.activate_pledge_funded_by(session, payment_id) is not None:
@@ -112,7 +113,7 @@ def on_succeeded(sender, payment_id: int, session, moved=None, **_kw):
         if pledge is not None and pledge.charge_payment_id == payment_id:
             send_pledge_charge_receipt(session, pledge)
             return
-    send_receipt(session, payment_id, donation=donation, matched_minor=matched_minor)
+    send_receipt(session, payment_id, matched_minor=matched_minor)
 
 
 def on_reinstated(sender, payment_id: int, session, moved=None, **_kw):

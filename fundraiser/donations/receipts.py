@@ -28,8 +28,7 @@ from .models import is_erased_email
 log = logging.getLogger(__name__)
 
 
-def send_receipt(session, payment_id: int, donation=None,
-                 matched_minor: int | None = None) -> None:
+def send_receipt(session, payment_id: int, matched_minor: int | None = None) -> None:
     """Ask for the gift's receipt. Called inside the transaction that
     recorded the success, which holds the pool's lock while it lasts: so it
     only queues `prepare_receipt`, which numbers, words and sends the receipt
@@ -38,7 +37,7 @@ def send_receipt(session, payment_id: int, donation=None,
     Without a queue (the embedded run) it is done here, in this transaction:
     an inline job would need a second connection while this one is held."""
     if queue() is None:
-        _prepare(session, payment_id, matched_minor, donation)
+        _prepare(session, payment_id, matched_minor)
     else:
         enqueue(prepare_receipt, payment_id, matched_minor)
 
@@ -55,11 +54,11 @@ def prepare_receipt(payment_id: int, matched_minor: int | None = None) -> None:
         db.session.rollback()
 
 
-def _prepare(session, payment_id: int, matched_minor: int | None, donation=None) -> bool:
+def _prepare(session, payment_id: int, matched_minor: int | None) -> bool:
     """Claim the receipt (once per gift, however often asked), give it its
     number, word it in the donor's language and queue the mail once the
     transaction commits. False when there is nothing to send."""
-    donation = donation or services.by_payment_id(session, payment_id)
+    donation = services.by_payment_id(session, payment_id)
     if donation is None or donation.erased_at is not None \
             or not services.claim_receipt(session, donation.id):
         return False  # sent already, or the donor erased their address

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import Row, bindparam, case, func, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from ..appeals.models import Appeal
 from ..limits import DEFAULT as DEFAULT_LIMITS
@@ -49,18 +51,33 @@ def gift_quote(session, appeal: Appeal, currency: str) -> rates.Quote:
 class GiftOf:
     """A payment's gift, with what its listeners need of the appeal."""
 
-    donation: Donation
+    donation: Row  # the gift's row: a Donation's columns as attributes, read only
     slug: str
     currency: str  # the appeal's
     funds_pledge: bool  # the pay-now money of a friend's pledge (it activates the pledge)
 
 
-# Built once (a statement reused keeps its compiled form and cache key).
-_GIFT_OF = (select(Donation, Appeal.slug, Appeal.currency,
-                   select(MatchPledge.id).where(
-                       MatchPledge.funding_payment_id == bindparam("payment_id")).exists())
-            .join(Appeal, Appeal.id == Donation.appeal_id)
-            .where(Donation.payment_id == bindparam("payment_id")))
+# Built once (a statement reused keeps its compiled form and cache key). On
+# the tables: the listeners only read the gift, and loading a Donation
+# instance (identity map, state) cost more than the query did.
+_DONATIONS, _APPEALS, _PLEDGES = Donation.__table__, Appeal.__table__, MatchPledge.__table__
+_GIFT_OF = (select(*_DONATIONS.c, _APPEALS.c.slug.label("appeal_slug"),
+                   _APPEALS.c.currency.label("appeal_currency"),
+                   select(_PLEDGES.c.id).where(
+                       _PLEDGES.c.funding_payment_id == bindparam("payment_id"))
+                   .exists().label("funds_pledge"))
+            .join(_APPEALS, _APPEALS.c.id == _DONATIONS.c.appeal_id)
+            .where(_DONATIONS.c.payment_id == bindparam("payment_id")))
+
+
+def _gift_cache(session) -> tuple[Session, dict]:
+    """This transaction's answers of `gift_of`, by payment id."""
+    own = session.registry() if hasattr(session, "registry") else session  # scoped or not
+    tx, known = own.info.get("fundraiser.gift_of", (None, {}))
+    if tx is None or tx is not own.get_transaction():
+        known = {}
+        own.info["fundraiser.gift_of"] = (own.get_transaction(), known)
+    return own, known
 
 
 def gift_of(session, payment_id: int) -> GiftOf | None:
@@ -68,22 +85,22 @@ def gift_of(session, payment_id: int) -> GiftOf | None:
     pledge's own money). One query per payment and transaction, however many
     of a payment's listeners ask (matching, receipts, monthly gifts, the
     public cache); the answer is forgotten when the transaction ends."""
-    own = session.registry() if hasattr(session, "registry") else session  # scoped or not
-    tx, known = own.info.get("fundraiser.gift_of", (None, {}))
-    if tx is None or tx is not own.get_transaction():
-        known = {}
+    own, known = _gift_cache(session)
     if payment_id not in known:
         row = session.execute(_GIFT_OF, {"payment_id": payment_id}).first()
-        known[payment_id] = None if row is None else GiftOf(*row)
+        known[payment_id] = None if row is None else GiftOf(
+            row, row.appeal_slug, row.appeal_currency, row.funds_pledge)
+        # (the query began the transaction when none was open)
         own.info["fundraiser.gift_of"] = (own.get_transaction(), known)
     return known[payment_id]
 
 
-def fix_rate(session, payment_id: int) -> Donation | None:
+def fix_rate(session, payment_id: int) -> Row | None:
     """The gift succeeded: its rate and converted amount are fixed now, at
     today's rates, once (a later event or rate change never moves them). If
     the table has lost the rate since the gift started, the quote it started
-    with stands — a real rate, never a guess."""
+    with stands — a real rate, never a guess. Returns the gift's row (as
+    `gift_of` gives it), with the figures as fixed."""
     gift = gift_of(session, payment_id)
     if gift is None:
         return None
@@ -98,11 +115,14 @@ def fix_rate(session, payment_id: int) -> Donation | None:
     session.execute(update(Donation).where(Donation.id == donation.id,
                                            Donation.rate_fixed_at.is_(None))
                     .values(**values).execution_options(synchronize_session=False))
-    session.expire(donation)
-    return donation
+    held = session.identity_map.get(identity_key(Donation, donation.id))
+    if held is not None:  # a Donation this session holds reads the fixed row next
+        session.expire(held)
+    _gift_cache(session)[1].pop(payment_id, None)  # and so does gift_of
+    return gift_of(session, payment_id).donation
 
 
-def net_in_appeal_currency(donation: Donation, net_minor: int,
+def net_in_appeal_currency(donation: Donation | Row, net_minor: int,
                            appeal_currency: str | None = None) -> int:
     """A gift's net amount (after refunds) as it counts for its appeal
     (`appeal_currency`: the appeal's, when the caller knows it)."""

@@ -59,10 +59,14 @@ _NET = (select(func.coalesce(func.sum(_LEDGER.c.amount_minor), 0))
         .where(_LEDGER.c.payment_id == bindparam("payment_id")))
 # An appeal's pools in one currency, each row with what the payment holds
 # matched already (the same figure on every row): one round trip for both.
-_POOLS = (select(MatchPool, _NET.scalar_subquery())
-          .where(MatchPool.appeal_id == bindparam("appeal_id"),
-                 MatchPool.currency == bindparam("currency"))
-          .order_by(MatchPool.id).execution_options(populate_existing=True))
+# Rows of the table, not MatchPool instances: a gift only reads them, and
+# loading instances (identity map, state, populate_existing) cost more than
+# the query.
+_POOL_TABLE = MatchPool.__table__
+_POOLS = (select(*_POOL_TABLE.c, _NET.scalar_subquery().label("matched_already"))
+          .where(_POOL_TABLE.c.appeal_id == bindparam("appeal_id"),
+                 _POOL_TABLE.c.currency == bindparam("currency"))
+          .order_by(_POOL_TABLE.c.id))
 
 
 def _record(session, rows: list[dict]) -> list[Recorded]:
@@ -185,7 +189,7 @@ class Sources:
     """What might match a gift: the appeal's pools in its currency, and the
     active pledge whose link it came through."""
 
-    pools: list[MatchPool]
+    pools: list  # rows of match_pools: a MatchPool's attributes, read only
     pledge: MatchPledge | None
     # What the payment holds matched already, when read with the pools.
     matched_minor: int | None = None
@@ -204,8 +208,8 @@ def sources_for(session, *, appeal_id: int, currency: str, pledge_code: str | No
                                     "payment_id": payment_id}).all()
     if not rows and pledge is None:
         return None
-    matched = int(rows[0][1]) if rows else None  # no pools, no figure: allocate asks
-    return Sources([pool for pool, _matched in rows], pledge, matched)
+    matched = int(rows[0].matched_already) if rows else None  # no pools: allocate asks
+    return Sources(rows, pledge, matched)
 
 
 def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sources: Sources,
