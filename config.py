@@ -111,6 +111,9 @@ class Config:
     # events stored but not applied for WEBHOOK_SWEEP_AGE_SECONDS (a lost job).
     WEBHOOK_SWEEP_SECONDS = _env_int("WEBHOOK_SWEEP_SECONDS", 300)
     WEBHOOK_SWEEP_AGE_SECONDS = _env_int("WEBHOOK_SWEEP_AGE_SECONDS", 120)
+    # And every 5 minutes the receipts still waiting RECEIPT_SWEEP_AGE_SECONDS
+    # after their gift succeeded (the ask for their job was lost).
+    RECEIPT_SWEEP_AGE_SECONDS = _env_int("RECEIPT_SWEEP_AGE_SECONDS", 300)
     # A saved-card pledge's closing charge that still waits for the pledger's
     # bank (3-D Secure) this many days after they were asked: one reminder,
     # with a new link (`charge-pledges` and the scheduler send it).

@@ -219,10 +219,11 @@ def job(fn):
 
 
 def mail_job(fn):
-    """A `@job` that goes on the mail queue: a burst of gifts queues a
-    receipt each, and no receipt delays the next webhook event or any other
-    money job, however many wait. A worker takes money first (QUEUE_NAMES);
-    a mail-only worker can run apart, at a lower CPU priority (Procfile)."""
+    """A `@job` that goes on the mail queue: a burst of gifts queues their
+    receipts' work there, and no receipt delays the next webhook event or any
+    other money job, however many wait. A worker takes money first
+    (QUEUE_NAMES); a mail-only worker can run apart, at a lower CPU priority
+    (Procfile)."""
     run = job(fn)
     run.queue_name = MAIL_QUEUE_NAME
     return run

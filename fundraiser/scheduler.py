@@ -2,7 +2,8 @@
 
 The worker runs queued jobs (RQ). The scheduler queues the periodic work:
 `reconcile` every 10 minutes, `charge-pledges` once an appeal with card
-pledges has closed, a sweep for webhook events whose job was lost, and
+pledges has closed, sweeps for webhook events and receipts whose job was
+lost, and
 (hourly, when there are any) the reminder to pledgers whose charge waits (or,
 after PLEDGE_LAPSE_AFTER_DAYS, its lapse) and
 the purge of co-sign requests never confirmed.
@@ -27,6 +28,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import jobs, tasks
+from .donations import receipts
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ TASKS = (
     Task("reconcile", 600, tasks.reconcile_job),
     Task("charge-pledges", 60, tasks.charge_pledges_job, when=lambda: bool(tasks.due_pledges())),
     Task("requeue-unapplied-events", 300, tasks.requeue_unapplied_events),
+    Task("requeue-overdue-receipts", 300, receipts.prepare_waiting_receipts,
+         when=lambda: bool(tasks.overdue_receipts())),
     Task("remind-waiting-pledgers", 3600, tasks.remind_waiting_pledgers_job,
          when=lambda: bool(tasks.pledges_to_lapse() or tasks.pledgers_to_remind())),
     Task("purge-cosign-requests", 3600, tasks.purge_cosign_requests_job,

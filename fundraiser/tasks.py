@@ -256,3 +256,18 @@ def requeue_unapplied_events(older_than_seconds: int | None = None) -> int:
         enqueue(apply_waiting_events)
         log.warning("%s stored webhook event(s) were not applied; queued again", len(lost))
     return len(lost)
+
+
+def overdue_receipts() -> list[int]:
+    """Gifts whose receipt still waits RECEIPT_SWEEP_AGE_SECONDS after they
+    succeeded (the first few): the ask for their job was lost (Redis
+    restarted, a mailer killed mid-job)."""
+    from .donations.receipts import waiting_receipts
+
+    age = int(current_app.config.get("RECEIPT_SWEEP_AGE_SECONDS", 300))
+    overdue = waiting_receipts(db.session, older_than=timedelta(seconds=age), limit=10)
+    db.session.rollback()
+    if overdue:
+        log.warning("receipts of payments %s (and maybe more) still wait; queued again",
+                    overdue)
+    return overdue

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,6 +34,9 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(18)
 
 
+_RECEIPT_WAITING = text("receipt_sent_at IS NULL AND erased_at IS NULL")
+
+
 class Donation(db.Model):
     """A donor's gift to an appeal. Its money lives in the linked Payment,
     whose status says whether the gift counts."""
@@ -42,7 +46,11 @@ class Donation(db.Model):
                       Index("ux_donations_receipt_number", "receipt_number", unique=True),
                       # One gift per paid invoice of a monthly gift, however
                       # often its event arrives.
-                      Index("ux_donations_invoice_id", "invoice_id", unique=True))
+                      Index("ux_donations_invoice_id", "invoice_id", unique=True),
+                      # The receipts waiting (receipts.waiting_receipts): a
+                      # handful of rows beside the gifts not paid (yet).
+                      Index("ix_donations_receipt_waiting", "payment_id",
+                            postgresql_where=_RECEIPT_WAITING, sqlite_where=_RECEIPT_WAITING))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Unguessable: the thank-you page is reached by it, without a login.

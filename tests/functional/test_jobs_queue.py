@@ -114,8 +114,8 @@ def test_a_webhook_event_is_applied_before_the_receipts_queued_ahead_of_it(clien
     run_burst_worker(max_jobs=1)
     db.session.rollback()
     assert db.session.get(Payment, second_id).status == states.SUCCEEDED
-    # the first receipt still waits, untouched, the second's queued behind it
-    assert mail_queue().get_job_ids()[:1] == waiting and mail_queue().count == 2
+    # the receipt job still waits, untouched; it prepares the second's too
+    assert mail_queue().get_job_ids() == waiting
     assert not getattr(app.extensions["mailman"], "outbox", [])  # nothing sent yet
     run_burst_worker()
     assert sorted(m.to[0] for m in receipts(app)) == ["donor0@example.org", "donor1@example.org"]
@@ -180,7 +180,7 @@ def test_a_money_worker_leaves_the_receipts_to_a_mail_worker(client, app, databa
     assert money.returncode == 0, err[-3000:]
     for payment_id, _ref in gifts:
         assert times_succeeded(payment_id) == 1
-    assert "Subject:" not in out and mail_queue().count == 3
+    assert "Subject:" not in out and mail_queue().count == 1  # one job for the 3 receipts
     db.session.rollback()  # the test's own transaction ends first
     mailer = procfile_process("mailer", database_url)
     assert scheduling(mailer.pid)[1] == os.SCHED_IDLE
@@ -358,7 +358,7 @@ def test_with_a_queue_the_receipt_is_numbered_outside_the_gift_transaction_and_o
     db.session.commit()
     gift = db.session.scalar(select(Donation).where(Donation.payment_id == payment_id))
     assert gift.receipt_number is None and gift.receipt_sent_at is None
-    assert mail_queue().count == 2  # the two asks; no mail yet
+    assert mail_queue().count == 1  # the two asks make one job; no mail yet
 
     run_burst_worker()
     gift = db.session.scalar(select(Donation).where(Donation.payment_id == payment_id))
@@ -371,3 +371,127 @@ def test_with_a_queue_the_receipt_is_numbered_outside_the_gift_transaction_and_o
     assert db.session.scalar(select(Donation.receipt_number)
                              .where(Donation.payment_id == other_id)) == 2
     assert len(receipts(app)) == 2
+
+
+def succeed(payment_ids):
+    """Each payment succeeds in a transaction of its own, as a burst of
+    webhooks would apply them (each asks for its receipt)."""
+    from fundraiser.payments import services as payments
+
+    for payment_id in payment_ids:
+        payments.transition_to(db.session, payment_id, states.SUCCEEDED)
+        db.session.commit()
+
+
+def receipt_numbers_of(payment_ids):
+    from fundraiser.donations.models import Donation
+
+    db.session.rollback()
+    return [db.session.scalar(select(Donation.receipt_number)
+                              .where(Donation.payment_id == pid)) for pid in payment_ids]
+
+
+def test_a_burst_of_gifts_asks_for_one_receipt_job_which_sends_each_receipt_once(app):
+    gifts = [pid for pid, _ref in make_gifts(6)]
+    succeed(gifts)
+    assert mail_queue().count == 1  # six asks before a mailer started: one job
+    assert receipt_numbers_of(gifts) == [None] * 6
+
+    run_burst_worker()
+    assert receipt_numbers_of(gifts) == [1, 2, 3, 4, 5, 6]  # oldest first
+    assert sorted(m.to[0] for m in receipts(app)) == [f"donor{i}@example.org" for i in range(6)]
+    assert mail_queue().count == 0
+
+    succeed(gifts[:2])  # repeats: already succeeded, nothing asked, nothing sent
+    run_burst_worker()
+    assert len(receipts(app)) == 6
+
+
+def test_a_receipt_that_fails_is_passed_over_and_sent_once_on_the_retry(app, monkeypatch):
+    from fundraiser.donations import receipt_numbers
+
+    gifts = [pid for pid, _ref in make_gifts(3)]
+    real_assign = receipt_numbers.assign
+    broken = {"on": True}
+
+    def assign(session, donation_id):
+        from fundraiser.donations.models import Donation
+
+        if broken["on"] and session.get(Donation, donation_id).payment_id == gifts[1]:
+            raise RuntimeError("the counter's row is away")
+        return real_assign(session, donation_id)
+
+    monkeypatch.setattr(receipt_numbers, "assign", assign)
+    app.config["JOB_RETRY_INTERVALS"] = [3600]  # the retry waits: this test runs it itself
+    succeed(gifts)
+    run_burst_worker()
+    assert receipt_numbers_of(gifts) == [1, None, 2]  # the others were not held up
+    assert sorted(m.to[0] for m in receipts(app)) == ["donor0@example.org", "donor2@example.org"]
+    assert mail_queue().count == 0  # the job failed; its retry waits an hour
+
+    broken["on"] = False
+    db.session.rollback()  # no transaction open: queued at once
+    jobs.enqueue(receipt_jobs().prepare_waiting_receipts)  # as the retry or the sweep would
+    run_burst_worker()
+    assert receipt_numbers_of(gifts) == [1, 3, 2]
+    assert sorted(m.to[0] for m in receipts(app)) == [
+        "donor0@example.org", "donor1@example.org", "donor2@example.org"]
+
+
+def receipt_jobs():
+    from fundraiser.donations import receipts as receipt_jobs
+
+    return receipt_jobs
+
+
+def test_a_receipt_whose_job_was_lost_is_found_by_the_schedulers_sweep(app, redis_jobs):
+    from fundraiser.scheduler import Scheduler
+
+    gifts = [pid for pid, _ref in make_gifts(2)]
+    succeed(gifts)
+    mail_queue().empty()  # Redis lost the job (restarted without its data)
+    scheduler = Scheduler(redis_jobs)
+    app.config["RECEIPT_SWEEP_AGE_SECONDS"] = 3600
+    assert tasks.overdue_receipts() == []  # waiting, but not for long: not yet swept
+    assert "requeue-overdue-receipts" not in scheduler.tick(now=1_900_000_000)
+
+    app.config["RECEIPT_SWEEP_AGE_SECONDS"] = 0
+    assert tasks.overdue_receipts() == gifts
+    assert "requeue-overdue-receipts" in scheduler.tick(now=1_900_000_400)  # 5 minutes on
+    run_burst_worker()
+    assert receipt_numbers_of(gifts) == [1, 2]
+    assert len(receipts(app)) == 2
+    assert tasks.overdue_receipts() == []
+
+
+def test_two_mailers_at_once_send_each_receipt_once_with_numbers_in_a_row(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a second mailer would only wait")
+    gifts = [pid for pid, _ref in make_gifts(24)]
+    succeed(gifts)
+    errors = support.in_threads(app, db, lambda _k: receipt_jobs().prepare_waiting_receipts(),
+                                [0, 1])
+    assert errors == []
+    assert sorted(receipt_numbers_of(gifts)) == list(range(1, 25))
+    run_burst_worker()  # the mail they queued
+    assert sorted(m.to[0] for m in receipts(app)) == sorted(
+        f"donor{i}@example.org" for i in range(24))
+
+
+def test_receipts_go_in_batches_so_money_jobs_are_taken_between_them(app, monkeypatch):
+    from fundraiser.donations import receipts as receipt_jobs
+
+    monkeypatch.setattr(receipt_jobs, "BATCH", 2)
+    gifts = [pid for pid, _ref in make_gifts(5)]
+    succeed(gifts)
+    run_burst_worker(max_jobs=1)  # one receipt job: two receipts, then it asks again
+    assert receipt_numbers_of(gifts) == [1, 2, None, None, None]
+    assert mail_queue().count == 3  # two receipts' mail, and the next batch behind them
+    db.session.rollback()  # no transaction open: queued at once
+    jobs.enqueue(apply_waiting_events)  # money arrives meanwhile
+    assert jobs.queue().count == 1
+    run_burst_worker(max_jobs=1)
+    assert jobs.queue().count == 0 and mail_queue().count == 3  # taken first
+    run_burst_worker()
+    assert receipt_numbers_of(gifts) == [1, 2, 3, 4, 5]
+    assert len(receipts(app)) == 5
