@@ -16,7 +16,7 @@ from ..matching import services as matching
 from ..payments import states
 from ..payments.models import Payment, utcnow
 from .models import Donation, Subscription
-from .services import fix_rate, gift_of, net_in_appeal_currency
+from .services import fix_rate, gift_and_pools, gift_of, net_in_appeal_currency
 
 log = logging.getLogger(__name__)
 
@@ -56,27 +56,28 @@ def _is_monthly(session, donation: Donation | Row) -> bool:
     return interval != "year"
 
 
-def _allocate(session, payment_id: int, reason: str, donation: Row | None = None,
-              moved=None) -> tuple[Row | None, int | None]:
+def _allocate(session, payment_id: int, reason: str, moved=None,
+              fix: bool = False) -> tuple[Row | None, int | None]:
     """Match the gift. Returns its row (as `gift_of`; None for a pledge's own
     money or a payment without one) and what it matched when that is known
     without asking (0 when nothing could match it, the draw when it drew),
-    else None. `donation`: the payment's gift when the caller has it already
-    (`fix_rate`'s row); `moved`: the payment's figures as its move read them
-    (payments.moves.Moved)."""
-    gift = gift_of(session, payment_id)
+    else None. `moved`: the payment's figures as its move read them
+    (payments.moves.Moved). The gift, its appeal's pools and what it holds
+    matched already are one query. `fix`: the gift's rate is fixed first
+    (fix_rate), so the match and the receipt use the figure it gives."""
+    gift, pools, matched = gift_and_pools(session, payment_id)
+    donation = fix_rate(session, payment_id) if fix else gift and gift.donation
     if (gift is None or gift.funds_pledge) \
             and matching.activate_pledge_funded_by(session, payment_id) is not None:
         return None, None  # the pledger's own money, given to be unlocked by friends
     if gift is None:
         return None, None
-    donation = donation or gift.donation
     # Pools (and pledges) are in the appeal's currency: a gift in another is
     # matched on its converted amount, rounded down, stored with the gift.
     currency = gift.currency
-    sources = match_ledger.sources_for(session, appeal_id=donation.appeal_id,
-                                       currency=currency, pledge_code=donation.source or None,
-                                       payment_id=payment_id)
+    sources = match_ledger.sources_of(session, appeal_id=donation.appeal_id,
+                                      pledge_code=donation.source or None, pools=pools,
+                                      matched_minor=matched)
     if sources is None:
         return donation, 0  # nothing could match it
     if moved is None:
@@ -101,9 +102,7 @@ def _allocate(session, payment_id: int, reason: str, donation: Row | None = None
 
 
 def on_succeeded(sender, payment_id: int, session, moved=None, **_kw):
-    # The rate is fixed first: matching and the receipt use the figure it gives.
-    donation, matched_minor = _allocate(session, payment_id, "gift",
-                                        fix_rate(session, payment_id), moved)
+    donation, matched_minor = _allocate(session, payment_id, "gift", moved, fix=True)
     # The receipt says what the gift unlocked, so it is sent after the
     # allocation, here; blinker does not promise an order among receivers.
     from .receipts import send_pledge_charge_receipt, send_receipt

@@ -97,6 +97,9 @@ def prepare_waiting_receipts() -> int:
             db.session.rollback()
             log.exception("receipt for payment %s not prepared; left for a retry", payment_id)
             failed.append(payment_id)
+    if batch:
+        log.info("receipts prepared: %s of %s waiting (payments %s to %s)", prepared,
+                 len(batch), batch[0], batch[-1])
     if len(batch) == BATCH and prepared:  # (none prepared: the retry's back-off, not a spin)
         enqueue_coalesced(prepare_waiting_receipts)  # the rest, after any money job
     if failed:

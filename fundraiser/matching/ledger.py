@@ -21,6 +21,7 @@ running the statement.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import uuid
@@ -61,12 +62,21 @@ _NET = (select(func.coalesce(func.sum(_LEDGER.c.amount_minor), 0))
 # matched already (the same figure on every row): one round trip for both.
 # Rows of the table, not MatchPool instances: a gift only reads them, and
 # loading instances (identity map, state, populate_existing) cost more than
-# the query.
-_POOL_TABLE = MatchPool.__table__
-_POOLS = (select(*_POOL_TABLE.c, _NET.scalar_subquery().label("matched_already"))
-          .where(_POOL_TABLE.c.appeal_id == bindparam("appeal_id"),
-                 _POOL_TABLE.c.currency == bindparam("currency"))
-          .order_by(_POOL_TABLE.c.id))
+# the query. The gift's own read may bring them instead (POOL_TABLE,
+# matched_already: donations.services.gift_and_pools).
+POOL_TABLE = MatchPool.__table__
+PoolRow = collections.namedtuple("PoolRow", [c.name for c in POOL_TABLE.c])
+
+
+def matched_already():
+    """What the payment :payment_id holds matched already, as a column."""
+    return _NET.scalar_subquery().label("matched_already")
+
+
+_POOLS = (select(*POOL_TABLE.c, matched_already())
+          .where(POOL_TABLE.c.appeal_id == bindparam("appeal_id"),
+                 POOL_TABLE.c.currency == bindparam("currency"))
+          .order_by(POOL_TABLE.c.id))
 
 
 def _record(session, rows: list[dict]) -> list[Recorded]:
@@ -189,7 +199,7 @@ class Sources:
     """What might match a gift: the appeal's pools in its currency, and the
     active pledge whose link it came through."""
 
-    pools: list  # rows of match_pools: a MatchPool's attributes, read only
+    pools: list[PoolRow]  # a MatchPool's columns, read only
     pledge: MatchPledge | None
     # What the payment holds matched already, when read with the pools.
     matched_minor: int | None = None
@@ -201,15 +211,24 @@ def sources_for(session, *, appeal_id: int, currency: str, pledge_code: str | No
     none, so the many gifts to appeals without matching skip the rest. One
     query (two with a pledge code), which also reads what `payment_id`
     holds matched already, for `allocate`."""
+    rows = session.execute(_POOLS, {"appeal_id": appeal_id, "currency": currency,
+                                    "payment_id": payment_id}).all()
+    matched = int(rows[0].matched_already) if rows else None  # no pools: allocate asks
+    return sources_of(session, appeal_id=appeal_id, pledge_code=pledge_code,
+                      pools=[PoolRow._make(row[:-1]) for row in rows], matched_minor=matched)
+
+
+def sources_of(session, *, appeal_id: int, pledge_code: str | None, pools: list[PoolRow],
+               matched_minor: int | None) -> Sources | None:
+    """`sources_for` with the appeal's pools (in the gift's currency, by id)
+    and what the payment holds matched already (None: not read) read by
+    the caller; the pledge of `pledge_code` is looked up here."""
     pledge = pledge_by_code(session, pledge_code)
     if pledge is not None and (pledge.appeal_id != appeal_id or pledge.status != PLEDGE_ACTIVE):
         pledge = None
-    rows = session.execute(_POOLS, {"appeal_id": appeal_id, "currency": currency,
-                                    "payment_id": payment_id}).all()
-    if not rows and pledge is None:
+    if not pools and pledge is None:
         return None
-    matched = int(rows[0].matched_already) if rows else None  # no pools: allocate asks
-    return Sources(rows, pledge, matched)
+    return Sources(pools, pledge, matched_minor)
 
 
 def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sources: Sources,

@@ -4,7 +4,7 @@ PostgreSQL when DATABASE_URL is set), through the real payment services."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from fundraiser.matching import card_pledges
 from fundraiser.matching import ledger as match_ledger
@@ -302,19 +302,53 @@ def test_a_payments_gift_is_read_once_per_transaction_and_never_across_one(db):
     assert gift_of(db.session, 999_999) is None
 
 
-def test_a_gift_matched_by_one_pool_succeeds_in_six_statements_four_on_postgresql(
+def test_a_gift_and_its_appeals_pools_are_read_in_one_query(db):
+    """The success path reads the gift, its appeal's pools in the appeal's
+    currency (by id; another appeal's, or another currency's, are not its)
+    and what the payment holds matched already in one query, and gift_of
+    answers from it without asking again."""
+    from fundraiser.donations.services import gift_and_pools, gift_of
+
+    appeal = create_appeal(db.session)
+    other = create_appeal(db.session, slug="other-appeal")
+    first, second = pool(db, appeal).id, pool(db, appeal, cap=500).id
+    pool(db, other)
+    matching.create_pool(db.session, appeal_id=appeal.id, currency="EUR", cap_minor=700,
+                         sponsor_name="Elsewhere")
+    payment_id = create_donation(db.session, appeal, amount_minor=1_000).payment_id
+    bare = create_donation(db.session, other, amount_minor=1_000).payment_id
+    db.session.commit()
+    with support.count_statements(db.engine) as statements:
+        gift, pools, matched = gift_and_pools(db.session, payment_id)
+        assert gift_of(db.session, payment_id) is gift
+    assert len(statements) == 1
+    assert [(p.id, p.remaining_minor, p.currency) for p in pools] == [
+        (first, 10_000, "USD"), (second, 500, "USD")]
+    assert (gift.slug, gift.currency, gift.donation.amount_minor, matched) == (
+        "test-appeal", "USD", 1_000, 0)
+    db.session.rollback()
+    give_id = give(db, appeal, 1_000).payment_id
+    assert gift_and_pools(db.session, give_id)[2] == 1_000  # matched at its success
+    db.session.rollback()
+    db.session.execute(delete(MatchPool).where(MatchPool.appeal_id == other.id))
+    gift, pools, matched = gift_and_pools(db.session, bare)
+    assert gift.slug == "other-appeal" and pools == [] and matched == 0  # no pool: one row
+    assert gift_and_pools(db.session, 999_999) == (None, [], None)
+
+
+def test_a_gift_matched_by_one_pool_succeeds_in_five_statements_three_on_postgresql(
         db, monkeypatch):
     """The success path is what every gift and every webhook pays for: the
     move (one UPDATE that also says where from and the figures), its history
-    row, the gift, the pools with the payment's earlier matches, the draw
-    and the ledger row. On PostgreSQL the move writes its history row and the
-    draw its ledger row in the same statement. (The receipt is a job of its
-    own with a queue; here it is only asked for, with what the gift
-    unlocked.)"""
+    row, the gift with its appeal's pools and the payment's earlier matches
+    (one query), the draw and the ledger row. On PostgreSQL the move writes
+    its history row and the draw its ledger row in the same statement. (The
+    receipt is a job of its own with a queue; here it is only asked for,
+    with what the gift unlocked.)"""
     from fundraiser.donations import receipts
 
     asked = []
-    monkeypatch.setattr(receipts, "send_receipt", lambda session, payment_id, donation=None,
+    monkeypatch.setattr(receipts, "send_receipt", lambda session, payment_id,
                         matched_minor=None: asked.append((payment_id, matched_minor)))
     appeal = create_appeal(db.session)
     pool_id = pool(db, appeal).id
@@ -325,10 +359,11 @@ def test_a_gift_matched_by_one_pool_succeeds_in_six_statements_four_on_postgresq
     kinds = [" ".join(s.split()[:3]) for s in statements]
     if db.engine.dialect.name == "postgresql":
         assert kinds == ["WITH moved AS", "SELECT donations.id, donations.public_id,",
-                         "SELECT match_pools.id, match_pools.appeal_id,", "WITH taken AS"], kinds
+                         "WITH taken AS"], kinds
     else:
         assert [k.split()[0] for k in kinds] == [
-            "UPDATE", "INSERT", "SELECT", "SELECT", "UPDATE", "INSERT"], kinds
+            "UPDATE", "INSERT", "SELECT", "UPDATE", "INSERT"], kinds
+    assert sum("LEFT OUTER JOIN match_pools" in s for s in statements) == 1
     assert asked == [(payment_id, 1_000)]
     db.session.commit()
     assert matched(db, payment_id) == 1_000
@@ -380,11 +415,12 @@ def test_a_pool_changed_after_the_gift_read_it_is_drawn_by_its_new_terms(db):
     assert fresh(db, db.session.get(MatchPool, pool_id)).remaining_minor == 8_000
 
 
-def test_a_stored_success_event_is_applied_in_nine_statements_seven_on_postgresql(
+def test_a_stored_success_event_is_applied_in_eight_statements_six_on_postgresql(
         db, monkeypatch):
     """What a worker pays for each webhook: take the oldest waiting event,
-    find its payment, the success path (six statements, four on PostgreSQL), and mark the event
-    applied; the payment is not read again after its move."""
+    find its payment, the success path (five statements, three on
+    PostgreSQL), and mark the event applied; the payment is not read again
+    after its move."""
     from fundraiser.donations import receipts
     from fundraiser.payments.gateway import GatewayEvent
 
@@ -401,10 +437,10 @@ def test_a_stored_success_event_is_applied_in_nine_statements_seven_on_postgresq
         row = payments.take_waiting_event(db.session)
         assert payments.apply_event_row(db.session, row) == "applied"
     kinds = [" ".join(s.split()[:2]) for s in statements]
-    success = (["WITH moved", "SELECT donations.id,", "SELECT match_pools.id,", "WITH taken"]
+    success = (["WITH moved", "SELECT donations.id,", "WITH taken"]
                if db.engine.dialect.name == "postgresql" else
-               ["UPDATE payments", "INSERT INTO", "SELECT donations.id,",
-                "SELECT match_pools.id,", "UPDATE match_pools", "INSERT INTO"])
+               ["UPDATE payments", "INSERT INTO", "SELECT donations.id,", "UPDATE match_pools",
+                "INSERT INTO"])
     assert kinds == ["SELECT webhook_events.id,", "SELECT payments.id,", *success,
                      "UPDATE webhook_events"], kinds
     db.session.commit()
