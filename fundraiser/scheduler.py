@@ -2,11 +2,10 @@
 
 The worker runs queued jobs (RQ). The scheduler queues the periodic work:
 `reconcile` every 10 minutes, `charge-pledges` once an appeal with card
-pledges has closed, sweeps for webhook events and receipts whose job was
-lost, and
-(hourly, when there are any) the reminder to pledgers whose charge waits (or,
-after PLEDGE_LAPSE_AFTER_DAYS, its lapse) and
-the purge of co-sign requests never confirmed.
+pledges has closed, sweeps for the webhook events and the receipts whose job
+was lost, and (hourly, when there are any) the reminder to pledgers whose
+charge waits (or, after PLEDGE_LAPSE_AFTER_DAYS, its lapse) and the purge of
+co-sign requests never confirmed.
 
 Every host may start a scheduler; exactly one works at a time. It holds a
 Redis lock with a timeout and renews it on every tick; the others wait, and

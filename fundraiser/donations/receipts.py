@@ -14,7 +14,7 @@ the job, and any number of asks before a mailer starts it make one job
 (jobs.enqueue_coalesced) that prepares every receipt waiting. A job per gift
 cost each gift more in RQ's bookkeeping than in the rest of its success, and
 a receipt whose job was lost (Redis restarted) is found by the scheduler's
-sweep (`receipts_overdue`)."""
+sweep (`tasks.overdue_receipts`)."""
 
 import logging
 from dataclasses import dataclass

@@ -115,14 +115,13 @@ def gift_and_pools(session, payment_id: int) -> tuple[GiftOf | None, list, int |
     gift is remembered as `gift_of` remembers it. ([], None) beside a
     payment without a gift."""
     rows = session.execute(_GIFT_AND_POOLS, {"payment_id": payment_id}).all()
-    own, known = _gift_cache(session)
+    known = _gift_cache(session)[1]  # (after the query, which began the transaction)
     if not rows:
         known[payment_id] = None
         return None, [], None
     first, end = rows[0], _FIRST_POOL_COLUMN + len(_POOL_COLUMNS)
     gift = known[payment_id] = GiftOf(first, first.appeal_slug, first.appeal_currency,
                                       first.funds_pledge)
-    own.info["fundraiser.gift_of"] = (own.get_transaction(), known)
     pools = [match_ledger.PoolRow._make(row[_FIRST_POOL_COLUMN:end]) for row in rows
              if row[_FIRST_POOL_COLUMN] is not None]
     return gift, pools, int(first.matched_already)
