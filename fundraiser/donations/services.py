@@ -57,6 +57,11 @@ class GiftOf:
     currency: str  # the appeal's
     funds_pledge: bool  # the pay-now money of a friend's pledge (it activates the pledge)
 
+    @classmethod
+    def from_row(cls, row: Row) -> GiftOf:
+        """From a row of `_GIFT_OF` (or of a query with its columns first)."""
+        return cls(row, row.appeal_slug, row.appeal_currency, row.funds_pledge)
+
 
 # Built once (a statement reused keeps its compiled form and cache key). On
 # the tables: the listeners only read the gift, and loading a Donation
@@ -102,8 +107,7 @@ def gift_of(session, payment_id: int) -> GiftOf | None:
     own, known = _gift_cache(session)
     if payment_id not in known:
         row = session.execute(_GIFT_OF, {"payment_id": payment_id}).first()
-        known[payment_id] = None if row is None else GiftOf(
-            row, row.appeal_slug, row.appeal_currency, row.funds_pledge)
+        known[payment_id] = None if row is None else GiftOf.from_row(row)
         # (the query began the transaction when none was open)
         own.info["fundraiser.gift_of"] = (own.get_transaction(), known)
     return known[payment_id]
@@ -120,8 +124,7 @@ def gift_and_pools(session, payment_id: int) -> tuple[GiftOf | None, list, int |
         known[payment_id] = None
         return None, [], None
     first, end = rows[0], _FIRST_POOL_COLUMN + len(_POOL_COLUMNS)
-    gift = known[payment_id] = GiftOf(first, first.appeal_slug, first.appeal_currency,
-                                      first.funds_pledge)
+    gift = known[payment_id] = GiftOf.from_row(first)
     pools = [match_ledger.PoolRow._make(row[_FIRST_POOL_COLUMN:end]) for row in rows
              if row[_FIRST_POOL_COLUMN] is not None]
     return gift, pools, int(first.matched_already)

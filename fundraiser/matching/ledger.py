@@ -58,12 +58,11 @@ _LEDGER = MatchEntry.__table__
 _RECORD = insert(_LEDGER)
 _NET = (select(func.coalesce(func.sum(_LEDGER.c.amount_minor), 0))
         .where(_LEDGER.c.payment_id == bindparam("payment_id")))
-# An appeal's pools in one currency, each row with what the payment holds
-# matched already (the same figure on every row): one round trip for both.
-# Rows of the table, not MatchPool instances: a gift only reads them, and
-# loading instances (identity map, state, populate_existing) cost more than
-# the query. The gift's own read may bring them instead (POOL_TABLE,
-# matched_already: donations.services.gift_and_pools).
+# The gift's own read brings its appeal's pools and what the payment holds
+# matched already (POOL_TABLE, matched_already: donations.services
+# .gift_and_pools), as rows of the table, not MatchPool instances: a gift
+# only reads them, and loading instances (identity map, state,
+# populate_existing) cost more than the query.
 POOL_TABLE = MatchPool.__table__
 PoolRow = collections.namedtuple("PoolRow", [c.name for c in POOL_TABLE.c])
 
@@ -71,12 +70,6 @@ PoolRow = collections.namedtuple("PoolRow", [c.name for c in POOL_TABLE.c])
 def matched_already():
     """What the payment :payment_id holds matched already, as a column."""
     return _NET.scalar_subquery().label("matched_already")
-
-
-_POOLS = (select(*POOL_TABLE.c, matched_already())
-          .where(POOL_TABLE.c.appeal_id == bindparam("appeal_id"),
-                 POOL_TABLE.c.currency == bindparam("currency"))
-          .order_by(POOL_TABLE.c.id))
 
 
 def _record(session, rows: list[dict]) -> list[Recorded]:
@@ -201,28 +194,17 @@ class Sources:
 
     pools: list[PoolRow]  # a MatchPool's columns, read only
     pledge: MatchPledge | None
-    # What the payment holds matched already, when read with the pools.
+    # What the payment holds matched already, read with the pools (None: not).
     matched_minor: int | None = None
-
-
-def sources_for(session, *, appeal_id: int, currency: str, pledge_code: str | None,
-                payment_id: int) -> Sources | None:
-    """The gift's possible sources, read fresh (no lock); None when there are
-    none, so the many gifts to appeals without matching skip the rest. One
-    query (two with a pledge code), which also reads what `payment_id`
-    holds matched already, for `allocate`."""
-    rows = session.execute(_POOLS, {"appeal_id": appeal_id, "currency": currency,
-                                    "payment_id": payment_id}).all()
-    matched = int(rows[0].matched_already) if rows else None  # no pools: allocate asks
-    return sources_of(session, appeal_id=appeal_id, pledge_code=pledge_code,
-                      pools=[PoolRow._make(row[:-1]) for row in rows], matched_minor=matched)
 
 
 def sources_of(session, *, appeal_id: int, pledge_code: str | None, pools: list[PoolRow],
                matched_minor: int | None) -> Sources | None:
-    """`sources_for` with the appeal's pools (in the gift's currency, by id)
-    and what the payment holds matched already (None: not read) read by
-    the caller; the pledge of `pledge_code` is looked up here."""
+    """The gift's possible sources: the appeal's pools in the gift's
+    currency, by id, and what the payment holds matched already (None: not
+    read), both read by the caller without a lock (gift_and_pools), and the
+    active pledge of `pledge_code`, looked up here. None when there are
+    none, so the many gifts to appeals without matching skip the rest."""
     pledge = pledge_by_code(session, pledge_code)
     if pledge is not None and (pledge.appeal_id != appeal_id or pledge.status != PLEDGE_ACTIVE):
         pledge = None
@@ -234,7 +216,7 @@ def sources_of(session, *, appeal_id: int, pledge_code: str | None, pools: list[
 def allocate(session, *, appeal_id: int, payment_id: int, gift: rules.Gift, sources: Sources,
              reason: str = "gift", paid: tuple[int, str] | None = None,
              first_time: Callable[[], bool] | None = None) -> list[Recorded]:
-    """Match a succeeded gift from its `sources` (`sources_for`): its pledge
+    """Match a succeeded gift from its `sources` (`sources_of`): its pledge
     (when it came through a friend's link), then the appeal's pools in draw
     order. Writes one allocation row per source that gave something, all with
     one group id. A payment that already holds a match is not matched again.

@@ -394,14 +394,16 @@ def test_a_pool_changed_after_the_gift_read_it_is_drawn_by_its_new_terms(db):
     still has the amount and the terms it read: a sponsor's change committed
     in between (here: 1:1 became 2:1) means no draw and no ledger row on
     those terms, and a plan again under the pool's lock, by the new ones."""
+    from fundraiser.donations.services import gift_and_pools
     from fundraiser.matching import rules
 
     appeal = create_appeal(db.session)
     pool_id = pool(db, appeal).id
     payment_id = create_donation(db.session, appeal, amount_minor=1_000).payment_id
     db.session.commit()
-    sources = match_ledger.sources_for(db.session, appeal_id=appeal.id, currency="USD",
-                                       pledge_code=None, payment_id=payment_id)
+    _gift, pools, matched = gift_and_pools(db.session, payment_id)
+    sources = match_ledger.sources_of(db.session, appeal_id=appeal.id, pledge_code=None,
+                                      pools=pools, matched_minor=matched)
     with db.engine.begin() as other:  # the sponsor's change, committed meanwhile
         other.execute(update(MatchPool).where(MatchPool.id == pool_id).values(ratio_match=2))
     entries = match_ledger.allocate(
